@@ -1,0 +1,34 @@
+// vow/error.hpp - the exception types vow throws.
+//
+// Every error vow raises is one of these types. Each derives from the closest
+// standard exception, so `catch (const std::exception&)` still works, and its
+// message says what went wrong and why (formatted with fmt).
+//
+// Errors that belong to a later component (timeouts, cancellation, I/O)
+// live with that component, but follow the same rules.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace vow {
+
+// A misuse of the API that is a bug in the caller: a bad argument.
+class invalid_argument : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
+// A misuse of the API's order of operations, e.g. a nested `run()`.
+class usage_error : public std::logic_error {
+public:
+    using std::logic_error::logic_error;
+};
+
+// libevent or the operating system refused something (out of fds, ...).
+class reactor_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace vow

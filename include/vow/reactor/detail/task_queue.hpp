@@ -1,0 +1,100 @@
+// vow/reactor/detail/task_queue.hpp - the reactor's FIFO of ready callbacks.
+//
+// A singly linked list of fixed-size blocks. Tasks never move once pushed, so
+// a task may run in place while it pushes more tasks (the queue grows by
+// linking a new block, it never reallocates). One drained block is kept as a
+// spare, so a steady self-posting chain allocates nothing.
+#pragma once
+
+#include <vow/reactor/detail/task.hpp>
+
+#include <cstddef>
+#include <new>
+#include <utility>
+
+namespace vow::detail {
+
+class task_queue {
+public:
+    task_queue() = default;
+    task_queue(const task_queue&) = delete;
+    task_queue& operator=(const task_queue&) = delete;
+    ~task_queue() {
+        clear();
+        delete head_;
+        delete spare_;
+    }
+
+    bool empty() const noexcept { return size_ == 0; }
+    std::size_t size() const noexcept { return size_; }
+
+    template <class F>
+    void push(F&& fn) {
+        if (tail_ == nullptr || tail_pos_ == block_size) [[unlikely]]
+            grow();
+        ::new (static_cast<void*>(&tail_->slots[tail_pos_])) task(std::forward<F>(fn));
+        ++tail_pos_;
+        ++size_;
+    }
+
+    // The oldest task, left in place. Valid until pop_front().
+    task& front() noexcept { return *std::launder(reinterpret_cast<task*>(&head_->slots[head_pos_])); }
+
+    // Removes the (already run or reset) front slot.
+    void pop_front() noexcept {
+        front().~task();
+        --size_;
+        if (++head_pos_ == block_size) [[unlikely]]
+            retire_head();
+    }
+
+    // Destroys every queued task without running it.
+    void clear() noexcept {
+        while (size_ != 0) {
+            front().reset();
+            pop_front();
+        }
+    }
+
+private:
+    static constexpr std::size_t block_size = 256;  // 16 KiB of 64-byte tasks
+    struct slot {
+        alignas(task) unsigned char bytes[sizeof(task)];
+    };
+    struct block {
+        slot slots[block_size];
+        block* next = nullptr;
+    };
+
+    void grow() {
+        block* b = spare_ ? std::exchange(spare_, nullptr) : new block;
+        b->next = nullptr;
+        if (tail_)
+            tail_->next = b;
+        else
+            head_ = b, head_pos_ = 0;
+        tail_ = b;
+        tail_pos_ = 0;
+    }
+
+    void retire_head() noexcept {
+        block* old = head_;
+        head_ = old->next;
+        head_pos_ = 0;
+        if (head_ == nullptr)
+            tail_ = nullptr;
+        if (spare_ == nullptr)
+            spare_ = old;
+        else
+            delete old;
+    }
+
+    block* head_ = nullptr;
+    block* tail_ = nullptr;
+    block* spare_ = nullptr;
+    std::size_t head_pos_ = 0;
+    std::size_t tail_pos_ = 0;
+    std::size_t size_ = 0;
+};
+
+}  // namespace vow::detail

@@ -1,0 +1,53 @@
+// vow/reactor/handle.hpp - the handle returned by timers and watchers.
+//
+// Example:
+//   vow::handle h = r.call_later(500ms, [] { fmt::print("late\n"); });
+//   h.cancel();  // the callback never runs, and is destroyed now
+//
+// Thread safety: thread-bound. A handle is used and destroyed on its
+// reactor's thread (see docs/design.md, "Threading").
+#pragma once
+
+namespace vow {
+
+class reactor;
+
+namespace detail {
+struct handle_node;
+}
+
+// A move-only reference to a scheduled timer, fd watcher or signal handler.
+//
+// Dropping a handle does *not* cancel what it refers to (asyncio and
+// JavaScript semantics): keep the handle only if you may need to cancel.
+// A handle stays safe to use after its callback has fired, after it was
+// cancelled, and after its reactor was destroyed; `cancel()` is then a no-op.
+class handle {
+public:
+    handle() noexcept = default;
+    handle(handle&& other) noexcept;
+    handle& operator=(handle&& other) noexcept;
+    handle(const handle&) = delete;
+    handle& operator=(const handle&) = delete;
+    ~handle();
+
+    // Stops the callback from running again and destroys the callable (or,
+    // when called from inside that very callback, right after it returns).
+    // Safe to call any number of times; a cancelled callback never runs, even
+    // if its event had already fired in the current turn.
+    void cancel() noexcept;
+
+    // True while the callback may still run: scheduled and not cancelled.
+    // A one-shot timer becomes inactive when its callback starts.
+    [[nodiscard]] bool active() const noexcept;
+
+    // Same as active().
+    explicit operator bool() const noexcept { return active(); }
+
+private:
+    friend class reactor;
+    explicit handle(detail::handle_node* node) noexcept : node_(node) {}
+    detail::handle_node* node_ = nullptr;
+};
+
+}  // namespace vow

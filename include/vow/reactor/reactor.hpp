@@ -1,0 +1,268 @@
+// vow/reactor/reactor.hpp - the event loop: callbacks, timers, fd and signal
+// watchers on one libevent `event_base`.
+//
+// The reactor is vow's bottom layer. It knows nothing of futures: it runs
+// callbacks, in order, on the thread that calls `run()`.
+//
+// Example:
+//   vow::reactor r;
+//   r.call_soon([] { fmt::print("Hello\n"); });
+//   r.call_later(1s, [] { fmt::print("World\n"); });
+//   r.run();  // returns once nothing is left that could run a callback
+//
+// Thread safety: thread-bound, except where a function says "any thread".
+// The reactor's thread is the one that constructed it, or the one currently
+// inside `run()`. The rules are written once in docs/design.md ("Threading").
+//
+// Ownership: every callable is moved (or copied, if passed as an lvalue) into
+// the reactor. It is destroyed on the reactor's thread right after it runs
+// (one-shot callbacks), when its handle is cancelled, or when the reactor is
+// destroyed; never on another thread, never twice.
+#pragma once
+
+#include <vow/error.hpp>
+#include <vow/reactor/detail/task.hpp>
+#include <vow/reactor/detail/task_queue.hpp>
+#include <vow/reactor/handle.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+struct event_base;
+struct event;
+
+namespace vow {
+
+class reactor {
+public:
+    using clock = std::chrono::steady_clock;
+    using duration = clock::duration;
+    using time_point = clock::time_point;
+
+    // Receives an exception that escaped a callback, and a short description
+    // of that callback ("call_soon callback", "timer callback", ...).
+    using exception_handler = std::function<void(std::exception_ptr, std::string_view where)>;
+    // Receives how long a slow callback held the loop, and its description.
+    using slow_callback_handler = std::function<void(duration took, std::string_view where)>;
+
+    // Creates the event_base. The first reactor of a process also enables
+    // libevent's pthread locking and ignores SIGPIPE.
+    // Throws vow::reactor_error if libevent cannot create a base.
+    reactor();
+
+    // Destroys every pending callable without running it (queued callbacks,
+    // timers, watchers, cross-thread posts), then frees the event_base.
+    // Handles that outlive the reactor become inactive. Must be called on the
+    // reactor's thread, outside of `run()`.
+    ~reactor();
+
+    reactor(const reactor&) = delete;
+    reactor& operator=(const reactor&) = delete;
+    reactor(reactor&&) = delete;
+    reactor& operator=(reactor&&) = delete;
+
+    // Runs callbacks until `stop()` is called, or until nothing is left that
+    // could run one: no queued callbacks, no armed timers, watchers or signal
+    // handlers, no pending cross-thread posts, no live `work_guard`.
+    // The calling thread becomes the reactor's thread.
+    // Throws vow::usage_error if the reactor is already running.
+    void run();
+
+    // Runs one iteration: waits for at least one event (unless `block` is
+    // false), runs what became ready, and returns. Returns false if nothing
+    // was left to wait for. Throws vow::usage_error if already running.
+    bool run_once(bool block = true);
+
+    // Makes `run()` return after the callback now running (if any) returns.
+    // Any thread, also from inside a callback. A stop() made while the
+    // reactor is not running is kept: the next `run()` returns at once.
+    // Callbacks still queued stay queued for the next `run()`.
+    void stop() noexcept;
+
+    // True while `run()` or `run_once()` is executing.
+    [[nodiscard]] bool running() const noexcept { return running_; }
+
+    // True if the calling thread is the reactor's thread.
+    [[nodiscard]] bool in_reactor_thread() const noexcept {
+        return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+    }
+
+    // Queues `fn` to run on a later turn of the loop, after every callback
+    // queued before it (FIFO). Never runs `fn` inside this call.
+    // Reactor thread only. This is the hot path: no allocation for callables
+    // of up to 48 bytes, no libevent call while the queue is being drained.
+    template <class F>
+    void call_soon(F&& fn) {
+        ready_.push(std::forward<F>(fn));
+        if (!drain_scheduled_) [[unlikely]]
+            schedule_drain();
+    }
+
+    // Queues `fn` from any thread and wakes the loop. Posts from many threads
+    // keep their per-thread order; a burst of posts costs one wakeup.
+    template <class F>
+    void call_soon_threadsafe(F&& fn) {
+        post_remote(detail::task(std::forward<F>(fn)));
+    }
+
+    // Runs `fn` once, `delay` from now. Reactor thread only.
+    // Throws vow::invalid_argument if `delay` is negative.
+    template <class F>
+    [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
+    call_later(duration delay, F&& fn) {
+        return add_timer(delay, false, detail::task(std::forward<F>(fn)));
+    }
+
+    // Runs `fn` at `when` (or at once, on a later turn, if `when` has passed).
+    template <class F>
+    [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
+    call_at(time_point when, F&& fn) {
+        auto delay = when - clock::now();
+        return call_later(delay < duration::zero() ? duration::zero() : delay, std::forward<F>(fn));
+    }
+
+    // Runs `fn` every `period`, first after one period, until the handle is
+    // cancelled. Ticks keep to the original schedule (no drift); ticks missed
+    // because the loop was busy are skipped, not bunched up.
+    // Throws vow::invalid_argument if `period` is not positive.
+    template <class F>
+    [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
+    call_every(duration period, F&& fn) {
+        return add_timer(period, true, detail::task(std::forward<F>(fn)));
+    }
+
+    // Runs `fn` each time `fd` is readable (level-triggered) until cancelled.
+    // The reactor does not own `fd`: cancel the handle before closing it.
+    // Throws vow::invalid_argument for a negative fd.
+    template <class F>
+    [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
+    add_reader(int fd, F&& fn) {
+        return add_watch(fd, watch_kind::reader, detail::task(std::forward<F>(fn)));
+    }
+
+    // Runs `fn` each time `fd` is writable (level-triggered) until cancelled.
+    template <class F>
+    [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
+    add_writer(int fd, F&& fn) {
+        return add_watch(fd, watch_kind::writer, detail::task(std::forward<F>(fn)));
+    }
+
+    // Runs `fn` on the reactor's thread each time signal `signo` arrives,
+    // until cancelled. As in libevent, only one reactor at a time should
+    // handle signals. Throws vow::invalid_argument for a bad signal number.
+    template <class F>
+    [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
+    add_signal_handler(int signo, F&& fn) {
+        return add_watch(signo, watch_kind::signal, detail::task(std::forward<F>(fn)));
+    }
+
+    // The loop's cached monotonic time: taken when the loop starts running a
+    // batch of callbacks, a timer or a watcher. Cheap; use `update_time()`
+    // to refresh it inside a long callback. Reactor thread only.
+    [[nodiscard]] time_point now() const noexcept { return now_; }
+    void update_time() noexcept { now_ = clock::now(); }
+
+    // The underlying libevent base, for interop. Events added to it directly
+    // also keep `run()` running while they are pending.
+    [[nodiscard]] event_base* native_handle() const noexcept { return base_; }
+
+    // Replaces the handler for exceptions that escape callbacks. The default
+    // prints one line to stderr; the loop goes on either way. An empty
+    // function restores the default. Reactor thread only.
+    void set_exception_handler(exception_handler handler);
+
+    // Reports every callback that runs for longer than `threshold` (asyncio's
+    // slow_callback_duration). Zero, the default, turns the check off.
+    // Reports go to `set_slow_callback_handler`'s handler, by default one
+    // line to stderr. Reactor thread only.
+    void set_slow_callback_duration(duration threshold) noexcept { slow_threshold_ = threshold; }
+    [[nodiscard]] duration slow_callback_duration() const noexcept { return slow_threshold_; }
+    void set_slow_callback_handler(slow_callback_handler handler);
+
+    // Passes an exception to the exception handler, as if a callback had
+    // thrown it. For layers built on the reactor. Reactor thread only.
+    void report_exception(std::exception_ptr error, std::string_view where) noexcept;
+
+    // Keeps `run()` from returning for lack of work while it lives, e.g.
+    // while another thread will `call_soon_threadsafe` later. Copyable and
+    // movable; create and destroy on any thread.
+    class work_guard {
+    public:
+        work_guard() noexcept = default;
+        explicit work_guard(reactor& r);
+        work_guard(const work_guard& other);
+        work_guard(work_guard&& other) noexcept : r_(std::exchange(other.r_, nullptr)) {}
+        work_guard& operator=(work_guard other) noexcept {
+            std::swap(r_, other.r_);
+            return *this;
+        }
+        ~work_guard() { reset(); }
+        void reset() noexcept;
+        [[nodiscard]] bool owns_work() const noexcept { return r_ != nullptr; }
+
+    private:
+        reactor* r_ = nullptr;
+    };
+
+    // Number of callbacks queued by call_soon and not yet run.
+    [[nodiscard]] std::size_t queued() const noexcept { return ready_.size(); }
+
+private:
+    friend struct detail::handle_node;
+    enum class watch_kind : unsigned char { reader, writer, signal };
+
+    void schedule_drain();
+    void post_remote(detail::task fn);
+    handle add_timer(duration d, bool periodic, detail::task fn);
+    handle add_watch(int fd_or_signo, watch_kind kind, detail::task fn);
+    void enter_run(const char* what);
+    void leave_run() noexcept;
+    void run_timed(detail::task& fn, bool once, std::string_view where);
+    void add_work() noexcept;
+    void remove_work() noexcept;
+
+    static void on_drain(int, short, void* self);
+    static void on_remote(int, short, void* self);
+    static void on_stop(int, short, void* self);
+    static void on_node(int, short, void* node);
+    void drain();
+
+    // Hot members first: they are touched by every call_soon.
+    detail::task_queue ready_;
+    bool drain_scheduled_ = false;
+    bool running_ = false;
+    bool closing_ = false;
+    duration slow_threshold_{};
+    time_point now_{};
+
+    event_base* base_ = nullptr;
+    event* drain_ev_ = nullptr;
+    event* remote_ev_ = nullptr;
+    event* stop_ev_ = nullptr;
+    event* keepalive_ev_ = nullptr;
+    std::atomic<std::thread::id> owner_;
+    std::atomic<bool> stop_requested_{false};
+
+    std::mutex remote_mutex_;
+    std::vector<detail::task> remote_;  // guarded by remote_mutex_
+    std::vector<detail::task> remote_spare_;
+    bool remote_pending_ = false;       // guarded by remote_mutex_
+
+    std::mutex work_mutex_;
+    std::size_t work_count_ = 0;        // guarded by work_mutex_
+
+    detail::handle_node* nodes_ = nullptr;  // armed timers and watchers
+    exception_handler on_exception_;
+    slow_callback_handler on_slow_;
+};
+
+}  // namespace vow

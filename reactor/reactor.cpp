@@ -270,8 +270,10 @@ void reactor::run_timed(detail::task& fn, bool once, std::string_view where) {
 
 void reactor::on_stop(int, short, void* self) {
     auto* r = static_cast<reactor*>(self);
-    if (r->stop_requested_.exchange(false))
+    if (r->stop_requested_.exchange(false)) {
+        r->stopped_ = true;
         event_base_loopbreak(r->base_);
+    }
 }
 
 void reactor::stop() noexcept {
@@ -288,6 +290,7 @@ void reactor::enter_run(const char* what) {
         throw usage_error(fmt::format("vow::reactor::{}: the reactor is being destroyed", what));
     owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     running_ = true;
+    stopped_ = false;
     update_time();
 }
 
@@ -299,8 +302,10 @@ void reactor::run() {
         reactor* r;
         ~guard() { r->leave_run(); }
     } g{this};
-    if (stop_requested_.exchange(false))
+    if (stop_requested_.exchange(false)) {
+        stopped_ = true;
         return;
+    }
     if (event_base_loop(base_, 0) < 0)
         throw reactor_error("vow::reactor::run: event_base_loop() failed");
 }
@@ -311,8 +316,10 @@ bool reactor::run_once(bool block) {
         reactor* r;
         ~guard() { r->leave_run(); }
     } g{this};
-    if (stop_requested_.exchange(false))
+    if (stop_requested_.exchange(false)) {
+        stopped_ = true;
         return true;
+    }
     int rc = event_base_loop(base_, EVLOOP_ONCE | (block ? 0 : EVLOOP_NONBLOCK));
     if (rc < 0)
         throw reactor_error("vow::reactor::run_once: event_base_loop() failed");

@@ -32,3 +32,40 @@ public:
 };
 
 }  // namespace vow
+
+namespace vow {
+
+// A promise was destroyed before it was resolved or rejected; its future
+// rejects with this error.
+class broken_promise : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// resolve() or reject() on a promise that was already settled.
+class promise_already_satisfied : public std::logic_error {
+public:
+    using std::logic_error::logic_error;
+};
+
+// get_future() called twice on the same promise.
+class future_already_retrieved : public std::logic_error {
+public:
+    using std::logic_error::logic_error;
+};
+
+// An operation on a future that holds no state: consumed by then, catch_,
+// finally or share, moved from, or default-constructed.
+class future_consumed : public std::logic_error {
+public:
+    using std::logic_error::logic_error;
+};
+
+// run_until_complete cannot finish: the reactor was stopped, or it has no
+// work left and nothing alive can ever settle the future.
+class stalled_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace vow

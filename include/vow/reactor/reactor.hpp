@@ -88,6 +88,10 @@ public:
     // Callbacks still queued stay queued for the next `run()`.
     void stop() noexcept;
 
+    // True if the last `run()` or `run_once()` returned because of `stop()`
+    // (rather than for lack of work).
+    [[nodiscard]] bool stopped() const noexcept { return stopped_; }
+
     // True while `run()` or `run_once()` is executing.
     [[nodiscard]] bool running() const noexcept { return running_; }
 
@@ -241,6 +245,7 @@ private:
     bool drain_scheduled_ = false;
     bool running_ = false;
     bool closing_ = false;
+    bool stopped_ = false;
     duration slow_threshold_{};
     time_point now_{};
 

@@ -1,0 +1,263 @@
+// vow/promise/detail/node.hpp - the nodes that run then/catch_/finally
+// handlers.
+//
+// A node is at once the continuation of its source and the state of the
+// future it returns, so a pending `then` costs exactly one allocation. It
+// fires in two phases: when its source settles it runs the handler; if the
+// handler returned a future, the node attaches itself to that inner future
+// (adoption) and settles when the inner one does.
+#pragma once
+
+#include <vow/error.hpp>
+#include <vow/promise/detail/state.hpp>
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <source_location>
+#include <type_traits>
+#include <utility>
+
+namespace vow {
+template <class T>
+class future;
+template <class T>
+class shared_future;
+}  // namespace vow
+
+namespace vow::detail {
+
+template <class T>
+struct future_traits {
+    static constexpr bool is_future = false;
+    using value_type = T;
+};
+template <class T>
+struct future_traits<future<T>> {
+    static constexpr bool is_future = true;
+    using value_type = T;
+};
+
+// future<U> -> U, anything else unchanged: the type a handler's result settles.
+template <class R>
+using unwrap_t = typename future_traits<std::remove_cvref_t<R>>::value_type;
+template <class R>
+inline constexpr bool is_future_v = future_traits<std::remove_cvref_t<R>>::is_future;
+
+[[noreturn]] void throw_future_consumed(const char* operation);
+
+// The one door into a future's state, for the layer's own functions.
+struct future_access {
+    template <class T>
+    static state<T>* take(future<T>& f, const char* operation) {
+        if (!f.s_)
+            throw_future_consumed(operation);
+        return std::exchange(f.s_, nullptr);
+    }
+    template <class T>
+    static future<T> make(state<T>* s) noexcept {
+        return future<T>(s);
+    }
+    template <class T>
+    static state<T>* peek(const future<T>& f) noexcept {
+        return f.s_;
+    }
+};
+
+// Common part of all nodes. `Derived::on_source(state_base&)` runs the
+// handler; `Derived::on_inner(state_base&)` finishes an adoption.
+template <class Out, class Derived>
+class node : public state<Out>, public continuation {
+public:
+    // Two references: one for the returned future, one owned by the source.
+    node(reactor& r, std::source_location where, state_base* src) noexcept : state<Out>(r, where, 2) {
+        this->set_upstream(src);
+    }
+
+    void fire(state_base& src) final {
+        try {
+            if (!std::exchange(adopting_, false)) {
+                this->set_upstream(nullptr);
+                static_cast<Derived*>(this)->on_source(src);
+            } else {
+                this->set_upstream(nullptr);
+                static_cast<Derived*>(this)->on_inner(src);
+            }
+        } catch (...) {
+            if (this->pending())
+                this->set_error(std::current_exception());
+        }
+    }
+
+    void drop() noexcept final { this->release(); }
+
+    // Default second phase: the adopted future<Out> settles this node.
+    void on_inner(state_base& src) { pass_through(static_cast<state<Out>&>(src)); }
+
+protected:
+    // Settles this node with the result of `fn(args...)`: a value, or a
+    // future<Out> to adopt.
+    template <class F, class... A>
+    void deliver(F&& fn, A&&... args) {
+        using R = std::invoke_result_t<F, A...>;
+        if constexpr (is_future_v<R>) {
+            auto inner = std::invoke(std::forward<F>(fn), std::forward<A>(args)...);
+            adopt(future_access::take(inner, "then (adopting the future a handler returned)"));
+        } else if constexpr (std::is_void_v<R>) {
+            std::invoke(std::forward<F>(fn), std::forward<A>(args)...);
+            this->set_value();
+        } else {
+            this->set_value(std::invoke(std::forward<F>(fn), std::forward<A>(args)...));
+        }
+    }
+
+    // Waits for `inner` (whose future reference we now hold), then settles
+    // through on_inner.
+    void adopt(state_base* inner) {
+        adopting_ = true;
+        this->set_upstream(inner);
+        this->add_ref();  // the inner state owns one reference to us
+        inner->attach(this);
+        inner->release();  // the inner future's reference: its producer or fire task keeps it
+    }
+
+    // Moves a settled source's value or error into this node.
+    template <class In>
+    void pass_through(state<In>& s) {
+        if (s.get_status() == status::value) {
+            if constexpr (std::is_void_v<In>) {
+                s.take_value();
+                this->set_value();
+            } else {
+                this->set_value(s.take_value());
+            }
+        } else {
+            this->set_error(s.take_error());
+        }
+    }
+
+private:
+    bool adopting_ = false;
+};
+
+// The handler, destroyed right after it runs rather than with the node, so
+// that what it captured is released as early as possible.
+template <class F>
+class handler_slot {
+public:
+    template <class G>
+    explicit handler_slot(G&& g) : fn_(std::forward<G>(g)) {}
+    F take() {
+        F f(std::move(*fn_));
+        fn_.reset();
+        return f;
+    }
+
+private:
+    std::optional<F> fn_;
+};
+
+// then: runs on a value, passes an error through.
+template <class T, class F, class Out>
+class then_node final : public node<Out, then_node<T, F, Out>> {
+public:
+    template <class G>
+    then_node(reactor& r, std::source_location where, state_base* src, G&& fn)
+        : node<Out, then_node>(r, where, src), fn_(std::forward<G>(fn)) {}
+
+    void on_source(state_base& src) {
+        auto& s = static_cast<state<T>&>(src);
+        if (s.get_status() != status::value)
+            return this->set_error(s.take_error());
+        F fn = fn_.take();
+        if constexpr (std::is_void_v<T>) {
+            s.take_value();
+            this->deliver(std::move(fn));
+        } else {
+            this->deliver(std::move(fn), s.take_value());
+        }
+    }
+
+private:
+    handler_slot<F> fn_;
+};
+
+// catch_: runs on an error of type E (any error if E is std::exception_ptr);
+// passes values and other errors through.
+template <class T, class F, class E>
+class catch_node final : public node<T, catch_node<T, F, E>> {
+public:
+    template <class G>
+    catch_node(reactor& r, std::source_location where, state_base* src, G&& fn)
+        : node<T, catch_node>(r, where, src), fn_(std::forward<G>(fn)) {}
+
+    void on_source(state_base& src) {
+        auto& s = static_cast<state<T>&>(src);
+        if (s.get_status() == status::value)
+            return this->pass_through(s);
+        std::exception_ptr e = s.take_error();
+        if constexpr (std::is_same_v<E, std::exception_ptr>) {
+            this->deliver(fn_.take(), std::move(e));
+        } else {
+            try {
+                std::rethrow_exception(e);
+            } catch (const E& ex) {
+                this->deliver(fn_.take(), ex);
+                return;
+            } catch (...) {
+            }
+            this->set_error(std::move(e));
+        }
+    }
+
+private:
+    handler_slot<F> fn_;
+};
+
+// finally: runs on both paths; keeps the source's result while a returned
+// future runs, then passes that result on unless the handler failed.
+template <class T, class F>
+class finally_node final : public node<T, finally_node<T, F>> {
+public:
+    template <class G>
+    finally_node(reactor& r, std::source_location where, state_base* src, G&& fn)
+        : node<T, finally_node>(r, where, src), fn_(std::forward<G>(fn)) {}
+
+    ~finally_node() override {
+        if (held_)
+            held_->release();
+    }
+
+    void on_source(state_base& src) {
+        auto& s = static_cast<state<T>&>(src);
+        using R = std::invoke_result_t<F>;
+        if constexpr (is_future_v<R>) {
+            auto inner = fn_.take()();
+            auto* in = future_access::take(inner, "finally (adopting the future its handler returned)");
+            s.add_ref();
+            held_ = &s;
+            this->adopt(in);
+        } else {
+            fn_.take()();
+            this->pass_through(s);
+        }
+    }
+
+    void on_inner(state_base& inner) {
+        state<T>* held = std::exchange(held_, nullptr);
+        struct release_guard {
+            state<T>* s;
+            ~release_guard() { s->release(); }
+        } g{held};
+        if (inner.get_status() == status::error)
+            return this->set_error(inner.take_error());
+        inner.mark_observed();
+        this->pass_through(*held);
+    }
+
+private:
+    handler_slot<F> fn_;
+    state<T>* held_ = nullptr;
+};
+
+}  // namespace vow::detail

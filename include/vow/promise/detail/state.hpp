@@ -1,0 +1,244 @@
+// vow/promise/detail/state.hpp - the shared state behind promise and future.
+//
+// A state holds the eventual result of one asynchronous operation: nothing
+// yet (pending), a value, or an error. Its *producer* settles it (a promise,
+// or the node that runs a `then` handler); its *consumer* is at most one
+// continuation, attached by `then`, `catch_`, `finally`, `share` or
+// `run_until_complete`.
+//
+//                 attach(c)                          fire task runs c
+//     pending ---------------> pending + c               |
+//        |                         |                     v
+//        | settle                  | settle: queue   value/error --> taken
+//        v                         | a fire task     (c moved the result out)
+//    value/error --attach(c)-------+  (call_soon)
+//        (queue a fire task at once: never run c inside attach or settle)
+//
+// Rules (see docs/design.md, "Promise states"):
+//  1. Every field is read and written on the reactor's thread only. A promise
+//     settled or destroyed on another thread writes its value into `storage`
+//     (which nobody reads while pending) and posts the rest of the work to the
+//     reactor with call_soon_threadsafe. So the state needs no atomics.
+//  2. A continuation never runs inside `attach` or inside settling: both queue
+//     a fire task on the reactor (Promises/A+ 2.2.4), so continuations run in
+//     the order their sources settled.
+//  3. Ownership flows downstream: a state owns its continuation (dropping it
+//     when destroyed unfired) and futures own their state. A fire task owns
+//     the settled state until the continuation has taken the result.
+//  4. A state destroyed while holding an error that no continuation took is an
+//     unhandled rejection, reported with the place the state was created.
+//  5. Destruction is iterative (a graveyard list), so dropping a chain of ten
+//     million nodes does not recurse ten million frames deep.
+#pragma once
+
+#include <vow/reactor/reactor.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <source_location>
+#include <type_traits>
+#include <utility>
+
+namespace vow::detail {
+
+enum class status : std::uint8_t { pending, value, error, taken };
+
+class state_base;
+
+// The consumer side of a state: told when its source settled (`fire`), or
+// that the source died unsettled and will never fire (`drop`).
+class continuation {
+public:
+    virtual void fire(state_base& src) = 0;
+    virtual void drop() noexcept = 0;
+
+protected:
+    ~continuation() = default;
+};
+
+// Reports an error that no continuation took (promise.cpp).
+void report_unhandled(const std::exception_ptr& error, const std::source_location& where) noexcept;
+
+class state_base {
+public:
+    state_base(reactor& r, std::source_location where, std::uint32_t refs) noexcept
+        : r_(&r), where_(where), refs_(refs) {}
+    state_base(const state_base&) = delete;
+    state_base& operator=(const state_base&) = delete;
+
+    virtual ~state_base() {
+        if (st_ == status::error && !observed_)
+            report_unhandled(error_, where_);
+        if (cont_)
+            cont_->drop();
+    }
+
+    reactor& get_reactor() const noexcept { return *r_; }
+    status get_status() const noexcept { return st_; }
+    bool pending() const noexcept { return st_ == status::pending; }
+    const std::source_location& where() const noexcept { return where_; }
+
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0)
+            bury(this);
+    }
+
+    // Attaches the single continuation; the state now owns one reference to
+    // it (given by the caller). If the state has settled, queues the fire.
+    void attach(continuation* c) {
+        cont_ = c;
+        observed_ = true;
+        if (st_ != status::pending)
+            schedule_fire();
+    }
+
+    // Settles with an error (loop thread).
+    void set_error(std::exception_ptr e) {
+        error_ = std::move(e);
+        st_ = status::error;
+        notify();
+    }
+
+    // Moves the error out, leaving the state taken.
+    std::exception_ptr take_error() noexcept {
+        st_ = status::taken;
+        return std::move(error_);
+    }
+
+    const std::exception_ptr& error() const noexcept { return error_; }
+
+    // Removes the continuation without dropping it (its owner handles that).
+    void detach() noexcept { cont_ = nullptr; }
+
+    // Marks the result as looked at: an error is then not reported.
+    void mark_observed() noexcept { observed_ = true; }
+
+    // Producers: after the result is in place, queue the continuation.
+    void notify() {
+        if (cont_)
+            schedule_fire();
+    }
+
+    // For run_until_complete's "can this still settle?" walk: the state this
+    // one waits on (a node's source or adopted future), if it is a single one.
+    state_base* upstream() const noexcept { return upstream_; }
+    // True if a producer outside the chain of upstream links may settle it.
+    virtual bool has_live_producer() const noexcept { return false; }
+
+protected:
+    void set_upstream(state_base* s) noexcept { upstream_ = s; }
+
+private:
+    // The fire task owns one reference to the settled state until the
+    // continuation has taken the result (or the task is destroyed unrun, when
+    // the reactor is destroyed).
+    struct fire_task {
+        state_base* s;
+        explicit fire_task(state_base* st) noexcept : s(st) { s->add_ref(); }
+        fire_task(fire_task&& o) noexcept : s(std::exchange(o.s, nullptr)) {}
+        fire_task(const fire_task&) = delete;
+        ~fire_task() {
+            if (s)
+                s->release();
+        }
+        void operator()() {
+            // Null if the waiter detached itself (run_until_complete giving up).
+            if (continuation* c = std::exchange(s->cont_, nullptr)) {
+                c->fire(*s);
+                c->drop();  // the state's ownership of c ends with the fire
+            }
+        }
+    };
+
+    void schedule_fire() { r_->call_soon(fire_task(this)); }
+
+    static void bury(state_base* s) noexcept {
+        // Destroying a state may drop its continuation and so destroy the next
+        // state: collect them here and delete in a loop.
+        thread_local state_base* graveyard = nullptr;
+        thread_local bool burying = false;
+        s->upstream_ = graveyard;
+        graveyard = s;
+        if (burying)
+            return;
+        burying = true;
+        while (state_base* d = graveyard) {
+            graveyard = d->upstream_;
+            delete d;
+        }
+        burying = false;
+    }
+
+    reactor* r_;
+    continuation* cont_ = nullptr;
+    state_base* upstream_ = nullptr;
+    std::exception_ptr error_;
+    std::source_location where_;
+    std::uint32_t refs_;
+
+protected:
+    status st_ = status::pending;
+    bool observed_ = false;
+};
+
+// A state with storage for a T. The value lives in a union so that a T
+// without a default constructor works, and so that a producer on another
+// thread can construct it in place before posting the settle.
+template <class T>
+class state : public state_base {
+    static_assert(!std::is_reference_v<T>, "vow::future<T&> is not supported; use a pointer or std::reference_wrapper");
+    static_assert(std::is_nothrow_destructible_v<T>, "vow::future<T> needs a T with a noexcept destructor");
+
+public:
+    // The union member stays unconstructed until a value arrives.
+    state(reactor& r, std::source_location where, std::uint32_t refs) noexcept : state_base(r, where, refs) {}
+    ~state() override {
+        if (st_ == status::value)
+            value_.~T();
+    }
+
+    // Constructs the value without settling (see rule 1).
+    template <class... A>
+    void construct(A&&... a) {
+        ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<A>(a)...);
+    }
+    void publish_value() noexcept {
+        st_ = status::value;
+        notify();
+    }
+    template <class... A>
+    void set_value(A&&... a) {
+        construct(std::forward<A>(a)...);
+        publish_value();
+    }
+
+    T& value() noexcept { return value_; }
+    T take_value() {
+        st_ = status::taken;
+        T v(std::move(value_));
+        value_.~T();
+        return v;
+    }
+
+private:
+    union {
+        T value_;
+    };
+};
+
+template <>
+class state<void> : public state_base {
+public:
+    using state_base::state_base;
+    void construct() noexcept {}
+    void publish_value() noexcept {
+        st_ = status::value;
+        notify();
+    }
+    void set_value() noexcept { publish_value(); }
+    void take_value() noexcept { st_ = status::taken; }
+};
+
+}  // namespace vow::detail

@@ -1,0 +1,44 @@
+// vow/promise/run_until_complete.hpp - drive the loop until one future is done.
+//
+//   vow::reactor r;
+//   int n = vow::run_until_complete(r, fetch_count(r));  // asyncio's run_until_complete
+//
+// Runs the reactor on the calling thread until `f` settles, then returns its
+// value or rethrows its error. While the future is still pending and the
+// loop has nothing to do, it waits as long as a live promise could still
+// settle it (another thread may resolve it). It throws vow::stalled_error
+// instead of hanging when nothing alive can settle the future, and when the
+// reactor is stopped (reactor::stop()) before the future settles.
+//
+// Thread safety: call on the reactor's thread, not from inside a callback
+// (that would be a nested run: vow::usage_error).
+#pragma once
+
+#include <vow/error.hpp>
+#include <vow/promise/detail/state.hpp>
+#include <vow/promise/future.hpp>
+
+#include <exception>
+#include <type_traits>
+
+namespace vow {
+
+namespace detail {
+// Runs `r` until `s` has settled; throws stalled_error or usage_error.
+void drive_until_settled(reactor& r, state_base& s);
+}  // namespace detail
+
+template <class T>
+T run_until_complete(reactor& r, future<T> f) {
+    detail::state<T>* s = detail::future_access::take(f, "run_until_complete");
+    struct guard {
+        detail::state<T>* s;
+        ~guard() { s->release(); }
+    } g{s};
+    detail::drive_until_settled(r, *s);
+    if (s->get_status() == detail::status::error)
+        std::rethrow_exception(s->take_error());
+    return s->take_value();
+}
+
+}  // namespace vow

@@ -1,0 +1,169 @@
+// The promise layer's out-of-line pieces: error construction (so that fmt
+// stays out of the hot headers), unhandled-rejection reports, and the loop
+// driver behind run_until_complete.
+#include <vow/promise/make_future.hpp>
+#include <vow/promise/promise.hpp>
+#include <vow/promise/run_until_complete.hpp>
+#include <vow/promise/unhandled_rejection.hpp>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <mutex>
+
+namespace vow::detail {
+
+namespace {
+
+std::string describe(const std::source_location& where) {
+    return fmt::format("{}:{} in {}", where.file_name(), where.line(), where.function_name());
+}
+
+std::mutex hook_mutex;
+unhandled_rejection_handler& hook() {
+    static unhandled_rejection_handler h;
+    return h;
+}
+
+std::string what_of(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        return ex.what();
+    } catch (...) {
+        return "a non-std exception";
+    }
+}
+
+}  // namespace
+
+void throw_future_consumed(const char* operation) {
+    throw future_consumed(fmt::format(
+        "vow::future::{}: the future is empty: it was already consumed by then/catch_/finally/share, "
+        "moved from, or default-constructed",
+        operation));
+}
+
+void throw_promise_error(const char* operation, int what) {
+    switch (what) {
+    case 0:
+        throw promise_already_satisfied(
+            fmt::format("vow::promise::{}: the promise was already resolved or rejected", operation));
+    case 1:
+        throw future_already_retrieved(
+            "vow::promise::get_future: the future was already retrieved (get_future may be called once)");
+    case 2:
+        throw invalid_argument(fmt::format("vow::promise::{}: the exception_ptr is null", operation));
+    default:
+        throw usage_error(fmt::format("vow::promise::{}: the promise is empty (moved from)", operation));
+    }
+}
+
+void throw_null_exception(const char* operation) {
+    throw invalid_argument(fmt::format("vow::{}: the exception_ptr is null", operation));
+}
+
+std::exception_ptr make_broken_promise(const std::source_location& where) {
+    return std::make_exception_ptr(broken_promise(fmt::format(
+        "vow::broken_promise: the promise created at {} was destroyed without being resolved or rejected",
+        describe(where))));
+}
+
+void report_unhandled(const std::exception_ptr& error, const std::source_location& where) noexcept {
+    unhandled_rejection_handler h;
+    {
+        std::lock_guard lock(hook_mutex);
+        h = hook();
+    }
+    if (h) {
+        try {
+            h(error, where);
+            return;
+        } catch (...) {
+            // fall back to the default report: nothing is lost silently
+        }
+    }
+    try {
+        fmt::print(stderr, "vow: unhandled rejection: {} (future created at {})\n", what_of(error), describe(where));
+    } catch (...) {
+    }
+}
+
+namespace {
+
+// run_until_complete's continuation: stops the loop when the future settles.
+struct waker final : continuation {
+    reactor* r;
+    bool fired = false;
+    explicit waker(reactor& rr) : r(&rr) {}
+    void fire(state_base&) override {
+        fired = true;
+        r->stop();
+    }
+    void drop() noexcept override {}
+};
+
+// Can anything alive still settle `s`? Follows single upstream links (node
+// sources, adopted futures, shared sources) to a producer.
+bool can_settle(const state_base& s) {
+    for (const state_base* p = &s; p; p = p->upstream()) {
+        if (!p->pending())
+            return true;  // its fire is queued: work is left
+        if (p->has_live_producer())
+            return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+void drive_until_settled(reactor& r, state_base& s) {
+    if (&r != &s.get_reactor())
+        throw invalid_argument("vow::run_until_complete: the future belongs to another reactor");
+    if (r.running())
+        throw usage_error(
+            "vow::run_until_complete: the reactor is already running (called from inside a callback?); "
+            "chain with then() instead");
+    if (!s.pending())
+        return;
+    waker w(r);
+    s.add_ref();  // keep the attachment's owner alive while we use it
+    s.attach(&w);
+    struct detach_guard {
+        state_base& s;
+        ~detach_guard() {
+            s.detach();
+            s.release();
+        }
+    } g{s};
+
+    for (;;) {
+        r.run();
+        if (w.fired)
+            return;
+        if (r.stopped())
+            throw stalled_error(fmt::format(
+                "vow::run_until_complete: the reactor was stopped before the future (created at {}) settled",
+                describe(s.where())));
+        if (!can_settle(s))
+            throw stalled_error(fmt::format(
+                "vow::run_until_complete: the reactor has no work left and nothing alive can settle the "
+                "future created at {}",
+                describe(s.where())));
+        // A live promise may still be settled by another thread: wait for
+        // its post (or any other event) without returning for lack of work.
+        reactor::work_guard keep(r);
+        r.run_once(true);
+    }
+}
+
+}  // namespace vow::detail
+
+namespace vow {
+
+unhandled_rejection_handler set_unhandled_rejection_handler(unhandled_rejection_handler handler) {
+    std::lock_guard lock(detail::hook_mutex);
+    return std::exchange(detail::hook(), std::move(handler));
+}
+
+}  // namespace vow

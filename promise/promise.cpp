@@ -1,11 +1,17 @@
 // The promise layer's out-of-line pieces: error construction (so that fmt
 // stays out of the hot headers), unhandled-rejection reports, and the loop
 // driver behind run_until_complete.
+#include <vow/promise/any.hpp>
+#include <vow/promise/detail/gather.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/promise.hpp>
+#include <vow/promise/retry.hpp>
 #include <vow/promise/run_until_complete.hpp>
+#include <vow/promise/sleep.hpp>
+#include <vow/promise/with_timeout.hpp>
 #include <vow/promise/unhandled_rejection.hpp>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -69,6 +75,58 @@ std::exception_ptr make_broken_promise(const std::source_location& where) {
         describe(where))));
 }
 
+void throw_combinator_error(const char* name, int what) {
+    if (what == 0)
+        throw invalid_argument(fmt::format(
+            "vow::{0}: the range is empty, so there is no future to take the reactor from; "
+            "call vow::{0}(reactor, futures) instead",
+            name));
+    throw invalid_argument(fmt::format("vow::{}: the futures belong to different reactors", name));
+}
+
+std::exception_ptr make_aggregate_error(std::vector<std::exception_ptr> errors) {
+    std::string msg = errors.empty()
+                          ? std::string("vow::any: no futures to wait for, so none could fulfil")
+                          : fmt::format("vow::any: all {} futures rejected; the first error: {}", errors.size(),
+                                        what_of(errors.front()));
+    return std::make_exception_ptr(aggregate_error(std::move(msg), std::move(errors)));
+}
+
+std::exception_ptr make_cancelled_error(const char* operation) {
+    return std::make_exception_ptr(
+        cancelled_error(fmt::format("vow::{}: cancelled: stop was requested on its stop_token", operation)));
+}
+
+std::exception_ptr make_timeout_error(reactor::duration limit) {
+    return std::make_exception_ptr(timeout_error(fmt::format(
+        "vow::with_timeout: the operation did not complete within {}",
+        std::chrono::duration_cast<std::chrono::duration<double, std::milli>>(limit))));
+}
+
+void check_retry_policy(const retry_policy& p) {
+    if (p.max_attempts == 0)
+        throw invalid_argument("vow::retry: max_attempts must be at least 1");
+    if (!(p.multiplier >= 1.0))
+        throw invalid_argument(fmt::format("vow::retry: multiplier must be at least 1, got {}", p.multiplier));
+    if (!(p.jitter >= 0.0 && p.jitter <= 1.0))
+        throw invalid_argument(fmt::format("vow::retry: jitter must be between 0 and 1, got {}", p.jitter));
+    if (p.initial_delay < reactor::duration::zero() || p.max_delay < reactor::duration::zero())
+        throw invalid_argument("vow::retry: delays must not be negative");
+}
+
+reactor::duration retry_delay(const retry_policy& p, std::size_t attempt, std::mt19937_64& rng) {
+    double base = std::chrono::duration<double>(p.initial_delay).count();
+    double cap = std::chrono::duration<double>(p.max_delay).count();
+    for (std::size_t i = 1; i < attempt && base < cap; ++i)
+        base *= p.multiplier;
+    base = std::min(base, cap);
+    if (p.jitter > 0) {
+        std::uniform_real_distribution<double> d(1.0 - p.jitter, 1.0 + p.jitter);
+        base *= d(rng);
+    }
+    return std::chrono::duration_cast<reactor::duration>(std::chrono::duration<double>(base));
+}
+
 void report_unhandled(const std::exception_ptr& error, const std::source_location& where) noexcept {
     unhandled_rejection_handler h;
     {
@@ -103,9 +161,11 @@ struct waker final : continuation {
     void drop() noexcept override {}
 };
 
+}  // namespace
+
 // Can anything alive still settle `s`? Follows single upstream links (node
 // sources, adopted futures, shared sources) to a producer.
-bool can_settle(const state_base& s) {
+bool can_settle(const state_base& s) noexcept {
     for (const state_base* p = &s; p; p = p->upstream()) {
         if (!p->pending())
             return true;  // its fire is queued: work is left
@@ -115,7 +175,6 @@ bool can_settle(const state_base& s) {
     return false;
 }
 
-}  // namespace
 
 void drive_until_settled(reactor& r, state_base& s) {
     if (&r != &s.get_reactor())

@@ -69,3 +69,20 @@ public:
 };
 
 }  // namespace vow
+
+namespace vow {
+
+// with_timeout's future when the time ran out first.
+class timeout_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// An operation given a std::stop_token whose stop was requested before the
+// operation finished.
+class cancelled_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace vow

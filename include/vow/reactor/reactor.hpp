@@ -250,10 +250,10 @@ private:
     time_point now_{};
 
     event_base* base_ = nullptr;
-    event* drain_ev_ = nullptr;
-    event* remote_ev_ = nullptr;
-    event* stop_ev_ = nullptr;
-    event* keepalive_ev_ = nullptr;
+    ::event* drain_ev_ = nullptr;
+    ::event* remote_ev_ = nullptr;
+    ::event* stop_ev_ = nullptr;
+    ::event* keepalive_ev_ = nullptr;
     std::atomic<std::thread::id> owner_;
     std::atomic<bool> stop_requested_{false};
 

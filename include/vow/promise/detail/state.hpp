@@ -46,6 +46,11 @@ enum class status : std::uint8_t { pending, value, error, taken };
 
 class state_base;
 
+// Could anything alive still settle `s` (a live producer upstream, or a
+// queued fire)? Used by run_until_complete to choose between waiting for
+// another thread and reporting a stall (promise.cpp).
+bool can_settle(const state_base& s) noexcept;
+
 // The consumer side of a state: told when its source settled (`fire`), or
 // that the source died unsettled and will never fire (`drop`).
 class continuation {

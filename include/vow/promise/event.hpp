@@ -1,0 +1,52 @@
+// vow/promise/event.hpp - a flag that futures can wait for (asyncio.Event).
+//
+//   vow::event ready(r);
+//   ready.wait().then([] { fmt::print("go\n"); });
+//   ready.set();     // wakes every waiter (each on a later turn)
+//
+// wait() on a set event fulfils at once. clear() resets the flag for future
+// waits. Destroying the event rejects its waiters with vow::broken_promise.
+// Thread safety: thread-bound (docs/design.md).
+#pragma once
+
+#include <vow/promise/detail/waiters.hpp>
+#include <vow/promise/future.hpp>
+#include <vow/promise/make_future.hpp>
+
+#include <source_location>
+#include <stop_token>
+
+namespace vow {
+
+class event {
+public:
+    explicit event(reactor& r) noexcept : r_(&r) {}
+    event(const event&) = delete;
+    event& operator=(const event&) = delete;
+
+    // Sets the flag and fulfils every waiter, oldest first.
+    void set() {
+        set_ = true;
+        while (!waiters_.empty())
+            waiters_.pop_front().resolve();
+    }
+    void clear() noexcept { set_ = false; }
+    [[nodiscard]] bool is_set() const noexcept { return set_; }
+
+    // Fulfilled once the flag is set. With a token, rejects with
+    // vow::cancelled_error if stop is requested first.
+    future<void> wait(std::stop_token token = {}, std::source_location where = std::source_location::current()) {
+        if (set_)
+            return make_ready_future(*r_, where);
+        return waiters_.add(*r_, token, "event::wait", where);
+    }
+
+    [[nodiscard]] std::size_t waiting() const noexcept { return waiters_.size(); }
+
+private:
+    reactor* r_;
+    bool set_ = false;
+    detail::waiter_list<void> waiters_;
+};
+
+}  // namespace vow

@@ -1,0 +1,100 @@
+// vow/promise/retry.hpp - run an async operation again until it succeeds,
+// with exponential backoff and jitter.
+//
+//   vow::retry_policy policy;
+//   policy.max_attempts = 5;
+//   policy.retry_if = [](const std::exception_ptr& e, std::size_t) { return is_transient(e); };
+//   auto page = vow::retry(r, policy, [&] { return client.get(url); });
+//
+// Attempt 1 starts at once (fn is called inside retry). After a failed
+// attempt k, if attempts remain and retry_if (when set) says yes, it waits
+//   min(max_delay, initial_delay * multiplier^(k-1)) * (1 ± jitter * random)
+// and calls fn again. The result settles like the last attempt: its value,
+// or its error. A stop requested on `token` cancels the wait between attempts
+// (vow::cancelled_error). Thread safety: thread-bound (docs/design.md).
+#pragma once
+
+#include <vow/error.hpp>
+#include <vow/promise/future.hpp>
+#include <vow/promise/sleep.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <random>
+#include <source_location>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+
+namespace vow {
+
+struct retry_policy {
+    std::size_t max_attempts = 3;                                   // at least 1
+    reactor::duration initial_delay = std::chrono::milliseconds(100);
+    double multiplier = 2.0;                                        // at least 1
+    reactor::duration max_delay = std::chrono::seconds(10);
+    double jitter = 0.1;                                            // 0 to 1: +-10% by default
+    // Should this error (of attempt number `attempt`, from 1) be retried?
+    // Empty: every error is retried.
+    std::function<bool(const std::exception_ptr&, std::size_t attempt)> retry_if;
+};
+
+namespace detail {
+
+void check_retry_policy(const retry_policy& p);
+reactor::duration retry_delay(const retry_policy& p, std::size_t attempt, std::mt19937_64& rng);
+
+template <class F, class T>
+struct retry_op : std::enable_shared_from_this<retry_op<F, T>> {
+    reactor* r;
+    retry_policy policy;
+    F fn;
+    std::stop_token token;
+    std::source_location where;
+    std::mt19937_64 rng{std::random_device{}()};
+    std::size_t attempt = 0;
+
+    retry_op(reactor& rr, retry_policy p, F f, std::stop_token t, std::source_location w)
+        : r(&rr), policy(std::move(p)), fn(std::move(f)), token(std::move(t)), where(w) {}
+
+    future<T> run() {
+        ++attempt;
+        future<T> f;
+        try {
+            f = fn();
+        } catch (...) {
+            f = make_exception_future<T>(*r, std::current_exception(), where);
+        }
+        return std::move(f).catch_(
+            [self = this->shared_from_this()](std::exception_ptr e) -> future<T> {
+                if (self->attempt >= self->policy.max_attempts ||
+                    (self->policy.retry_if && !self->policy.retry_if(e, self->attempt)))
+                    std::rethrow_exception(e);
+                return sleep(*self->r, retry_delay(self->policy, self->attempt, self->rng), self->token, self->where)
+                    .then([self] { return self->run(); });
+            },
+            where);
+    }
+};
+
+}  // namespace detail
+
+// Calls the future-returning `fn()` until it succeeds or the policy says stop.
+// Throws vow::invalid_argument for a policy that makes no sense.
+template <class F>
+auto retry(reactor& r, retry_policy policy, F&& fn, std::stop_token token = {},
+           std::source_location where = std::source_location::current()) {
+    static_assert(std::is_invocable_v<std::decay_t<F>&>, "vow::retry: fn must take no arguments");
+    using FR = std::invoke_result_t<std::decay_t<F>&>;
+    static_assert(detail::is_future_v<FR>, "vow::retry: fn must return a vow::future");
+    using T = detail::unwrap_t<FR>;
+    detail::check_retry_policy(policy);
+    auto op = std::make_shared<detail::retry_op<std::decay_t<F>, T>>(r, std::move(policy), std::forward<F>(fn),
+                                                                     std::move(token), where);
+    return op->run();
+}
+
+}  // namespace vow

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Checks that the Markdown files quote the examples exactly.
 
-A line `<!-- quote: examples/hello.cpp -->` must be followed, after at most
+A line such as `<!-- quote: examples/hello.cpp -->` must be followed, after at most
 a caption line and blank lines, by a fenced code block whose text is that
-file's text. The README quotes examples/hello.cpp this way; this test fails
+file's text. The README quotes its examples this way; this test fails
 when the example changes and the quote does not (docs include the examples,
 they never drift from them).
 

@@ -215,6 +215,10 @@ private:
             return;
         bool broken = !claimed_.exchange(true, std::memory_order_acq_rel);
         unsigned refs = (ref_posted_ ? 0u : 1u) + (future_taken_ ? 0u : 1u);
+        // Settled from another thread, future handed out: we hold nothing of
+        // the state, which may be gone already (and its reactor with it).
+        if (refs == 0)
+            return;
         try {
             if (s->get_reactor().in_reactor_thread())
                 detail::abandon_state(s, broken, !future_taken_, refs);

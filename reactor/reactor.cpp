@@ -132,7 +132,14 @@ constexpr std::size_t drain_budget = 4096;
 reactor::reactor() {
     init_process_once();
     owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    base_ = event_base_new();
+    // A precise clock: by default libevent reads CLOCK_MONOTONIC_COARSE (a
+    // few ms behind steady_clock), and timers would fire before their time.
+    event_config* cfg = event_config_new();
+    if (cfg) {
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+        base_ = event_base_new_with_config(cfg);
+        event_config_free(cfg);
+    }
     if (!base_)
         throw reactor_error("vow::reactor: event_base_new() failed");
     try {
@@ -247,7 +254,8 @@ void reactor::run_timed(detail::task& fn, bool once, std::string_view where) {
         clock::time_point start = clock::now();
         ~timer() {
             auto took = clock::now() - start;
-            if (took > r.slow_threshold_) {
+            // Zero means off, also when the callback itself turned it off.
+            if (r.slow_threshold_ != duration::zero() && took > r.slow_threshold_) {
                 if (r.on_slow_) {
                     try {
                         r.on_slow_(took, where);
@@ -278,7 +286,12 @@ void reactor::on_stop(int, short, void* self) {
 
 void reactor::stop() noexcept {
     stop_requested_.store(true);
-    event_active(stop_ev_, 0, 0);
+    // On the loop thread, break at once: stop_ev_ would queue behind timers
+    // and watchers already made active in this turn, and they would run.
+    if (in_reactor_thread() && running_)
+        event_base_loopbreak(base_);
+    else
+        event_active(stop_ev_, 0, 0);
 }
 
 void reactor::enter_run(const char* what) {
@@ -308,6 +321,8 @@ void reactor::run() {
     }
     if (event_base_loop(base_, 0) < 0)
         throw reactor_error("vow::reactor::run: event_base_loop() failed");
+    if (event_base_got_break(base_))
+        stop_requested_.store(false);  // used up by this run
 }
 
 bool reactor::run_once(bool block) {
@@ -323,6 +338,8 @@ bool reactor::run_once(bool block) {
     int rc = event_base_loop(base_, EVLOOP_ONCE | (block ? 0 : EVLOOP_NONBLOCK));
     if (rc < 0)
         throw reactor_error("vow::reactor::run_once: event_base_loop() failed");
+    if (event_base_got_break(base_))
+        stop_requested_.store(false);
     return rc == 0;
 }
 
@@ -397,6 +414,9 @@ handle reactor::add_timer(duration d, bool periodic, detail::task fn) {
     n->once = !periodic;
     n->what = periodic ? "call_every callback" : "call_later callback";
     event_assign(&n->ev, base_, -1, periodic ? EV_PERSIST : 0, &reactor::on_node, n);
+    // Count the delay from the present, not from libevent's cached time of
+    // this turn, which is older than now(): the timer must not fire early.
+    event_base_update_cache_time(base_);
     timeval tv = to_timeval(d);
     if (event_add(&n->ev, &tv) != 0) {
         delete n;

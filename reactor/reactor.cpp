@@ -321,8 +321,10 @@ void reactor::run() {
     }
     if (event_base_loop(base_, 0) < 0)
         throw reactor_error("vow::reactor::run: event_base_loop() failed");
-    if (event_base_got_break(base_))
+    if (event_base_got_break(base_)) {
         stop_requested_.store(false);  // used up by this run
+        stopped_ = true;
+    }
 }
 
 bool reactor::run_once(bool block) {
@@ -338,8 +340,10 @@ bool reactor::run_once(bool block) {
     int rc = event_base_loop(base_, EVLOOP_ONCE | (block ? 0 : EVLOOP_NONBLOCK));
     if (rc < 0)
         throw reactor_error("vow::reactor::run_once: event_base_loop() failed");
-    if (event_base_got_break(base_))
+    if (event_base_got_break(base_)) {
         stop_requested_.store(false);
+        stopped_ = true;
+    }
     return rc == 0;
 }
 

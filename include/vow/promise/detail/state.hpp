@@ -86,8 +86,14 @@ public:
 
     void add_ref() noexcept { ++refs_; }
     void release() noexcept {
-        if (--refs_ == 0)
-            bury(this);
+        if (--refs_ == 0) {
+            // Without a continuation to drop, deleting cannot start a long
+            // cascade: skip the graveyard (the common case: a fired state).
+            if (cont_ == nullptr)
+                delete this;
+            else
+                bury(this);
+        }
     }
 
     // Attaches the single continuation; the state now owns one reference to

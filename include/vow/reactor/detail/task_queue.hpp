@@ -2,8 +2,10 @@
 //
 // A singly linked list of fixed-size blocks. Tasks never move once pushed, so
 // a task may run in place while it pushes more tasks (the queue grows by
-// linking a new block, it never reallocates). One drained block is kept as a
-// spare, so a steady self-posting chain allocates nothing.
+// linking a new block, it never reallocates). Up to `max_spares` drained
+// blocks (256 KiB) are kept for reuse, so a steady chain, or bursts of a few
+// thousand posts, allocate nothing; a one-off burst of millions gives the
+// rest of its memory back.
 #pragma once
 
 #include <vow/reactor/detail/task.hpp>
@@ -22,7 +24,8 @@ public:
     ~task_queue() {
         clear();
         delete head_;
-        delete spare_;
+        while (spare_)
+            delete std::exchange(spare_, spare_->next);
     }
 
     bool empty() const noexcept { return size_ == 0; }
@@ -58,6 +61,7 @@ public:
 
 private:
     static constexpr std::size_t block_size = 256;  // 16 KiB of 64-byte tasks
+    static constexpr std::size_t max_spares = 16;
     struct slot {
         alignas(task) unsigned char bytes[sizeof(task)];
     };
@@ -67,7 +71,13 @@ private:
     };
 
     void grow() {
-        block* b = spare_ ? std::exchange(spare_, nullptr) : new block;
+        block* b;
+        if (spare_) {
+            b = std::exchange(spare_, spare_->next);
+            --spares_;
+        } else {
+            b = new block;
+        }
         b->next = nullptr;
         if (tail_)
             tail_->next = b;
@@ -83,15 +93,18 @@ private:
         head_pos_ = 0;
         if (head_ == nullptr)
             tail_ = nullptr;
-        if (spare_ == nullptr)
-            spare_ = old;
-        else
+        if (spares_ < max_spares) {
+            old->next = std::exchange(spare_, old);
+            ++spares_;
+        } else {
             delete old;
+        }
     }
 
     block* head_ = nullptr;
     block* tail_ = nullptr;
-    block* spare_ = nullptr;
+    block* spare_ = nullptr;  // a list through block::next
+    std::size_t spares_ = 0;
     std::size_t head_pos_ = 0;
     std::size_t tail_pos_ = 0;
     std::size_t size_ = 0;

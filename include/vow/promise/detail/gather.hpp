@@ -104,7 +104,14 @@ auto gather(reactor* r, std::vector<future<T>>& inputs, std::source_location whe
             s->release();
         throw;
     }
-    auto* n = new Node(*r, where, states.size());
+    Node* n;
+    try {
+        n = new Node(*r, where, states.size());
+    } catch (...) {
+        for (auto* s : states)
+            s->release();
+        throw;
+    }
     for (std::size_t i = 0; i < states.size(); ++i)
         n->connect(i, states[i]);
     n->start();

@@ -44,7 +44,10 @@ using all_vector_t = std::conditional_t<std::is_void_v<T>, void, std::vector<T>>
 template <class T>
 class all_node final : public gather_node<all_vector_t<T>, all_node<T>> {
     using base = gather_node<all_vector_t<T>, all_node<T>>;
-    using cell = std::conditional_t<std::is_void_v<T>, char, std::optional<T>>;
+    // Values go straight into the result vector when T can be made empty
+    // first; otherwise through optional cells.
+    static constexpr bool direct = std::is_void_v<T> || std::is_default_constructible_v<T>;
+    using cell = std::conditional_t<std::is_void_v<T>, char, std::conditional_t<direct, T, std::optional<T>>>;
 
 public:
     all_node(reactor& r, std::source_location where, std::size_t n) : base(r, where, n), cells_(n) {}
@@ -64,6 +67,8 @@ public:
         }
         if constexpr (std::is_void_v<T>)
             s.take_value();
+        else if constexpr (direct)
+            cells_[i] = s.take_value();
         else
             cells_[i].emplace(s.take_value());
         if (++done_ == this->size() && this->pending())
@@ -74,6 +79,8 @@ private:
     void finish() {
         if constexpr (std::is_void_v<T>) {
             this->set_value();
+        } else if constexpr (direct) {
+            this->set_value(std::move(cells_));
         } else {
             std::vector<T> out;
             out.reserve(cells_.size());

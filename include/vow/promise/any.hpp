@@ -51,6 +51,10 @@ public:
 
     void on_input(std::size_t i, state_base& src) {
         auto& s = static_cast<state<T>&>(src);
+        if (s.get_status() != status::value && !this->pending()) {
+            s.take_error();  // fulfilled already: a late rejection is taken silently
+            return;
+        }
         if (s.get_status() != status::value) {
             errors_[i] = s.take_error();
             if (++failed_ == this->size())

@@ -36,9 +36,11 @@ public:
     }
 
     // Attaches slot `i` to input `s`; takes over the input future's reference.
+    // The slot is told inline (it runs no user code): an input that has
+    // settled already is taken here, at once.
     void connect(std::size_t i, state_base* s) {
         slots_[i].src = s;
-        s->attach(&slots_[i]);
+        s->attach_inline(&slots_[i]);
         s->release();
     }
 
@@ -75,45 +77,25 @@ private:
     std::vector<slot> slots_;
 };
 
-// Takes the state out of a future for a combinator, checking that every input
-// belongs to the same reactor.
-template <class T>
-state<T>* take_input(future<T>& f, reactor*& r, const char* name) {
-    state<T>* s = future_access::take(f, name);
-    if (r == nullptr)
-        r = &s->get_reactor();
-    else if (r != &s->get_reactor()) {
-        s->release();
-        throw_combinator_error(name, 1);
-    }
-    return s;
-}
-
 // Builds a gather node over a vector of futures and connects every input.
+// Every input is checked (not empty, same reactor) before any is consumed,
+// so a bad call leaves them all intact.
 template <class Node, class T>
 auto gather(reactor* r, std::vector<future<T>>& inputs, std::source_location where, const char* name) {
     if (r == nullptr && inputs.empty())
         throw_combinator_error(name, 0);
-    std::vector<state<T>*> states;
-    states.reserve(inputs.size());
-    try {
-        for (auto& f : inputs)
-            states.push_back(take_input(f, r, name));
-    } catch (...) {
-        for (auto* s : states)
-            s->release();
-        throw;
+    for (auto& f : inputs) {
+        state<T>* s = future_access::peek(f);
+        if (!s)
+            throw_future_consumed(name);
+        if (r == nullptr)
+            r = &s->get_reactor();
+        else if (r != &s->get_reactor())
+            throw_combinator_error(name, 1);
     }
-    Node* n;
-    try {
-        n = new Node(*r, where, states.size());
-    } catch (...) {
-        for (auto* s : states)
-            s->release();
-        throw;
-    }
-    for (std::size_t i = 0; i < states.size(); ++i)
-        n->connect(i, states[i]);
+    auto* n = new Node(*r, where, inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        n->connect(i, future_access::take(inputs[i], name));
     n->start();
     return n;
 }

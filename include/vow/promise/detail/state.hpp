@@ -105,6 +105,18 @@ public:
             schedule_fire();
     }
 
+    // As attach, for vow's own continuations that run no user code (the
+    // slots of all/any/race): `c` is told at once, inside attach or inside
+    // the settle, instead of on a later turn. User handlers downstream are
+    // still queued, so Promises/A+ ordering holds for them.
+    void attach_inline(continuation* c) {
+        cont_ = c;
+        observed_ = true;
+        inline_cont_ = true;
+        if (st_ != status::pending)
+            fire_inline();
+    }
+
     // Settles with an error (loop thread).
     void set_error(std::exception_ptr e) {
         error_ = std::move(e);
@@ -128,8 +140,12 @@ public:
 
     // Producers: after the result is in place, queue the continuation.
     void notify() {
-        if (cont_)
-            schedule_fire();
+        if (cont_) {
+            if (inline_cont_)
+                fire_inline();
+            else
+                schedule_fire();
+        }
     }
 
     // For run_until_complete's "can this still settle?" walk: the state this
@@ -165,6 +181,10 @@ private:
 
     void schedule_fire() { r_->call_soon(fire_task(this)); }
 
+    void fire_inline() {
+        fire_task(this)();  // the same steps as the queued task, now
+    }
+
     static void bury(state_base* s) noexcept {
         // Destroying a state may drop its continuation and so destroy the next
         // state: collect them here and delete in a loop.
@@ -192,6 +212,7 @@ private:
 protected:
     status st_ = status::pending;
     bool observed_ = false;
+    bool inline_cont_ = false;
 };
 
 // A state with storage for a T. The value lives in a union so that a T

@@ -4,7 +4,10 @@
 //   auto first = vow::race(std::move(futures));   // future<T>
 //
 // Settles like the first input to settle, value or error; the others are
-// taken silently when they settle. As in JavaScript, a race of nothing never
+// taken silently when they settle. Inputs that have settled already when
+// race is called are looked at in input order, so the first of them wins.
+// race itself adds no turn: it settles in the turn its winner settles
+// (docs/design.md, "Combinators add no turn"). As in JavaScript, a race of nothing never
 // settles: `vow::race(r, {})` stays pending (run_until_complete on it throws
 // vow::stalled_error rather than hanging). Without a reactor, an empty vector
 // throws vow::invalid_argument. Thread safety: thread-bound.

@@ -33,12 +33,14 @@
 
 #include <vow/reactor/reactor.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <new>
 #include <source_location>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace vow::detail {
 
@@ -182,7 +184,36 @@ private:
     void schedule_fire() { r_->call_soon(fire_task(this)); }
 
     void fire_inline() {
-        fire_task(this)();  // the same steps as the queued task, now
+        // The same steps as the queued task, now. A combinator told inline
+        // may settle and tell the next one inline, and so on down a nest of
+        // combinators: the outermost call runs those fires one after another
+        // from this loop, instead of recursing, so that settling a million
+        // nested races cannot overflow the stack. Each parked state holds a
+        // reference until its fire has run.
+        thread_local bool firing = false;
+        thread_local std::vector<state_base*> parked;
+        if (firing) {
+            parked.push_back(this);
+            add_ref();
+            return;
+        }
+        firing = true;
+        struct done {
+            ~done() {
+                for (state_base* s : parked)  // left over only if a fire threw
+                    if (s)
+                        s->release();
+                parked.clear();
+                firing = false;
+            }
+        } guard;
+        fire_task(this)();
+        for (std::size_t i = 0; i < parked.size(); ++i) {
+            state_base* s = std::exchange(parked[i], nullptr);
+            fire_task next(s);
+            next();
+            s->release();  // the parked reference; `next` holds its own
+        }
     }
 
     static void bury(state_base* s) noexcept {

@@ -454,9 +454,13 @@ private:
 
     static void settle(vow::promise<value_t>& p, bool ok, value_t param) {
         if (ok)
-            p.resolve(param);
-        else
-            p.reject(test_error(param));
+            return p.resolve(param);
+        // The temporary error goes before the reject: std::runtime_error
+        // shares its message through a reference count inside libstdc++,
+        // which ThreadSanitizer cannot see, so a copy dying on this thread
+        // after the loop has read the message would be reported as a race.
+        auto error = std::make_exception_ptr(test_error(param));
+        p.reject(std::move(error));
     }
 
     std::vector<vow::future<value_t>> take(const node& n, std::vector<vow::future<value_t>>& built) {

@@ -76,6 +76,7 @@ auto to_thread(reactor& r, thread_pool& pool, F&& fn, std::source_location where
     promise<R> p(r, where);
     future<R> f = p.get_future();
     pool.submit([p = std::move(p), fn = std::forward<F>(fn)]() mutable {
+        std::exception_ptr error;
         try {
             if constexpr (std::is_void_v<R>) {
                 fn();
@@ -84,8 +85,13 @@ auto to_thread(reactor& r, thread_pool& pool, F&& fn, std::source_location where
                 p.resolve(fn());
             }
         } catch (...) {
-            p.reject(std::current_exception());
+            error = std::current_exception();
         }
+        // Rejected after the catch block has ended, so that this thread has
+        // let go of the exception before the loop sees it: the loop thread
+        // is then the one that frees it, as it frees the future's value.
+        if (error)
+            p.reject(std::move(error));
     });
     return f;
 }

@@ -196,8 +196,8 @@ void drive_until_settled(reactor& r, state_base& s) {
         }
     } g{s};
 
+    r.run();
     for (;;) {
-        r.run();
         if (w.fired)
             return;
         if (r.stopped())
@@ -211,8 +211,14 @@ void drive_until_settled(reactor& r, state_base& s) {
                 describe(s.where())));
         // A live promise may still be settled by another thread: wait for
         // its post (or any other event) without returning for lack of work.
-        reactor::work_guard keep(r);
-        r.run_once(true);
+        {
+            reactor::work_guard keep(r);
+            r.run_once(true);
+        }
+        // A stop() that arrived during run_once is used up by it and shows
+        // only in stopped(), which the next run() would reset: look first.
+        if (!w.fired && !r.stopped())
+            r.run();
     }
 }
 

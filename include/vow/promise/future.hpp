@@ -57,9 +57,11 @@ struct then_result<F, void> {
     using type = std::invoke_result_t<std::decay_t<F>&&>;
 };
 
-// The parameter type of a non-generic, single-argument callable.
+// The parameter type of a non-generic, single-argument callable. Other
+// signatures have no `type`, so catch_arg falls back to void (and catch_
+// to its static_assert) instead of failing inside this header.
 template <class Sig>
-struct arg_of;
+struct arg_of {};
 template <class C, class R, class A>
 struct arg_of<R (C::*)(A)> {
     using type = A;
@@ -86,7 +88,7 @@ struct catch_arg {
     using type = void;  // not a single-argument callable we can inspect
 };
 template <class F>
-struct catch_arg<F, std::void_t<decltype(&F::operator())>> {
+struct catch_arg<F, std::void_t<typename arg_of<decltype(&F::operator())>::type>> {
     using type = std::remove_cvref_t<typename arg_of<decltype(&F::operator())>::type>;
 };
 template <class R, class A>

@@ -68,8 +68,11 @@ struct publish_task {
 // promise if it was never settled, and drop the promise's references.
 template <class T>
 void abandon_state(promise_state<T>* s, bool broken, bool quiet, unsigned refs) {
-    if (quiet)
-        s->mark_observed();  // no future was handed out: nobody to tell
+    // No future handed out: nobody to tell. Broken by the reactor's
+    // destructor (which destroys the callable holding the promise): no
+    // continuation can run any more, and teardown is not a program error.
+    if (quiet || (broken && s->get_reactor().closing()))
+        s->mark_observed();
     if (broken)
         s->set_error(make_broken_promise(s->where()));
     while (refs--)

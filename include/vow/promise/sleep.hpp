@@ -26,11 +26,20 @@ namespace vow {
 
 namespace detail {
 std::exception_ptr make_cancelled_error(const char* operation);
+
+// Before any promise exists: had call_later refused the delay, the promise
+// in its callable would break, and the future the caller never got would be
+// reported as an unhandled rejection on top of the exception.
+inline void check_sleep_delay(reactor::duration delay) {
+    if (delay < reactor::duration::zero())
+        throw invalid_argument("vow::sleep: the delay is negative");
 }
+}  // namespace detail
 
 // Fulfils the returned future `delay` from now, on a timer of `r`.
 inline future<void> sleep(reactor& r, reactor::duration delay,
                           std::source_location where = std::source_location::current()) {
+    detail::check_sleep_delay(delay);
     promise<void> p(r, where);
     future<void> f = p.get_future();
     (void)r.call_later(delay, [p = std::move(p)]() mutable { p.resolve(); });
@@ -41,6 +50,7 @@ inline future<void> sleep(reactor& r, reactor::duration delay,
 // as stop is requested on `token`, from any thread.
 inline future<void> sleep(reactor& r, reactor::duration delay, std::stop_token token,
                           std::source_location where = std::source_location::current()) {
+    detail::check_sleep_delay(delay);
     if (token.stop_requested())
         return make_exception_future<void>(r, detail::make_cancelled_error("sleep"), where);
     struct op {

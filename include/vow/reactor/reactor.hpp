@@ -95,6 +95,10 @@ public:
     // True while `run()` or `run_once()` is executing.
     [[nodiscard]] bool running() const noexcept { return running_; }
 
+    // True while the destructor runs: callables destroyed now will never
+    // run. The promise layer uses it to break promises silently at teardown.
+    [[nodiscard]] bool closing() const noexcept { return closing_; }
+
     // True if the calling thread is the reactor's thread.
     [[nodiscard]] bool in_reactor_thread() const noexcept {
         return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();

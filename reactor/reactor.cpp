@@ -161,6 +161,11 @@ reactor::reactor() {
 
 reactor::~reactor() {
     closing_ = true;
+    while (!services_.empty()) {
+        auto svc = std::move(services_.back().second);
+        services_.pop_back();
+        svc.reset();
+    }
     // Destroying a callable may queue more work (a promise destroyed
     // unsettled rejects its future): repeat until nothing is left.
     for (;;) {

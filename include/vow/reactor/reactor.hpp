@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -221,6 +222,32 @@ public:
         reactor* r_ = nullptr;
     };
 
+    // Per-reactor state of a layer built on the reactor (the DNS resolver of
+    // vow::net, ...). `use_service<S>()` creates an `S(reactor&)` on first
+    // use and returns the same one afterwards. Services are destroyed first
+    // thing in ~reactor, newest first, while the event_base still exists;
+    // what their destructors queue is then destroyed with the rest.
+    // Reactor thread only.
+    class service {
+    public:
+        service() = default;
+        service(const service&) = delete;
+        service& operator=(const service&) = delete;
+        virtual ~service() = default;
+    };
+    template <class S>
+    S& use_service() {
+        static_assert(std::is_base_of_v<service, S>, "S must derive from vow::reactor::service");
+        static const char key = 0;
+        for (auto& [k, svc] : services_)
+            if (k == &key)
+                return static_cast<S&>(*svc);
+        auto svc = std::make_unique<S>(*this);
+        S& ref = *svc;
+        services_.emplace_back(&key, std::move(svc));
+        return ref;
+    }
+
     // Number of callbacks queued by call_soon and not yet run.
     [[nodiscard]] std::size_t queued() const noexcept { return ready_.size(); }
 
@@ -270,6 +297,7 @@ private:
     std::size_t work_count_ = 0;        // guarded by work_mutex_
 
     detail::handle_node* nodes_ = nullptr;  // armed timers and watchers
+    std::vector<std::pair<const void*, std::unique_ptr<service>>> services_;
     exception_handler on_exception_;
     slow_callback_handler on_slow_;
 };

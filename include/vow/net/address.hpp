@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,7 @@ public:
     [[nodiscard]] socklen_t native_size() const noexcept { return len_; }
 
     friend bool operator==(const address& a, const address& b) noexcept;
+    friend std::ostream& operator<<(std::ostream& os, const address& a) { return os << a.to_string(); }
 
 private:
     sockaddr_storage storage_;

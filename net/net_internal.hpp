@@ -1,0 +1,167 @@
+// net/net_internal.hpp - what the net/ sources share and users never see:
+// the per-reactor net service (the read scratch buffer, the registry that
+// closes whatever is still open when the reactor goes), the byte buffer
+// behind stream input and output, and error construction.
+#pragma once
+
+#include <vow/net/address.hpp>
+#include <vow/net/error.hpp>
+#include <vow/net/tcp.hpp>
+#include <vow/reactor/reactor.hpp>
+
+#include <fmt/format.h>
+
+#include <cstddef>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace vow::net::detail {
+
+// Something the net service must close when the reactor is destroyed:
+// open streams, listening servers, connects in progress. Intrusive list.
+class net_object {
+public:
+    net_object() = default;
+    net_object(const net_object&) = delete;
+    net_object& operator=(const net_object&) = delete;
+    virtual ~net_object() = default;
+    // The reactor is going away: free libevent resources and drop promises
+    // without settling them (they break quietly at teardown).
+    virtual void teardown() noexcept = 0;
+
+private:
+    friend class net_service;
+    net_object* prev_ = nullptr;
+    net_object* next_ = nullptr;
+    class net_service* svc_ = nullptr;
+};
+
+class net_service final : public reactor::service {
+public:
+    static constexpr std::size_t scratch_size = 64 * 1024;
+
+    explicit net_service(reactor& r) : r_(r), scratch_(new char[scratch_size]) {}
+    ~net_service() override {
+        while (head_) {
+            net_object* o = head_;
+            remove(o);
+            o->teardown();
+        }
+    }
+    static net_service& of(reactor& r) { return r.use_service<net_service>(); }
+
+    void add(net_object* o) noexcept {
+        o->svc_ = this;
+        o->prev_ = nullptr;
+        o->next_ = head_;
+        if (head_)
+            head_->prev_ = o;
+        head_ = o;
+    }
+    // Safe to call on an object never added, or already removed.
+    static void remove_from_owner(net_object* o) noexcept {
+        if (o->svc_)
+            o->svc_->remove(o);
+    }
+    char* scratch() noexcept { return scratch_.get(); }
+    reactor& get_reactor() noexcept { return r_; }
+
+private:
+    void remove(net_object* o) noexcept {
+        if (o->prev_)
+            o->prev_->next_ = o->next_;
+        else
+            head_ = o->next_;
+        if (o->next_)
+            o->next_->prev_ = o->prev_;
+        o->prev_ = o->next_ = nullptr;
+        o->svc_ = nullptr;
+    }
+    reactor& r_;
+    std::unique_ptr<char[]> scratch_;
+    net_object* head_ = nullptr;
+};
+
+// A byte queue: append at the back, consume from the front without moving
+// the rest each time (compacts when the dead front is the larger part).
+class byte_buffer {
+public:
+    [[nodiscard]] const char* data() const noexcept { return buf_.data() + start_; }
+    [[nodiscard]] std::size_t size() const noexcept { return buf_.size() - start_; }
+    [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+    [[nodiscard]] std::string_view view() const noexcept { return {data(), size()}; }
+
+    void append(const char* p, std::size_t n) {
+        if (start_ != 0 && start_ >= buf_.size() - start_) {
+            buf_.erase(0, start_);
+            start_ = 0;
+        }
+        buf_.append(p, n);
+    }
+    void consume(std::size_t n) noexcept {
+        start_ += n;
+        if (start_ >= buf_.size())
+            reset_storage();
+    }
+    // The first n bytes, consumed.
+    std::string take(std::size_t n) {
+        if (n == size())
+            return take_all();
+        std::string s(data(), n);
+        consume(n);
+        return s;
+    }
+    std::string take_all() {
+        std::string s;
+        if (start_ == 0)
+            s.swap(buf_);
+        else
+            s.assign(data(), size());
+        buf_.clear();
+        start_ = 0;
+        return s;
+    }
+    void clear() noexcept { reset_storage(); }
+
+private:
+    void reset_storage() noexcept {
+        start_ = 0;
+        if (buf_.capacity() > 256 * 1024)
+            std::string().swap(buf_);   // give a burst's memory back
+        else
+            buf_.clear();
+    }
+    std::string buf_;
+    std::size_t start_ = 0;
+};
+
+inline std::exception_ptr make_io_error(int err, std::string_view what) {
+    return std::make_exception_ptr(io_error(std::error_code(err, std::generic_category()), std::string(what)));
+}
+
+// A stream on a connected, already non-blocking socket (server accepts and
+// connects use it). Closes `fd` if it throws.
+tcp_stream make_stream(reactor& r, int fd, const stream_options& opts, const address* peer);
+
+std::exception_ptr make_timeout(std::string_view operation);
+std::exception_ptr make_cancelled(std::string_view operation);
+std::exception_ptr make_closed(std::string_view operation);
+
+// The deadline of `timeout` and `deadline` together (the earlier), if any.
+inline std::optional<reactor::time_point> effective_deadline(reactor& r, const std::optional<reactor::duration>& timeout,
+                                                             const std::optional<reactor::time_point>& deadline) {
+    std::optional<reactor::time_point> d = deadline;
+    if (timeout) {
+        auto t = reactor::clock::now() + *timeout;
+        if (!d || t < *d)
+            d = t;
+    }
+    (void)r;
+    return d;
+}
+
+}  // namespace vow::net::detail

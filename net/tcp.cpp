@@ -1,0 +1,619 @@
+// vow::net TCP: streams, servers and connect on raw non-blocking sockets
+// and libevent events (not bufferevents).
+//
+// Why not bufferevents: they read at most 4 KiB per call, ask FIONREAD
+// before each read, and re-arm events around every operation - about five
+// syscalls per request/response. Here a stream keeps one persistent,
+// level-triggered read event while it is open (so a request/response costs
+// epoll_wait, recv and send), reads each chunk into the reactor's 64 KiB
+// scratch buffer, and writes through: send at once, and only on EAGAIN
+// queue the rest and wait for writability.
+#include "net_internal.hpp"
+
+#include <vow/net/tcp.hpp>
+#include <vow/promise/detail/stop_link.hpp>
+#include <vow/promise/make_future.hpp>
+#include <vow/promise/promise.hpp>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <fmt/chrono.h>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <list>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <optional>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <vector>
+
+namespace vow::net::detail {
+
+std::exception_ptr make_timeout(std::string_view operation) {
+    return std::make_exception_ptr(timeout_error(fmt::format("vow::net::{}: timed out", operation)));
+}
+std::exception_ptr make_cancelled(std::string_view operation) {
+    return std::make_exception_ptr(
+        cancelled_error(fmt::format("vow::net::{}: cancelled: stop was requested on its stop_token", operation)));
+}
+std::exception_ptr make_closed(std::string_view operation) {
+    return make_io_error(ECANCELED, fmt::format("vow::net::{}: the stream was closed", operation));
+}
+
+namespace {
+
+void set_nodelay_fd(int fd, bool on) {
+    int v = on ? 1 : 0;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v);
+}
+
+bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+
+}  // namespace
+
+// ---------------------------------------------------------------- streams
+
+class stream_impl final : public net_object {
+public:
+    enum class read_kind : unsigned char { some, exactly, until };
+
+    stream_impl(reactor& r, int fd, const stream_options& o) : r_(&r), fd_(fd), opts_(o) {
+        event_assign(&rev_, r.native_handle(), fd, EV_READ | EV_PERSIST, &stream_impl::on_read_event, this);
+        event_assign(&wev_, r.native_handle(), fd, EV_WRITE | EV_PERSIST, &stream_impl::on_write_event, this);
+        svc_ = &net_service::of(r);
+        svc_->add(this);
+        if (o.nodelay)
+            set_nodelay_fd(fd, true);
+        resume_reading();
+    }
+    ~stream_impl() override { close(); }
+
+    void teardown() noexcept override {
+        // The reactor is going: free the events and fd, and let the
+        // promises break quietly (reactor::closing() is true).
+        svc_ = nullptr;
+        release_fd();
+        drop_ops();
+    }
+
+    reactor& get_reactor() const noexcept { return *r_; }
+    bool is_open() const noexcept { return fd_ >= 0; }
+    int fd() const noexcept { return fd_; }
+    bool at_eof() const noexcept { return eof_ && in_.empty(); }
+    std::size_t buffered_input() const noexcept { return in_.size(); }
+    std::size_t buffered_output() const noexcept { return out_.size(); }
+    void set_peer(const address& a) { peer_ = a; }
+    const stream_options& options() const noexcept { return opts_; }
+    stream_options& options() noexcept { return opts_; }
+
+    address peer() const {
+        if (peer_)
+            return *peer_;
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (fd_ < 0 || ::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+            return {};
+        return address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+    }
+    address local() const {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (fd_ < 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+            return {};
+        return address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+    }
+
+    // ------------------------------------------------------------ reads
+
+    future<std::string> start_read(read_kind kind, std::size_t n, std::string_view delim, const io_options& o,
+                                   const char* name) {
+        if (rop_)
+            throw usage_error(fmt::format(
+                "vow::net::tcp_stream::{}: another read is still pending; a stream allows one read at a time",
+                name));
+        spec_.kind = kind;
+        spec_.n = n;
+        spec_.delim.assign(delim);
+        spec_.scanned = 0;
+        spec_.name = name;
+        std::string value;
+        std::exception_ptr error;
+        if (try_complete(value, error)) {
+            if (error)
+                return make_exception_future<std::string>(*r_, std::move(error));
+            return make_ready_future<std::string>(*r_, std::move(value));
+        }
+        if (o.stop.stop_requested())
+            return make_exception_future<std::string>(*r_, make_cancelled(op_name(name)));
+        rop_.emplace(*r_);
+        future<std::string> f = rop_->p.get_future();
+        if (auto d = effective_deadline(*r_, o.timeout, o.deadline))
+            rop_->timer = r_->call_at(*d, [this] { fail_read(make_timeout(op_name(spec_.name))); });
+        if (o.stop.stop_possible())
+            rop_->link.assign(*r_, o.stop, [this] { fail_read(make_cancelled(op_name(spec_.name))); });
+        resume_reading();
+        return f;
+    }
+
+    // ----------------------------------------------------------- writes
+
+    future<void> write(std::string_view data, const io_options& o) {
+        if (fd_ < 0 && !error_)
+            return make_exception_future<void>(*r_, make_closed("tcp_stream::write"));
+        if (shut_requested_)
+            throw usage_error("vow::net::tcp_stream::write: the stream was shut down for writing");
+        if (error_)
+            return make_exception_future<void>(*r_, io_failure("write to"));
+        if (out_.size() + data.size() > opts_.max_write_buffer)
+            return make_exception_future<void>(*r_, std::make_exception_ptr(limit_error(fmt::format(
+                "vow::net::tcp_stream::write: {} bytes already queued plus {} new would pass the stream's "
+                "max_write_buffer of {} bytes; wait for write() futures before writing more, or raise the "
+                "limit with set_write_limits",
+                out_.size(), data.size(), opts_.max_write_buffer))));
+        if (data.empty() && out_.size() <= opts_.high_water)
+            return make_ready_future(*r_);
+        if (out_.empty()) {
+            ssize_t n;
+            do
+                n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+            while (n < 0 && errno == EINTR);
+            if (n < 0) {
+                if (!would_block(errno)) {
+                    fail_io(errno);
+                    return make_exception_future<void>(*r_, io_failure("write to"));
+                }
+                n = 0;
+            }
+            data.remove_prefix(static_cast<std::size_t>(n));
+            if (data.empty())
+                return make_ready_future(*r_);
+        }
+        out_.append(data.data(), data.size());
+        resume_writing();
+        if (out_.size() <= opts_.high_water)
+            return make_ready_future(*r_);
+        if (o.stop.stop_requested())
+            return make_exception_future<void>(*r_, make_cancelled("tcp_stream::write"));
+        auto& w = waiters_.emplace_back(*r_);
+        auto it = std::prev(waiters_.end());
+        future<void> f = w.p.get_future();
+        if (auto d = effective_deadline(*r_, o.timeout, o.deadline))
+            w.timer = r_->call_at(*d, [this, it] { fail_waiter(it, make_timeout("tcp_stream::write")); });
+        if (o.stop.stop_possible())
+            w.link.assign(*r_, o.stop, [this, it] { fail_waiter(it, make_cancelled("tcp_stream::write")); });
+        return f;
+    }
+
+    future<void> shutdown(const io_options& o) {
+        if (fd_ < 0 && !error_)
+            return make_exception_future<void>(*r_, make_closed("tcp_stream::shutdown"));
+        if (shut_requested_)
+            throw usage_error("vow::net::tcp_stream::shutdown: already shut down");
+        if (error_)
+            return make_exception_future<void>(*r_, io_failure("shutdown of"));
+        shut_requested_ = true;
+        if (out_.empty()) {
+            do_shutdown();
+            if (error_)
+                return make_exception_future<void>(*r_, io_failure("shutdown of"));
+            return make_ready_future(*r_);
+        }
+        if (o.stop.stop_requested())
+            return make_exception_future<void>(*r_, make_cancelled("tcp_stream::shutdown"));
+        shut_.emplace(*r_);
+        future<void> f = shut_->p.get_future();
+        if (auto d = effective_deadline(*r_, o.timeout, o.deadline))
+            shut_->timer = r_->call_at(*d, [this] { fail_shutdown(make_timeout("tcp_stream::shutdown")); });
+        if (o.stop.stop_possible())
+            shut_->link.assign(*r_, o.stop, [this] { fail_shutdown(make_cancelled("tcp_stream::shutdown")); });
+        return f;
+    }
+
+    void close() noexcept {
+        net_service::remove_from_owner(this);
+        svc_ = nullptr;
+        if (fd_ < 0 && !rop_ && waiters_.empty() && !shut_)
+            return;
+        release_fd();
+        if (rop_)
+            fail_read(make_closed(op_name(spec_.name)));
+        while (!waiters_.empty())
+            fail_waiter(waiters_.begin(), make_closed("tcp_stream::write"));
+        if (shut_)
+            fail_shutdown(make_closed("tcp_stream::shutdown"));
+        in_.clear();
+        out_.clear();
+    }
+
+    void set_nodelay(bool on) {
+        opts_.nodelay = on;
+        if (fd_ >= 0)
+            set_nodelay_fd(fd_, on);
+    }
+
+private:
+    struct read_spec {
+        read_kind kind = read_kind::some;
+        std::size_t n = 0;        // exactly: count; until: max_bytes
+        std::string delim;
+        std::size_t scanned = 0;  // until: bytes searched without a match
+        const char* name = "read_some";
+    };
+    struct pending_read {
+        explicit pending_read(reactor& r) : p(r) {}
+        promise<std::string> p;
+        handle timer;
+        vow::detail::stop_link link;
+    };
+    struct pending_wait {
+        explicit pending_wait(reactor& r) : p(r) {}
+        promise<void> p;
+        handle timer;
+        vow::detail::stop_link link;
+    };
+
+    static std::string op_name(const char* name) { return fmt::format("tcp_stream::{}", name); }
+
+    std::exception_ptr io_failure(std::string_view verb) const {
+        auto peer_addr = peer();
+        std::string what = peer_addr.empty() ? fmt::format("vow::net::tcp_stream: {} peer", verb)
+                                             : fmt::format("vow::net::tcp_stream: {} {}", verb, peer_addr);
+        return make_io_error(error_, what);
+    }
+
+    // Completes spec_ from the buffer, end of stream or error if it can.
+    bool try_complete(std::string& value, std::exception_ptr& error) {
+        switch (spec_.kind) {
+        case read_kind::some:
+            if (!in_.empty()) {
+                value = in_.take_all();
+                return true;
+            }
+            break;
+        case read_kind::exactly:
+            if (in_.size() >= spec_.n) {
+                value = in_.take(spec_.n);
+                return true;
+            }
+            break;
+        case read_kind::until: {
+            const std::string_view buf = in_.view();
+            const std::size_t dl = spec_.delim.size();
+            const std::size_t from = spec_.scanned >= dl ? spec_.scanned - (dl - 1) : 0;
+            const std::size_t limit = std::min(buf.size(), spec_.n);
+            const std::size_t pos = buf.substr(0, limit).find(spec_.delim, from);
+            if (pos != std::string_view::npos) {
+                value = in_.take(pos + dl);
+                return true;
+            }
+            spec_.scanned = limit;
+            if (buf.size() >= spec_.n) {
+                error = std::make_exception_ptr(limit_error(fmt::format(
+                    "vow::net::tcp_stream::read_until: no delimiter in the first {} bytes (max_bytes); "
+                    "they stay buffered",
+                    spec_.n)));
+                return true;
+            }
+            break;
+        }
+        }
+        if (error_) {
+            error = io_failure("read from");
+            return true;
+        }
+        if (eof_) {
+            if (spec_.kind == read_kind::some)
+                return true;   // "" marks the end of stream
+            auto partial = in_.take_all();
+            auto n = partial.size();
+            error = std::make_exception_ptr(incomplete_read(
+                fmt::format("vow::net::tcp_stream::{}: the stream ended after {} of {} bytes", spec_.name, n,
+                            spec_.kind == read_kind::exactly ? fmt::to_string(spec_.n)
+                                                             : fmt::format("at most {}", spec_.n)),
+                std::move(partial)));
+            return true;
+        }
+        if (fd_ < 0) {
+            error = make_closed(op_name(spec_.name));
+            return true;
+        }
+        return false;
+    }
+
+    // Takes the pending read's promise and frees its timer and stop link.
+    promise<std::string> take_read() {
+        auto p = std::move(rop_->p);
+        rop_->timer.cancel();
+        rop_->link.reset();
+        rop_.reset();
+        return p;
+    }
+
+    void finish_read() {
+        std::string value;
+        std::exception_ptr error;
+        if (!try_complete(value, error))
+            return;
+        auto p = take_read();
+        if (error)
+            p.reject(std::move(error));
+        else
+            p.resolve(std::move(value));
+    }
+
+    void fail_read(std::exception_ptr e) {
+        if (rop_)
+            take_read().reject(std::move(e));
+    }
+
+    static promise<void> take_wait(pending_wait& w) {
+        auto p = std::move(w.p);
+        w.timer.cancel();
+        w.link.reset();
+        return p;
+    }
+
+    void fail_waiter(std::list<pending_wait>::iterator it, std::exception_ptr e) {
+        auto p = take_wait(*it);
+        waiters_.erase(it);
+        p.reject(std::move(e));
+    }
+
+    void fail_shutdown(std::exception_ptr e) {
+        if (!shut_)
+            return;
+        auto p = take_wait(*shut_);
+        shut_.reset();
+        p.reject(std::move(e));
+    }
+
+    void resume_reading() noexcept {
+        if (!reading_ && fd_ >= 0 && !eof_ && !error_) {
+            reading_ = true;
+            event_add(&rev_, nullptr);
+        }
+    }
+    void pause_reading() noexcept {
+        if (reading_) {
+            reading_ = false;
+            event_del(&rev_);
+        }
+    }
+    void resume_writing() noexcept {
+        if (!writing_ && fd_ >= 0) {
+            writing_ = true;
+            event_add(&wev_, nullptr);
+        }
+    }
+    void pause_writing() noexcept {
+        if (writing_) {
+            writing_ = false;
+            event_del(&wev_);
+        }
+    }
+
+    static void on_read_event(evutil_socket_t, short, void* self) { static_cast<stream_impl*>(self)->on_readable(); }
+    static void on_write_event(evutil_socket_t, short, void* self) { static_cast<stream_impl*>(self)->on_writable(); }
+
+    void on_readable() {
+        r_->update_time();
+        if (!rop_ && in_.size() >= opts_.read_ahead_limit) {
+            pause_reading();   // nobody reads: let the kernel's window push back
+            return;
+        }
+        char* buf = svc_ ? svc_->scratch() : nullptr;
+        if (!buf)
+            return;
+        ssize_t n = ::recv(fd_, buf, net_service::scratch_size, 0);
+        if (n > 0) {
+            if (rop_ && spec_.kind == read_kind::some && in_.empty()) {
+                take_read().resolve(std::string(buf, static_cast<std::size_t>(n)));
+                return;
+            }
+            in_.append(buf, static_cast<std::size_t>(n));
+        } else if (n == 0) {
+            eof_ = true;
+            pause_reading();
+        } else {
+            if (errno == EINTR || would_block(errno))
+                return;
+            fail_io(errno);
+            return;
+        }
+        if (rop_)
+            finish_read();
+    }
+
+    void on_writable() {
+        r_->update_time();
+        ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR || would_block(errno))
+                return;
+            fail_io(errno);
+            return;
+        }
+        out_.consume(static_cast<std::size_t>(n));
+        if (out_.empty()) {
+            pause_writing();
+            if (shut_requested_)
+                do_shutdown();
+        }
+        if (out_.size() <= opts_.high_water) {
+            while (!waiters_.empty()) {
+                auto p = take_wait(waiters_.front());
+                waiters_.pop_front();
+                p.resolve();
+            }
+        }
+    }
+
+    void do_shutdown() {
+        if (fd_ >= 0 && ::shutdown(fd_, SHUT_WR) != 0 && errno != ENOTCONN)
+            error_ = errno;
+        if (shut_) {
+            auto p = take_wait(*shut_);
+            shut_.reset();
+            if (error_)
+                p.reject(io_failure("shutdown of"));
+            else
+                p.resolve();
+        }
+    }
+
+    // A socket error: the stream is done for; everything waiting rejects.
+    void fail_io(int err) {
+        error_ = err;
+        pause_reading();
+        pause_writing();
+        out_.clear();
+        if (rop_)
+            finish_read();
+        while (!waiters_.empty())
+            fail_waiter(waiters_.begin(), io_failure("write to"));
+        if (shut_)
+            fail_shutdown(io_failure("shutdown of"));
+    }
+
+    void release_fd() noexcept {
+        if (fd_ < 0)
+            return;
+        pause_reading();
+        pause_writing();
+        ::close(fd_);
+        fd_ = -1;
+    }
+
+    // Teardown: promises are destroyed unsettled (broken quietly).
+    void drop_ops() noexcept {
+        rop_.reset();
+        waiters_.clear();
+        shut_.reset();
+    }
+
+    reactor* r_;
+    int fd_;
+    stream_options opts_;
+    net_service* svc_ = nullptr;
+    event rev_{};
+    event wev_{};
+    bool reading_ = false;
+    bool writing_ = false;
+    bool eof_ = false;
+    bool shut_requested_ = false;
+    int error_ = 0;
+    byte_buffer in_;
+    byte_buffer out_;
+    read_spec spec_;
+    std::optional<pending_read> rop_;
+    std::list<pending_wait> waiters_;
+    std::optional<pending_wait> shut_;
+    std::optional<address> peer_;
+};
+
+struct stream_access {
+    static tcp_stream wrap(std::shared_ptr<stream_impl> impl) noexcept { return tcp_stream(std::move(impl)); }
+};
+
+tcp_stream make_stream(reactor& r, int fd, const stream_options& opts, const address* peer) {
+    try {
+        auto impl = std::make_shared<stream_impl>(r, fd, opts);
+        if (peer)
+            impl->set_peer(*peer);
+        return stream_access::wrap(std::move(impl));
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+}
+
+}  // namespace vow::net::detail
+
+namespace vow::net {
+
+using detail::stream_impl;
+
+namespace {
+
+stream_impl& need(const std::shared_ptr<stream_impl>& impl, const char* op) {
+    if (!impl)
+        throw usage_error(fmt::format("vow::net::tcp_stream::{}: the stream is empty (default-constructed "
+                                      "or moved from)",
+                                      op));
+    return *impl;
+}
+
+}  // namespace
+
+tcp_stream tcp_stream::adopt(reactor& r, int fd, stream_options opts) {
+    if (fd < 0)
+        throw invalid_argument(fmt::format("vow::net::tcp_stream::adopt: bad file descriptor {}", fd));
+    if (opts.max_write_buffer == 0 || opts.high_water > opts.max_write_buffer) {
+        ::close(fd);
+        throw invalid_argument("vow::net::tcp_stream::adopt: stream_options need 0 < high_water <= "
+                               "max_write_buffer");
+    }
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        int err = errno;
+        ::close(fd);
+        throw io_error(std::error_code(err, std::generic_category()),
+                       "vow::net::tcp_stream::adopt: cannot make the socket non-blocking");
+    }
+    return detail::make_stream(r, fd, opts, nullptr);
+}
+
+future<std::string> tcp_stream::read_some(io_options opts) {
+    return need(impl_, "read_some").start_read(stream_impl::read_kind::some, 0, {}, opts, "read_some");
+}
+
+future<std::string> tcp_stream::read_exactly(std::size_t n, io_options opts) {
+    return need(impl_, "read_exactly").start_read(stream_impl::read_kind::exactly, n, {}, opts, "read_exactly");
+}
+
+future<std::string> tcp_stream::read_until(std::string_view delimiter, std::size_t max_bytes, io_options opts) {
+    auto& s = need(impl_, "read_until");
+    if (delimiter.empty())
+        throw invalid_argument("vow::net::tcp_stream::read_until: the delimiter is empty");
+    if (max_bytes < delimiter.size())
+        throw invalid_argument(fmt::format(
+            "vow::net::tcp_stream::read_until: max_bytes ({}) is smaller than the delimiter ({} bytes)", max_bytes,
+            delimiter.size()));
+    return s.start_read(stream_impl::read_kind::until, max_bytes, delimiter, opts, "read_until");
+}
+
+future<void> tcp_stream::write(std::string_view data, io_options opts) {
+    return need(impl_, "write").write(data, opts);
+}
+
+future<void> tcp_stream::shutdown(io_options opts) { return need(impl_, "shutdown").shutdown(opts); }
+
+void tcp_stream::close() noexcept {
+    if (impl_)
+        impl_->close();
+}
+
+bool tcp_stream::is_open() const noexcept { return impl_ && impl_->is_open(); }
+bool tcp_stream::at_eof() const noexcept { return impl_ && impl_->at_eof(); }
+std::size_t tcp_stream::buffered_input() const noexcept { return impl_ ? impl_->buffered_input() : 0; }
+std::size_t tcp_stream::buffered_output() const noexcept { return impl_ ? impl_->buffered_output() : 0; }
+address tcp_stream::local_address() const { return impl_ ? impl_->local() : address{}; }
+address tcp_stream::peer_address() const { return impl_ ? impl_->peer() : address{}; }
+int tcp_stream::native_handle() const noexcept { return impl_ ? impl_->fd() : -1; }
+reactor& tcp_stream::get_reactor() const { return need(impl_, "get_reactor").get_reactor(); }
+void tcp_stream::set_nodelay(bool on) { need(impl_, "set_nodelay").set_nodelay(on); }
+
+void tcp_stream::set_write_limits(std::size_t high_water, std::size_t max_write_buffer) {
+    auto& s = need(impl_, "set_write_limits");
+    if (max_write_buffer == 0 || high_water > max_write_buffer)
+        throw invalid_argument(fmt::format("vow::net::tcp_stream::set_write_limits: need 0 < high_water ({}) <= "
+                                           "max_write_buffer ({})",
+                                           high_water, max_write_buffer));
+    s.options().high_water = high_water;
+    s.options().max_write_buffer = max_write_buffer;
+}
+
+}  // namespace vow::net

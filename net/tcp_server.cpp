@@ -1,0 +1,306 @@
+// vow::net::tcp_server: a listening socket with a persistent read event;
+// each wakeup accepts up to 64 connections with accept4 (non-blocking and
+// close-on-exec in the same call). Out of file descriptors, it pauses
+// listening for 100 ms and reports once, rather than spinning.
+#include "net_internal.hpp"
+
+#include <vow/net/tcp.hpp>
+#include <vow/promise/detail/stop_link.hpp>
+#include <vow/promise/make_future.hpp>
+#include <vow/promise/promise.hpp>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <cerrno>
+#include <deque>
+#include <netinet/in.h>
+#include <optional>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace vow::net {
+
+class tcp_server::impl final : public detail::net_object, public std::enable_shared_from_this<tcp_server::impl> {
+public:
+    impl(reactor& r, const address& where, const server_options& o) : r_(&r), opts_(o) {
+        if (where.empty())
+            throw invalid_argument("vow::net::tcp_server: the address is empty");
+        if (o.backlog <= 0)
+            throw invalid_argument(fmt::format("vow::net::tcp_server: backlog must be positive, not {}", o.backlog));
+        if (o.stream.max_write_buffer == 0 || o.stream.high_water > o.stream.max_write_buffer)
+            throw invalid_argument("vow::net::tcp_server: stream options need 0 < high_water <= max_write_buffer");
+        fd_ = ::socket(where.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd_ < 0)
+            fail(errno, "socket for", where);
+        int one = 1;
+        if (o.reuse_address)
+            ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (o.reuse_port && ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+            fail(errno, "SO_REUSEPORT on", where);
+        if (where.is_v6()) {
+            int v6only = o.v6_only ? 1 : 0;
+            ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+        }
+        if (::bind(fd_, where.native(), where.native_size()) != 0)
+            fail(errno, "bind to", where);
+        if (::listen(fd_, o.backlog) != 0)
+            fail(errno, "listen on", where);
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+        local_ = address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+        event_assign(&ev_, r.native_handle(), fd_, EV_READ | EV_PERSIST, &impl::on_event, this);
+        detail::net_service::of(r).add(this);
+    }
+    ~impl() override {
+        detail::net_service::remove_from_owner(this);
+        close();
+        if (pause_timer_)
+            pause_timer_.cancel();
+    }
+
+    void teardown() noexcept override {
+        pause_timer_ = handle{};
+        stop_listening();
+        if (fd_ >= 0) {
+            ::close(fd_);
+            fd_ = -1;
+        }
+        accept_.reset();   // breaks quietly: the reactor is closing
+        ready_.clear();
+    }
+
+    void on_connection(connection_handler fn) {
+        if (accept_)
+            throw usage_error("vow::net::tcp_server::on_connection: an accept() is pending");
+        handler_ = std::move(fn);
+        update_listening();
+    }
+
+    future<tcp_stream> accept(const io_options& o) {
+        if (handler_)
+            throw usage_error("vow::net::tcp_server::accept: connections go to the on_connection handler");
+        if (accept_)
+            throw usage_error("vow::net::tcp_server::accept: another accept() is pending; one at a time");
+        if (!ready_.empty()) {
+            auto s = std::move(ready_.front());
+            ready_.pop_front();
+            return make_ready_future<tcp_stream>(*r_, std::move(s));
+        }
+        if (fd_ < 0)
+            return make_exception_future<tcp_stream>(
+                *r_, detail::make_io_error(ECANCELED, "vow::net::tcp_server::accept: the server is closed"));
+        if (o.stop.stop_requested())
+            return make_exception_future<tcp_stream>(*r_, detail::make_cancelled("tcp_server::accept"));
+        accept_.emplace(*r_);
+        auto f = accept_->p.get_future();
+        if (auto d = detail::effective_deadline(*r_, o.timeout, o.deadline))
+            accept_->timer = r_->call_at(*d, [this] { fail_accept(detail::make_timeout("tcp_server::accept")); });
+        if (o.stop.stop_possible())
+            accept_->link.assign(*r_, o.stop, [this] { fail_accept(detail::make_cancelled("tcp_server::accept")); });
+        update_listening();
+        return f;
+    }
+
+    void close() noexcept {
+        if (fd_ < 0)
+            return;
+        stop_listening();
+        ::close(fd_);
+        fd_ = -1;
+        ready_.clear();
+        fail_accept(detail::make_io_error(ECANCELED, "vow::net::tcp_server::accept: the server was closed"));
+    }
+
+    bool is_open() const noexcept { return fd_ >= 0; }
+    const address& local() const noexcept { return local_; }
+    std::uint64_t accepted() const noexcept { return accepted_; }
+
+private:
+    struct pending_accept {
+        explicit pending_accept(reactor& r) : p(r) {}
+        promise<tcp_stream> p;
+        handle timer;
+        vow::detail::stop_link link;
+    };
+
+    [[noreturn]] void fail(int err, const char* what, const address& where) {
+        if (fd_ >= 0)
+            ::close(fd_);
+        fd_ = -1;
+        throw io_error(std::error_code(err, std::generic_category()),
+                       fmt::format("vow::net::tcp_server: {} {}", what, where));
+    }
+
+    void fail_accept(std::exception_ptr e) {
+        if (!accept_)
+            return;
+        auto p = std::move(accept_->p);
+        accept_->timer.cancel();
+        accept_->link.reset();
+        accept_.reset();
+        update_listening();
+        p.reject(std::move(e));
+    }
+
+    void update_listening() noexcept {
+        bool want = fd_ >= 0 && !paused_ && (handler_ || accept_);
+        if (want && !listening_) {
+            listening_ = true;
+            event_add(&ev_, nullptr);
+        } else if (!want) {
+            stop_listening();
+        }
+    }
+    void stop_listening() noexcept {
+        if (listening_) {
+            listening_ = false;
+            event_del(&ev_);
+        }
+    }
+
+    static void on_event(evutil_socket_t, short, void* self) {
+        auto keep = static_cast<impl*>(self)->shared_from_this();   // a handler may destroy the server
+        keep->on_readable();
+    }
+
+    void on_readable() {
+        r_->update_time();
+        for (int i = 0; i < 64 && fd_ >= 0 && (handler_ || accept_); ++i) {
+            sockaddr_storage ss{};
+            socklen_t len = sizeof ss;
+            int cfd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (cfd < 0) {
+                int err = errno;
+                if (err == EAGAIN || err == EWOULDBLOCK)
+                    return;
+                if (err == EINTR || err == ECONNABORTED || err == EPROTO)
+                    continue;
+                if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+                    pause_for_resources(err);
+                else
+                    r_->report_exception(detail::make_io_error(err, fmt::format("vow::net::tcp_server: accept on {}",
+                                                                                local_)),
+                                         "tcp_server accept");
+                return;
+            }
+            ++accepted_;
+            address peer;
+            try {
+                peer = address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
+            } catch (const std::exception&) {
+            }
+            tcp_stream s;
+            try {
+                s = detail::make_stream(*r_, cfd, opts_.stream, peer.empty() ? nullptr : &peer);
+            } catch (...) {
+                r_->report_exception(std::current_exception(), "tcp_server accept");
+                continue;
+            }
+            if (handler_) {
+                try {
+                    handler_(std::move(s));
+                } catch (...) {
+                    r_->report_exception(std::current_exception(), "tcp_server connection handler");
+                }
+            } else {
+                auto p = std::move(accept_->p);
+                accept_->timer.cancel();
+                accept_->link.reset();
+                accept_.reset();
+                update_listening();
+                p.resolve(std::move(s));
+            }
+        }
+    }
+
+    void pause_for_resources(int err) {
+        if (!reported_exhaustion_) {
+            reported_exhaustion_ = true;
+            r_->report_exception(
+                detail::make_io_error(err, fmt::format("vow::net::tcp_server: accept on {} (pausing 100 ms; "
+                                                       "reported once)",
+                                                       local_)),
+                "tcp_server accept");
+        }
+        paused_ = true;
+        stop_listening();
+        pause_timer_ = r_->call_later(std::chrono::milliseconds(100), [this] {
+            paused_ = false;
+            update_listening();
+        });
+    }
+
+    reactor* r_;
+    server_options opts_;
+    int fd_ = -1;
+    event ev_{};
+    bool listening_ = false;
+    bool paused_ = false;
+    bool reported_exhaustion_ = false;
+    address local_;
+    std::uint64_t accepted_ = 0;
+    connection_handler handler_;
+    std::optional<pending_accept> accept_;
+    std::deque<tcp_stream> ready_;
+    handle pause_timer_;
+};
+
+namespace {
+
+address listen_address(std::string_view host, std::uint16_t port) {
+    if (host == "localhost")
+        return address::parse("127.0.0.1", port);
+    if (host.empty())
+        throw invalid_argument("vow::net::tcp_server: the host is empty (use \"0.0.0.0\" or \"::\" for all)");
+    auto a = address::try_parse(host, port);
+    if (!a)
+        throw invalid_argument(fmt::format("vow::net::tcp_server: '{}' is not a numeric address or \"localhost\"; "
+                                           "resolve names first with vow::net::resolve",
+                                           host));
+    return *a;
+}
+
+}  // namespace
+
+tcp_server::tcp_server(reactor& r, std::string_view host, std::uint16_t port, server_options opts)
+    : tcp_server(r, listen_address(host, port), opts) {}
+
+tcp_server::tcp_server(reactor& r, const address& where, server_options opts)
+    : impl_(std::make_shared<impl>(r, where, opts)) {}
+
+tcp_server::~tcp_server() {
+    if (impl_)
+        impl_->close();
+}
+tcp_server::tcp_server(tcp_server&&) noexcept = default;
+tcp_server& tcp_server::operator=(tcp_server&& o) noexcept {
+    if (this != &o) {
+        if (impl_)
+            impl_->close();
+        impl_ = std::move(o.impl_);
+    }
+    return *this;
+}
+
+namespace {
+tcp_server::impl& need(const std::shared_ptr<tcp_server::impl>& p, const char* op) {
+    if (!p)
+        throw usage_error(fmt::format("vow::net::tcp_server::{}: the server was moved from", op));
+    return *p;
+}
+}  // namespace
+
+void tcp_server::on_connection(connection_handler fn) { need(impl_, "on_connection").on_connection(std::move(fn)); }
+future<tcp_stream> tcp_server::accept(io_options opts) { return need(impl_, "accept").accept(opts); }
+void tcp_server::close() noexcept {
+    if (impl_)
+        impl_->close();
+}
+bool tcp_server::is_open() const noexcept { return impl_ && impl_->is_open(); }
+address tcp_server::local_address() const { return need(impl_, "local_address").local(); }
+std::uint16_t tcp_server::port() const { return need(impl_, "port").local().port(); }
+std::uint64_t tcp_server::accepted() const noexcept { return impl_ ? impl_->accepted() : 0; }
+
+}  // namespace vow::net

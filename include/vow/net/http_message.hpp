@@ -1,0 +1,109 @@
+// vow/net/http_message.hpp - HTTP/1.1 requests, responses and header lists.
+//
+//   vow::net::http_response r = vow::net::http_response::json(R"({"id":7})", 201);
+//   r.headers.add("Location", "/users/7");
+//
+//   void handle(const vow::net::http_request& req) {
+//       req.method;                         // "GET"
+//       req.path;                           // "/users/7"
+//       req.headers.get("user-agent");      // names match case-insensitively
+//       req.param("id");                    // "7", filled by the router
+//   }
+//
+// Plain value types: no I/O, no reactor. The server parses requests into
+// http_request and writes http_response; the client does the reverse. Like
+// any standard container, one object may be used by one thread at a time.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace vow::net {
+
+// An ordered list of (name, value) header fields. Lookups compare names
+// case-insensitively (ASCII), as HTTP does; names keep the spelling they
+// were given, and fields keep their order, so repeated fields (Set-Cookie)
+// survive a round trip. Values are stored as given: the parser strips the
+// optional whitespace around them, the serializer writes them verbatim.
+class http_headers {
+public:
+    using field = std::pair<std::string, std::string>;
+    using const_iterator = std::vector<field>::const_iterator;
+
+    // Appends a field, keeping any others of that name.
+    void add(std::string name, std::string value);
+    // Replaces every field called `name` with one field, where the first was
+    // (at the end if there was none).
+    void set(std::string name, std::string value);
+    // Removes every field called `name`; returns how many there were.
+    std::size_t remove(std::string_view name);
+    // The value of the first field called `name`, or nullopt. The view lives
+    // until this list is next modified.
+    [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const;
+    [[nodiscard]] bool contains(std::string_view name) const;
+    [[nodiscard]] std::size_t count(std::string_view name) const;
+    // True if some field called `name` holds `token` in its comma-separated
+    // list, compared case-insensitively: has_token("Connection", "close").
+    [[nodiscard]] bool has_token(std::string_view name, std::string_view token) const;
+
+    [[nodiscard]] std::size_t size() const noexcept { return fields_.size(); }
+    [[nodiscard]] bool empty() const noexcept { return fields_.empty(); }
+    void clear() noexcept { fields_.clear(); }
+    void reserve(std::size_t n) { fields_.reserve(n); }
+
+    [[nodiscard]] const_iterator begin() const noexcept { return fields_.begin(); }
+    [[nodiscard]] const_iterator end() const noexcept { return fields_.end(); }
+
+    friend bool operator==(const http_headers&, const http_headers&) = default;
+
+private:
+    std::vector<field> fields_;
+};
+
+// A request as the server received it (or as a test builds it).
+struct http_request {
+    std::string method;       // "GET"; case-sensitive, as sent
+    std::string target;       // as sent: "/users/7?x=1"
+    std::string path;         // target without the query: "/users/7"
+    std::string query;        // after '?', without it: "x=1" ("" if none)
+    int version_minor = 1;    // HTTP/1.<minor>; 0 or 1
+    http_headers headers;
+    std::string body;         // de-chunked
+    std::vector<std::pair<std::string, std::string>> params;  // filled by the router ({id} -> "7")
+
+    // The router's value for `{name}`; "" if absent.
+    [[nodiscard]] std::string_view param(std::string_view name) const;
+    // Whether the connection may carry another request after this one:
+    // HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with
+    // "Connection: keep-alive" (a token list, compared case-insensitively).
+    [[nodiscard]] bool keep_alive() const;
+};
+
+// A response: built by a handler (server side) or parsed (client side).
+struct http_response {
+    int status = 200;
+    std::string reason;       // "" means the standard phrase for `status`
+    http_headers headers;
+    std::string body;         // de-chunked when parsed
+
+    // A response with `Content-Type: text/plain; charset=utf-8`.
+    static http_response text(std::string body, int status = 200);
+    // A response with `Content-Type: application/json`; `body` is sent as is.
+    static http_response json(std::string body, int status = 200);
+
+    // For a parsed response (client side): whether the server keeps the
+    // connection open, by the same rules as http_request::keep_alive, from
+    // its headers and version_minor.
+    [[nodiscard]] bool keep_alive() const;
+    int version_minor = 1;    // HTTP/1.<minor> of a parsed response
+};
+
+// The standard reason phrase: 404 -> "Not Found"; "Unknown" for codes the
+// RFCs do not list.
+std::string_view http_reason_phrase(int status) noexcept;
+
+}  // namespace vow::net

@@ -1,0 +1,636 @@
+// The incremental HTTP/1.1 request and response parsers (net/http_parser.hpp).
+//
+// Both share message_parser: scan_head finds the blank line ending the header
+// block with memchr, checking each line end is CRLF as it goes and resuming
+// where it stopped; the start line and fields are then parsed in one pass;
+// read_body decodes the framing the fields chose, again resuming where it
+// stopped.
+#include "http_parser.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cstring>
+#include <limits>
+
+namespace vow::net::detail {
+
+namespace {
+
+// tchar (RFC 9110 5.6.2): the bytes allowed in methods, header names, tokens.
+constexpr std::array<bool, 256> make_tchar_table() {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+    return t;
+}
+constexpr auto tchar = make_tchar_table();
+
+constexpr bool is_tchar(char c) noexcept { return tchar[static_cast<unsigned char>(c)]; }
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+// field-vchar, SP, HTAB and obs-text: anything but CTLs other than HTAB, and DEL.
+constexpr bool is_field_byte(char c) noexcept {
+    auto u = static_cast<unsigned char>(c);
+    return (u >= 0x20 && u != 0x7f) || u == '\t';
+}
+constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Printable form of a byte for error reasons.
+std::string show(char c) {
+    auto u = static_cast<unsigned char>(c);
+    if (u > 0x20 && u < 0x7f)
+        return fmt::format("'{}'", c);
+    return fmt::format("0x{:02x}", u);
+}
+
+parse_result more() {
+    return parse_result{};
+}
+parse_result done(std::size_t consumed) {
+    parse_result r;
+    r.status = parse_status::complete;
+    r.consumed = consumed;
+    return r;
+}
+parse_result fail(int status, std::string reason) {
+    parse_result r;
+    r.status = parse_status::error;
+    r.error_status = status;
+    r.error_reason = std::move(reason);
+    return r;
+}
+
+std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+// `s` is all digits (at least one) and fits in 64 bits.
+bool parse_decimal(std::string_view s, std::uint64_t& v) noexcept {
+    if (s.empty())
+        return false;
+    v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9')
+            return false;
+        auto d = static_cast<std::uint64_t>(c - '0');
+        if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    return true;
+}
+
+// "HTTP/1.1" -> minor 1; returns 0 ok, 400 malformed, 505 other major version.
+int parse_version(std::string_view v, int& minor) noexcept {
+    if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || v[6] != '.' || v[5] < '0' || v[5] > '9' ||
+        v[7] < '0' || v[7] > '9')
+        return 400;
+    if (v[5] != '1')
+        return 505;
+    // HTTP/1.2 and later 1.x speak 1.1 to us (RFC 9110 2.5).
+    minor = v[7] == '0' ? 0 : 1;
+    return 0;
+}
+
+bool iequals_lower(std::string_view s, std::string_view lower_literal) noexcept {
+    if (s.size() != lower_literal.size())
+        return false;
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (lower(s[i]) != lower_literal[i])
+            return false;
+    return true;
+}
+
+// Checks one field line (no CRLF): `name: value`. On success sets name and value.
+bool split_field(std::string_view line, std::string_view& name, std::string_view& value,
+                 std::string& why) {
+    if (is_ows(line.front())) {
+        why = "obsolete line folding (a header line starts with whitespace)";
+        return false;
+    }
+    std::size_t i = 0;
+    while (i < line.size() && is_tchar(line[i])) ++i;
+    if (i == line.size()) {
+        why = fmt::format("header line without a colon: '{}'", line.substr(0, 64));
+        return false;
+    }
+    if (line[i] != ':') {
+        if (is_ows(line[i]))
+            why = fmt::format("whitespace before the colon in header '{}'", line.substr(0, std::min<std::size_t>(i, 64)));
+        else
+            why = fmt::format("invalid character {} in a header name", show(line[i]));
+        return false;
+    }
+    if (i == 0) {
+        why = "empty header name";
+        return false;
+    }
+    name = line.substr(0, i);
+    std::string_view v = line.substr(i + 1);
+    for (char c : v)
+        if (!is_field_byte(c)) {
+            why = fmt::format("invalid character {} in the value of header '{}'", show(c), name);
+            return false;
+        }
+    value = trim_ows(v);
+    return true;
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    return true;
+}
+
+bool list_has_token(std::string_view list, std::string_view token) noexcept {
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        if (iequals(trim_ows(list.substr(0, comma)), token))
+            return true;
+        if (comma == std::string_view::npos)
+            break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+// ---------------------------------------------------------------------------
+// message_parser
+
+void message_parser::reset_framing() noexcept {
+    phase_ = phase::head;
+    scan_ = line_ = msg_start_ = start_line_end_ = lines_ = head_end_ = pos_ = 0;
+    remaining_ = 0;
+    overhead_ = trailer_bytes_ = 0;
+    chunked_body_.clear();
+}
+
+parse_result message_parser::error(int status, std::string reason) {
+    return fail(status, std::move(reason));
+}
+
+parse_result message_parser::scan_head(std::string_view data) {
+    const char* base = data.data();
+    for (;;) {
+        const void* hit = scan_ < data.size() ? std::memchr(base + scan_, '\n', data.size() - scan_) : nullptr;
+        if (hit == nullptr) {
+            scan_ = data.size();
+            if (data.size() > limits_.max_header_bytes)
+                return error(431, fmt::format("header section larger than {} bytes", limits_.max_header_bytes));
+            return more();
+        }
+        auto nl = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+        if (nl + 1 > limits_.max_header_bytes)
+            return error(431, fmt::format("header section larger than {} bytes", limits_.max_header_bytes));
+        // The '\r' must belong to this line: a line that is only "\n" has the
+        // previous line's '\n' before it.
+        if (nl == line_ || base[nl - 1] != '\r')
+            return error(400, "bare LF where CRLF is required");
+        std::size_t start = line_;
+        line_ = scan_ = nl + 1;
+        if (nl - 1 == start) {                // an empty line
+            if (start_line_end_ == 0) {
+                msg_start_ = line_;           // before the start line: skipped
+                continue;
+            }
+            head_end_ = line_;
+            return done(0);
+        }
+        if (start_line_end_ == 0)
+            start_line_end_ = nl - 1;
+        else if (++lines_ > limits_.max_headers)
+            return error(431, fmt::format("more than {} header fields", limits_.max_headers));
+    }
+}
+
+bool message_parser::parse_fields(std::string_view data, http_headers& out, framing& f,
+                                  parse_result& err) const {
+    out.clear();
+    out.reserve(lines_);
+    std::string why;
+    std::size_t at = start_line_end_ + 2;
+    while (at + 2 < head_end_) {
+        auto eol = data.find('\r', at);   // each line was checked to end in CRLF
+        std::string_view line = data.substr(at, eol - at);
+        std::string_view name, value;
+        // A bare CR inside a line makes find() stop early; the byte after it
+        // is then not '\n', which split_field cannot see, so check here.
+        if (data[eol + 1] != '\n') {
+            err = fail(400, "bare CR where CRLF is required");
+            return false;
+        }
+        if (!split_field(line, name, value, why)) {
+            err = fail(400, std::move(why));
+            return false;
+        }
+        at = eol + 2;
+        switch (name.size()) {
+        case 4:
+            if (iequals_lower(name, "host"))
+                ++f.host_count;
+            break;
+        case 14:
+            if (iequals_lower(name, "content-length")) {
+                std::uint64_t n = 0;
+                if (!parse_decimal(value, n)) {
+                    err = fail(400, fmt::format("invalid Content-Length '{}'", value.substr(0, 64)));
+                    return false;
+                }
+                if (f.length_count++ > 0 && n != f.content_length)
+                    f.length_differs = true;
+                f.content_length = n;
+            }
+            break;
+        case 17:
+            if (iequals_lower(name, "transfer-encoding")) {
+                f.has_te = true;
+                std::string_view list = value;
+                while (true) {
+                    auto comma = list.find(',');
+                    auto coding = trim_ows(list.substr(0, comma));
+                    // A coding may carry parameters ("gzip;q=1"); only its name matters here.
+                    auto semi = coding.find(';');
+                    auto coding_name = trim_ows(coding.substr(0, semi));
+                    if (!coding_name.empty()) {
+                        if (f.chunked_last && iequals_lower(coding_name, "chunked"))
+                            f.chunked_twice = true;
+                        f.chunked_last = iequals_lower(coding_name, "chunked") && semi == std::string_view::npos;
+                        if (!f.chunked_last && f.unknown_coding.empty())
+                            f.unknown_coding = coding_name;
+                    }
+                    if (comma == std::string_view::npos)
+                        break;
+                    list.remove_prefix(comma + 1);
+                }
+            }
+            break;
+        default:
+            break;
+        }
+        out.add(std::string(name), std::string(value));
+    }
+    return true;
+}
+
+parse_result message_parser::read_body(std::string_view data, std::string& body) {
+    const char* base = data.data();
+    for (;;) {
+        switch (phase_) {
+        case phase::head:
+            return error(400, "internal: read_body before the head");
+        case phase::fixed_body: {
+            if (data.size() - head_end_ < remaining_)
+                return more();
+            body.assign(data.substr(head_end_, static_cast<std::size_t>(remaining_)));
+            return done(head_end_ + static_cast<std::size_t>(remaining_));
+        }
+        case phase::until_close:
+            if (data.size() - head_end_ > limits_.max_body_bytes)
+                return error(413, fmt::format("body larger than {} bytes", limits_.max_body_bytes));
+            return more();
+        case phase::chunk_size: {
+            const void* hit = pos_ < data.size() ? std::memchr(base + pos_, '\n', data.size() - pos_) : nullptr;
+            if (hit == nullptr) {
+                if (data.size() - pos_ > limits_.max_header_bytes)
+                    return error(400, "chunk size line too long");
+                return more();
+            }
+            auto nl = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+            if (nl == pos_ || base[nl - 1] != '\r')
+                return error(400, "bare LF where CRLF is required after a chunk size");
+            std::string_view line = data.substr(pos_, nl - 1 - pos_);
+            std::uint64_t size = 0;
+            std::size_t i = 0;
+            for (; i < line.size(); ++i) {
+                int d = hex_value(line[i]);
+                if (d < 0)
+                    break;
+                if (size > (std::numeric_limits<std::uint64_t>::max() >> 4))
+                    return error(400, "chunk size overflows");
+                size = (size << 4) | static_cast<std::uint64_t>(d);
+            }
+            if (i == 0)
+                return error(400, line.empty() ? std::string("empty chunk size")
+                                               : fmt::format("invalid chunk size starting with {}", show(line[0])));
+            // chunk-ext: BWS ";" ... ; extensions are ignored but must be
+            // clean (no CR, LF or other control bytes).
+            std::size_t j = i;
+            while (j < line.size() && is_ows(line[j])) ++j;
+            if (j < line.size() && line[j] != ';')
+                return error(400, fmt::format("invalid character {} after a chunk size", show(line[j])));
+            for (; j < line.size(); ++j)
+                if (!is_field_byte(line[j]))
+                    return error(400, fmt::format("invalid character {} in a chunk extension", show(line[j])));
+            overhead_ += line.size() + 2;
+            if (overhead_ > limits_.max_body_bytes + limits_.max_header_bytes)
+                return error(413, "chunked framing larger than the body limit");
+            pos_ = nl + 1;
+            if (size == 0) {
+                phase_ = phase::trailer;
+                break;
+            }
+            if (size > limits_.max_body_bytes - body.size())
+                return error(413, fmt::format("body larger than {} bytes", limits_.max_body_bytes));
+            remaining_ = size;
+            phase_ = phase::chunk_data;
+            break;
+        }
+        case phase::chunk_data: {
+            auto n = std::min<std::uint64_t>(remaining_, data.size() - pos_);
+            body.append(data.substr(pos_, static_cast<std::size_t>(n)));
+            pos_ += static_cast<std::size_t>(n);
+            remaining_ -= n;
+            if (remaining_ > 0)
+                return more();
+            phase_ = phase::chunk_crlf;
+            break;
+        }
+        case phase::chunk_crlf:
+            if (pos_ < data.size() && base[pos_] != '\r')
+                return error(400, "missing CRLF after chunk data");
+            if (pos_ + 1 >= data.size())
+                return more();
+            if (base[pos_ + 1] != '\n')
+                return error(400, "missing CRLF after chunk data");
+            pos_ += 2;
+            overhead_ += 2;
+            phase_ = phase::chunk_size;
+            break;
+        case phase::trailer: {
+            const void* hit = pos_ < data.size() ? std::memchr(base + pos_, '\n', data.size() - pos_) : nullptr;
+            if (hit == nullptr) {
+                if (trailer_bytes_ + (data.size() - pos_) > limits_.max_header_bytes)
+                    return error(431, fmt::format("trailer section larger than {} bytes", limits_.max_header_bytes));
+                return more();
+            }
+            auto nl = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+            if (nl == pos_ || base[nl - 1] != '\r')
+                return error(400, "bare LF where CRLF is required in the trailer section");
+            std::string_view line = data.substr(pos_, nl - 1 - pos_);
+            trailer_bytes_ += line.size() + 2;
+            if (trailer_bytes_ > limits_.max_header_bytes)
+                return error(431, fmt::format("trailer section larger than {} bytes", limits_.max_header_bytes));
+            pos_ = nl + 1;
+            if (line.empty())
+                return done(pos_);
+            // Trailer fields are checked like header fields, then ignored.
+            std::string_view name, value;
+            std::string why;
+            if (!split_field(line, name, value, why))
+                return error(400, "in the trailer section: " + why);
+            break;
+        }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// request_parser
+
+request_parser::request_parser(http_limits limits) : message_parser(limits) {}
+
+void request_parser::reset() {
+    reset_framing();
+    req_ = http_request{};
+}
+
+parse_result request_parser::parse(std::string_view data, http_request& out) {
+    if (phase_ == phase::head) {
+        auto r = scan_head(data);
+        if (r.status != parse_status::complete)
+            return r;
+        r = parse_head(data);
+        if (r.status != parse_status::complete)
+            return r;
+    }
+    std::string& body = phase_ == phase::fixed_body ? req_.body : chunked_body_;
+    auto r = phase_ == phase::fixed_body && remaining_ == 0
+                 ? done(head_end_)
+                 : read_body(data, body);
+    if (r.status == parse_status::complete) {
+        if (&body != &req_.body)
+            req_.body = std::move(body);
+        out = std::move(req_);
+    }
+    return r;
+}
+
+parse_result request_parser::parse_head(std::string_view data) {
+    // request-line = method SP request-target SP HTTP-version
+    std::string_view line = data.substr(msg_start_, start_line_end_ - msg_start_);
+    std::size_t sp1 = 0;
+    while (sp1 < line.size() && is_tchar(line[sp1])) ++sp1;
+    if (sp1 == line.size() || line[sp1] != ' ' || sp1 == 0)
+        return error(400, sp1 == 0 || sp1 == line.size() || line[sp1] == ' '
+                              ? std::string("malformed request line")
+                              : fmt::format("invalid character {} in the method", show(line[sp1])));
+    std::string_view method = line.substr(0, sp1);
+    std::size_t sp2 = line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos)
+        return error(400, "malformed request line (no HTTP version)");
+    std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    std::string_view version = line.substr(sp2 + 1);
+    int minor = 1;
+    if (int st = parse_version(version, minor); st != 0)
+        return error(st, st == 505 ? fmt::format("unsupported HTTP version '{}'", version.substr(0, 16))
+                                   : fmt::format("malformed HTTP version '{}'", version.substr(0, 16)));
+    if (target.empty())
+        return error(400, "empty request target");
+    for (char c : target) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f)
+            return error(400, fmt::format("invalid character {} in the request target", show(c)));
+    }
+    // origin-form "/p?q"; asterisk-form "*" (OPTIONS only); absolute-form
+    // "http://host/p?q", whose path and query are taken after the authority.
+    std::string_view path_and_query;
+    if (target.front() == '/') {
+        path_and_query = target;
+    } else if (target == "*" && method == "OPTIONS") {
+        path_and_query = target;
+    } else if (target.size() > 7 && iequals_lower(target.substr(0, 7), "http://")) {
+        auto rest = target.substr(7);
+        auto slash = rest.find_first_of("/?");
+        if (slash == 0)
+            return error(400, "absolute request target without a host");
+        path_and_query = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    } else if (target.size() > 8 && iequals_lower(target.substr(0, 8), "https://")) {
+        auto rest = target.substr(8);
+        auto slash = rest.find_first_of("/?");
+        if (slash == 0)
+            return error(400, "absolute request target without a host");
+        path_and_query = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    } else {
+        return error(400, fmt::format("request target '{}' does not start with '/'", target.substr(0, 64)));
+    }
+
+    framing f;
+    parse_result err;
+    if (!parse_fields(data, req_.headers, f, err))
+        return err;
+    if (minor == 1 && f.host_count == 0)
+        return error(400, "no Host header in an HTTP/1.1 request");
+    if (f.host_count > 1)
+        return error(400, "more than one Host header");
+    if (f.length_count > 1)
+        return error(400, "two Content-Length headers");
+    if (f.has_te) {
+        if (f.length_count > 0)
+            return error(400, "both Content-Length and Transfer-Encoding");
+        if (minor == 0)
+            return error(400, "Transfer-Encoding in an HTTP/1.0 request");
+        if (f.chunked_twice)
+            return error(400, "chunked applied twice");
+        if (!f.unknown_coding.empty())
+            return error(501, fmt::format("unsupported transfer coding '{}'", f.unknown_coding.substr(0, 32)));
+        if (!f.chunked_last)
+            return error(400, "Transfer-Encoding does not end in chunked");
+        phase_ = phase::chunk_size;
+        pos_ = head_end_;
+    } else {
+        if (f.content_length > limits_.max_body_bytes)
+            return error(413, fmt::format("Content-Length {} exceeds the {}-byte body limit", f.content_length,
+                                          limits_.max_body_bytes));
+        phase_ = phase::fixed_body;
+        remaining_ = f.content_length;
+    }
+
+    req_.method.assign(method);
+    req_.target.assign(target);
+    auto q = path_and_query.find('?');
+    if (path_and_query.empty() || q == 0)
+        req_.path = "/";
+    else
+        req_.path.assign(path_and_query.substr(0, q));
+    if (q != std::string_view::npos)
+        req_.query.assign(path_and_query.substr(q + 1));
+    else
+        req_.query.clear();
+    req_.version_minor = minor;
+    return done(0);
+}
+
+// ---------------------------------------------------------------------------
+// response_parser
+
+response_parser::response_parser(http_limits limits) : message_parser(limits) {}
+
+void response_parser::reset() {
+    reset_framing();
+    resp_ = http_response{};
+    no_body_ = false;
+}
+
+parse_result response_parser::parse(std::string_view data, http_response& out) {
+    if (phase_ == phase::head) {
+        auto r = scan_head(data);
+        if (r.status != parse_status::complete)
+            return r;
+        r = parse_head(data);
+        if (r.status != parse_status::complete)
+            return r;
+    }
+    std::string& body = phase_ == phase::fixed_body ? resp_.body : chunked_body_;
+    auto r = phase_ == phase::fixed_body && remaining_ == 0
+                 ? done(head_end_)
+                 : read_body(data, body);
+    if (r.status == parse_status::complete) {
+        if (&body != &resp_.body)
+            resp_.body = std::move(body);
+        out = std::move(resp_);
+    }
+    return r;
+}
+
+parse_result response_parser::finish(std::string_view data, http_response& out) {
+    auto r = parse(data, out);
+    if (r.status != parse_status::need_more)
+        return r;
+    switch (phase_) {
+    case phase::until_close:
+        resp_.body.assign(data.substr(head_end_));
+        out = std::move(resp_);
+        return done(data.size());
+    case phase::head:
+        if (data.size() == msg_start_)
+            return error(0, "the connection closed before a response arrived");
+        return error(0, "the connection closed in the middle of the response headers");
+    case phase::fixed_body:
+        return error(0, fmt::format("the connection closed after {} of {} body bytes", data.size() - head_end_,
+                                    remaining_));
+    default:
+        return error(0, "the connection closed in the middle of a chunked body");
+    }
+}
+
+parse_result response_parser::parse_head(std::string_view data) {
+    // status-line = HTTP-version SP status-code SP [ reason-phrase ]
+    // Some servers omit the SP after the code when the reason is empty;
+    // that is accepted.
+    std::string_view line = data.substr(msg_start_, start_line_end_ - msg_start_);
+    int minor = 1;
+    if (int st = parse_version(line.substr(0, 8), minor); st != 0)
+        return error(st, fmt::format("malformed status line '{}'", line.substr(0, 64)));
+    if (line.size() < 12 || line[8] != ' ' || line[9] < '1' || line[9] > '9' || line[10] < '0' ||
+        line[10] > '9' || line[11] < '0' || line[11] > '9' || (line.size() > 12 && line[12] != ' '))
+        return error(400, fmt::format("malformed status line '{}'", line.substr(0, 64)));
+    int status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+    std::string_view reason = line.size() > 13 ? line.substr(13) : std::string_view();
+    for (char c : reason)
+        if (!is_field_byte(c))
+            return error(400, fmt::format("invalid character {} in the reason phrase", show(c)));
+
+    framing f;
+    parse_result err;
+    if (!parse_fields(data, resp_.headers, f, err))
+        return err;
+    // RFC 9112 6.3: repeated identical Content-Length values may be accepted.
+    if (f.length_differs)
+        return error(400, "two different Content-Length headers");
+    bool no_body = no_body_ || status < 200 || status == 204 || status == 304;
+    if (no_body) {
+        phase_ = phase::fixed_body;
+        remaining_ = 0;
+    } else if (f.has_te) {
+        if (f.length_count > 0)
+            return error(400, "both Content-Length and Transfer-Encoding");
+        if (f.chunked_twice)
+            return error(400, "chunked applied twice");
+        if (!f.unknown_coding.empty())
+            return error(501, fmt::format("unsupported transfer coding '{}'", f.unknown_coding.substr(0, 32)));
+        if (!f.chunked_last)
+            return error(400, "Transfer-Encoding does not end in chunked");
+        phase_ = phase::chunk_size;
+        pos_ = head_end_;
+    } else if (f.length_count > 0) {
+        if (f.content_length > limits_.max_body_bytes)
+            return error(413, fmt::format("Content-Length {} exceeds the {}-byte body limit", f.content_length,
+                                          limits_.max_body_bytes));
+        phase_ = phase::fixed_body;
+        remaining_ = f.content_length;
+    } else {
+        phase_ = phase::until_close;
+    }
+    resp_.status = status;
+    resp_.reason.assign(reason);
+    resp_.version_minor = minor;
+    return done(0);
+}
+
+}  // namespace vow::net::detail

@@ -1,0 +1,180 @@
+// net/http_parser.hpp - incremental HTTP/1.1 parsers and serializers
+// (internal to vow: not installed; the server and client build on it).
+//
+//   detail::request_parser p;
+//   http_request req;
+//   for (;;) {
+//       auto r = p.parse(buffer, req);              // buffer: bytes since the message began
+//       if (r.status == parse_status::need_more) { /* read more, append, retry */ }
+//       else if (r.status == parse_status::complete) { buffer.erase(0, r.consumed); p.reset(); /* handle req */ }
+//       else { /* reply r.error_status, r.error_reason; close */ }
+//   }
+//
+// No I/O. The parsers follow RFC 9112 strictly, since a server that is
+// lenient where a proxy in front of it is strict (or the reverse) can be
+// smuggled requests: lines end in CRLF only (a bare LF or CR is an error;
+// lenient parsers accept bare LF, which is exactly the disagreement request
+// smuggling exploits), no obs-fold, no whitespace before a header's colon,
+// one Content-Length at most, never Content-Length with Transfer-Encoding,
+// and "chunked" as the only transfer coding. Empty lines before a request
+// line are skipped (RFC 9112 2.2 asks for that; old clients send a CRLF after
+// a POST body).
+//
+// Cost: the header block is scanned for line ends once as bytes arrive
+// (memchr; a call after need_more resumes where the last one stopped) and
+// parsed once when its end is found; chunked bodies are decoded as they
+// arrive, from where the last call stopped. So feeding a message in n pieces
+// costs O(size + n), never O(size * n).
+//
+// Thread safety: a parser is a plain object; one thread at a time.
+// The serializers are thread-safe (the Date cache is per thread).
+#pragma once
+
+#include <vow/net/http_message.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace vow::net::detail {
+
+struct http_limits {
+    std::size_t max_header_bytes = 16 * 1024;      // request/status line + all header lines
+    std::size_t max_headers = 100;
+    std::size_t max_body_bytes = 8 * 1024 * 1024;
+};
+
+enum class parse_status { need_more, complete, error };
+
+struct parse_result {
+    parse_status status = parse_status::need_more;
+    std::size_t consumed = 0;   // bytes of `data` that belong to the completed message (complete only)
+    // error only: 400, 413 (body too large), 431 (headers too large),
+    // 501 (unsupported transfer coding), 505 (bad version). The response
+    // parser fills it the same way; a client only needs error_reason.
+    int error_status = 0;
+    std::string error_reason;   // error only: what was wrong ("two Content-Length headers")
+};
+
+// ASCII case-insensitive equality (header names, tokens).
+bool iequals(std::string_view a, std::string_view b) noexcept;
+// Whether the comma-separated `list` holds `token` (case-insensitive, optional
+// whitespace around elements ignored): list_has_token("keep-alive, Upgrade", "upgrade").
+bool list_has_token(std::string_view list, std::string_view token) noexcept;
+
+// What the request and response parsers share: finding the end of the header
+// block, and reading a Content-Length, chunked or until-close body. Offsets
+// are into `data`, which holds everything since the message began, so they
+// stay valid as the caller appends.
+class message_parser {
+public:
+    explicit message_parser(http_limits limits) : limits_(limits) {}
+    [[nodiscard]] const http_limits& limits() const noexcept { return limits_; }
+
+protected:
+    enum class phase : std::uint8_t { head, fixed_body, chunk_size, chunk_data, chunk_crlf, trailer, until_close };
+
+    // Framing facts gathered while parsing the header fields.
+    struct framing {
+        std::size_t host_count = 0;
+        std::size_t length_count = 0;
+        std::uint64_t content_length = 0;
+        bool length_differs = false;
+        bool has_te = false;
+        bool chunked_last = false;      // the last coding seen is "chunked"
+        bool chunked_twice = false;
+        std::string_view unknown_coding;
+    };
+
+    void reset_framing() noexcept;
+    // Looks for the end of the header block from where the last call stopped.
+    // complete: head_end_ and the line offsets are set.
+    parse_result scan_head(std::string_view data);
+    // Parses the header lines (after the start line) into `out`.
+    bool parse_fields(std::string_view data, http_headers& out, framing& f, parse_result& err) const;
+    // Decodes body bytes from where the last call stopped; on complete the
+    // body is in `body`.
+    parse_result read_body(std::string_view data, std::string& body);
+    parse_result error(int status, std::string reason);
+
+    http_limits limits_;
+    phase phase_ = phase::head;
+    std::size_t scan_ = 0;          // head: next byte to search for '\n'
+    std::size_t line_ = 0;          // head: where the current line starts
+    std::size_t msg_start_ = 0;     // after leading empty lines
+    std::size_t start_line_end_ = 0; // the CR ending the start line; 0 until found
+    std::size_t lines_ = 0;         // header lines seen so far
+    std::size_t head_end_ = 0;      // offset after the blank line
+    std::size_t pos_ = 0;           // body: next byte to decode
+    std::uint64_t remaining_ = 0;   // fixed body length, or bytes left in the current chunk
+    std::size_t overhead_ = 0;      // chunked: size-line, CRLF and trailer bytes
+    std::size_t trailer_bytes_ = 0;
+    std::string chunked_body_;
+};
+
+class request_parser : private message_parser {
+public:
+    explicit request_parser(http_limits limits = {});
+    // `data` is everything buffered since the start of the current message.
+    // Returns need_more (call again with more data appended), complete
+    // (`out` holds the request; the first `consumed` bytes were it), or error
+    // (the connection should answer error_status and close). `out` is
+    // written only on complete. After complete or error, call reset()
+    // before the next message.
+    parse_result parse(std::string_view data, http_request& out);
+    void reset();
+    using message_parser::limits;
+
+private:
+    parse_result parse_head(std::string_view data);
+    http_request req_;
+};
+
+class response_parser : private message_parser {
+public:
+    explicit response_parser(http_limits limits = {});
+    // The response answers a HEAD request: no body whatever the headers say.
+    // Cleared by reset().
+    void expect_no_body(bool v) noexcept { no_body_ = v; }
+    // As request_parser::parse. A 1xx interim response (100 Continue) is
+    // returned as a complete message of its own.
+    parse_result parse(std::string_view data, http_response& out);
+    // The connection reached EOF with `data` buffered: completes a
+    // read-until-close body; an error if the message is incomplete
+    // (including when no response began at all).
+    parse_result finish(std::string_view data, http_response& out);
+    void reset();
+    using message_parser::limits;
+
+private:
+    parse_result parse_head(std::string_view data);
+    http_response resp_;
+    bool no_body_ = false;
+};
+
+// Appends a response: status line, the headers given, Content-Length (unless
+// the user set Transfer-Encoding or the status forbids a body: 1xx/204/304;
+// a Content-Length the user set is replaced by the body's, except with
+// head_only, where it is kept as the length a GET would have had),
+// "Connection: close" when !keep_alive, a Date header (cached per second;
+// unless the user set one), then the body unless head_only or the status
+// forbids one.
+// Throws vow::invalid_argument if a header name is not a token or a value or
+// reason holds CR, LF or NUL (which would split the response).
+void serialize_response(std::string& out, const http_response& r, bool keep_alive, bool head_only);
+
+// Appends a request: "<method> <target> HTTP/1.1", Host (unless the headers
+// carry one), the headers, Content-Length when there is a body (or for
+// POST/PUT/PATCH with an empty one; replaced as above; not with a user
+// Transfer-Encoding), then the body.
+// Throws vow::invalid_argument for a method that is not a token, a target
+// with spaces or control bytes, or headers as above.
+void serialize_request(std::string& out, std::string_view method, std::string_view target,
+                       std::string_view host_header, const http_headers& headers, std::string_view body);
+
+// The IMF-fixdate for now ("Sun, 06 Nov 1994 08:49:37 GMT"), cached per
+// second per thread.
+std::string_view http_date_now();
+
+}  // namespace vow::net::detail

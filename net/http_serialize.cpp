@@ -1,0 +1,171 @@
+// serialize_response, serialize_request and the cached Date value
+// (net/http_parser.hpp).
+//
+// Header names and values are checked before they are written: a CR or LF
+// in a value taken from user input would otherwise let it add headers or a
+// whole second response (response splitting).
+#include "http_parser.hpp"
+
+#include <vow/error.hpp>
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <ctime>
+
+namespace vow::net::detail {
+
+namespace {
+
+bool is_token(std::string_view s) noexcept {
+    if (s.empty())
+        return false;
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        bool ok = (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
+                  std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool has_line_break(std::string_view s) noexcept {
+    for (char c : s)
+        if (c == '\r' || c == '\n' || c == '\0')
+            return true;
+    return false;
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+    (void)ec;   // 24 bytes hold any 64-bit number
+    out.append(buf, end);
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name);
+    out.append(": ");
+    out.append(value);
+    out.append("\r\n");
+}
+
+void check_field(const char* who, const http_headers::field& f) {
+    if (!is_token(f.first))
+        throw vow::invalid_argument(fmt::format("{}: header name '{}' is not a token", who, f.first));
+    if (has_line_break(f.second))
+        throw vow::invalid_argument(
+            fmt::format("{}: the value of header '{}' holds CR, LF or NUL", who, f.first));
+}
+
+bool status_has_body(int status) noexcept {
+    return status >= 200 && status != 204 && status != 304;
+}
+
+}  // namespace
+
+std::string_view http_date_now() {
+    thread_local std::time_t cached_second = -1;
+    thread_local char cached[32];
+    std::time_t now = std::time(nullptr);
+    if (now != cached_second) {
+        static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+        static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        // Formatted by hand: strftime's %a and %b follow the C locale.
+        auto r = fmt::format_to_n(cached, sizeof cached - 1, "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+                                  days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
+                                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+        *r.out = '\0';
+        cached_second = now;
+    }
+    return cached;
+}
+
+void serialize_response(std::string& out, const http_response& r, bool keep_alive, bool head_only) {
+    constexpr const char* who = "vow::net::http_response";
+    if (r.status < 100 || r.status > 999)
+        throw vow::invalid_argument(fmt::format("{}: status {} is not a three-digit code", who, r.status));
+    if (has_line_break(r.reason))
+        throw vow::invalid_argument(fmt::format("{}: the reason phrase holds CR, LF or NUL", who));
+    std::string_view reason = r.reason.empty() ? http_reason_phrase(r.status) : std::string_view(r.reason);
+    bool body_allowed = status_has_body(r.status);
+    bool user_te = r.headers.contains("Transfer-Encoding");
+    bool keep_user_length = head_only && r.headers.contains("Content-Length");
+
+    out.reserve(out.size() + 128 + r.body.size());
+    out.append("HTTP/1.1 ");
+    append_number(out, static_cast<std::uint64_t>(r.status));
+    out.push_back(' ');
+    out.append(reason);
+    out.append("\r\n");
+    bool user_date = false;
+    bool user_close = false;
+    for (const auto& f : r.headers) {
+        check_field(who, f);
+        if (!keep_user_length && iequals(f.first, "Content-Length"))
+            continue;
+        if (iequals(f.first, "Date"))
+            user_date = true;
+        else if (iequals(f.first, "Connection") && list_has_token(f.second, "close"))
+            user_close = true;
+        append_field(out, f.first, f.second);
+    }
+    if (body_allowed && !user_te && !keep_user_length) {
+        out.append("Content-Length: ");
+        append_number(out, r.body.size());
+        out.append("\r\n");
+    }
+    if (!keep_alive && !user_close)
+        out.append("Connection: close\r\n");
+    if (!user_date)
+        append_field(out, "Date", http_date_now());
+    out.append("\r\n");
+    if (!head_only && body_allowed)
+        out.append(r.body);
+}
+
+void serialize_request(std::string& out, std::string_view method, std::string_view target,
+                       std::string_view host_header, const http_headers& headers, std::string_view body) {
+    constexpr const char* who = "vow::net::serialize_request";
+    if (!is_token(method))
+        throw vow::invalid_argument(fmt::format("{}: method '{}' is not a token", who, method));
+    if (target.empty())
+        throw vow::invalid_argument(fmt::format("{}: empty request target", who));
+    for (char c : target) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f)
+            throw vow::invalid_argument(
+                fmt::format("{}: request target '{}' holds a space or control byte", who, target));
+    }
+    if (has_line_break(host_header))
+        throw vow::invalid_argument(fmt::format("{}: the Host value holds CR, LF or NUL", who));
+    bool user_te = headers.contains("Transfer-Encoding");
+    bool send_length = !user_te && (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH");
+
+    out.reserve(out.size() + 128 + target.size() + body.size());
+    out.append(method);
+    out.push_back(' ');
+    out.append(target);
+    out.append(" HTTP/1.1\r\n");
+    if (!headers.contains("Host"))
+        append_field(out, "Host", host_header);
+    for (const auto& f : headers) {
+        check_field(who, f);
+        if (iequals(f.first, "Content-Length"))
+            continue;
+        append_field(out, f.first, f.second);
+    }
+    if (send_length) {
+        out.append("Content-Length: ");
+        append_number(out, body.size());
+        out.append("\r\n");
+    }
+    out.append("\r\n");
+    out.append(body);
+}
+
+}  // namespace vow::net::detail

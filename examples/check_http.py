@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Runs the HTTP examples on loopback and checks what they do.
+
+  check_http.py server HTTP_SERVER
+      starts `HTTP_SERVER --port 0`, waits for "listening on http://H:P",
+      checks every route, a malformed request, pipelining and keep-alive,
+      the access log, then SIGTERM: a graceful exit with status 0.
+  check_http.py fetch FETCH HTTP_SERVER
+      runs FETCH with no URL (its own server) for 3,000 requests, then
+      against HTTP_SERVER --quiet with --url; both must succeed with every
+      request answered 200 and print the summary lines.
+"""
+import http.client
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def start_server(exe, *args):
+    proc = subprocess.Popen([exe, "--port", "0", *args], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    m = re.match(r"listening on http://([\d.]+):(\d+)", line)
+    if not m:
+        proc.kill()
+        fail(f"no listening line, got {line!r}")
+    return proc, m.group(1), int(m.group(2))
+
+
+def stop_server(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail("the server did not exit within 20 s of SIGTERM")
+    if proc.returncode != 0:
+        fail(f"the server exited with {proc.returncode}")
+    return out
+
+
+def raw_exchange(host, port, data, timeout=5):
+    """Sends bytes, returns everything the server sends until it closes."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                c = s.recv(65536)
+            except socket.timeout:
+                break
+            if not c:
+                break
+            chunks.append(c)
+        return b"".join(chunks)
+
+
+def check_server(exe):
+    proc, host, port = start_server(exe)
+    try:
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        conn.request("GET", "/")
+        r = conn.getresponse()
+        body = r.read()
+        if r.status != 200 or body != b"hello world":
+            fail(f"GET / gave {r.status} {body!r}")
+        # The same connection is kept alive for the next requests.
+        conn.request("GET", "/users/7")
+        r = conn.getresponse()
+        data = json.loads(r.read())
+        if r.status != 200 or data != {"id": 7, "name": "user 7"}:
+            fail(f"GET /users/7 gave {r.status} {data}")
+        if r.getheader("Content-Type") != "application/json":
+            fail(f"GET /users/7 Content-Type {r.getheader('Content-Type')}")
+        conn.request("GET", "/users/abc")
+        r = conn.getresponse()
+        r.read()
+        if r.status != 404:
+            fail(f"GET /users/abc gave {r.status}, not 404")
+        payload = bytes(range(256)) * 1000
+        conn.request("POST", "/echo", body=payload, headers={"Content-Type": "application/x-test"})
+        r = conn.getresponse()
+        if r.status != 200 or r.read() != payload or r.getheader("Content-Type") != "application/x-test":
+            fail("POST /echo did not echo the body and its type")
+        conn.request("GET", "/slow")
+        r = conn.getresponse()
+        if r.read() != b"done":
+            fail("GET /slow")
+        conn.request("DELETE", "/")
+        r = conn.getresponse()
+        r.read()
+        if r.status != 405 or "GET" not in (r.getheader("Allow") or ""):
+            fail(f"DELETE / gave {r.status} Allow={r.getheader('Allow')}")
+        conn.request("GET", "/nowhere")
+        r = conn.getresponse()
+        r.read()
+        if r.status != 404:
+            fail(f"GET /nowhere gave {r.status}")
+        conn.close()
+
+        # Two requests in one packet: two responses, in order.
+        out = raw_exchange(host, port, b"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                       b"GET /users/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        first, second = out.find(b'"id": 1'), out.find(b'"id": 2')
+        if first < 0 or second < first:
+            fail(f"pipelined responses out of order: {out!r}")
+        # Ambiguous framing: 400 and the connection closed.
+        out = raw_exchange(host, port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                                       b"Content-Length: 4\r\n\r\nabcd")
+        if not out.startswith(b"HTTP/1.1 400"):
+            fail(f"two Content-Length headers gave {out[:40]!r}")
+        out = raw_exchange(host, port, b"GET / HTTP/1.1\r\n\r\n")
+        if not out.startswith(b"HTTP/1.1 400"):
+            fail(f"a request without Host gave {out[:40]!r}")
+    except BaseException:
+        proc.kill()
+        raise
+    log = stop_server(proc)
+    for want in ["GET / 200 11", "GET /users/7 200", "POST /echo 200 256000", "GET /users/abc 404"]:
+        if want not in log:
+            fail(f"access log lacks {want!r}:\n{log}")
+    if not re.search(r"shut down after \d+ requests", log):
+        fail(f"no shutdown line:\n{log}")
+    print("http_server: routes, keep-alive, pipelining, 400s, access log and graceful shutdown OK")
+
+
+def check_summary(out, count):
+    if f"requests: {count} ok, 0 errors, 0 not 200" not in out:
+        fail(f"fetch summary is not all-ok for {count}:\n{out}")
+    for want in ["requests/s: ", "latency ms: p50 "]:
+        if want not in out:
+            fail(f"fetch output lacks {want!r}:\n{out}")
+
+
+def check_fetch(fetch, server_exe):
+    r = subprocess.run([fetch, "--count", "3000", "--concurrency", "50"], capture_output=True, text=True,
+                       timeout=240)
+    if r.returncode != 0:
+        fail(f"fetch (own server) exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
+    check_summary(r.stdout, 3000)
+    if "unhandled" in r.stderr:
+        fail(f"fetch reported unhandled rejections:\n{r.stderr}")
+    if "progress: 3000/3000" not in r.stderr:
+        fail(f"no final progress line:\n{r.stderr}")
+    proc, host, port = start_server(server_exe, "--quiet")
+    try:
+        r = subprocess.run([fetch, "--url", f"http://{host}:{port}/users/5", "--count", "500",
+                            "--concurrency", "20", "--quiet"], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            fail(f"fetch --url exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
+        check_summary(r.stdout, 500)
+        # A port nobody listens on: every request fails, exit status 1.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            dead = s.getsockname()[1]
+        r = subprocess.run([fetch, "--url", f"http://127.0.0.1:{dead}/", "--count", "5", "--quiet"],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 1 or "5 errors" not in r.stdout or "refused" not in r.stdout:
+            fail(f"fetch against a closed port: exit {r.returncode}:\n{r.stdout}")
+    except BaseException:
+        proc.kill()
+        raise
+    stop_server(proc)
+    print("fetch: own server, --url, and a refused port OK")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "server":
+        check_server(sys.argv[2])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "fetch":
+        check_fetch(sys.argv[2], sys.argv[3])
+    else:
+        fail(__doc__)

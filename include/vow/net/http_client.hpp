@@ -1,0 +1,92 @@
+// vow/net/http_client.hpp - an HTTP/1.1 client with a keep-alive pool.
+//
+//   vow::net::http_client client(r);
+//   client.get("http://127.0.0.1:8080/users/7")
+//       .then([](vow::net::http_response res) {
+//           fmt::print("{} {}\n", res.status, res.body);
+//       });
+//
+// Every status is a response, not an error (as fetch does): check
+// `res.status`. Errors reject the future: vow::net::io_error for refused or
+// reset connections, vow::net::dns_error, vow::timeout_error (the request's
+// whole time, redirects included), vow::cancelled_error (request_options'
+// stop token), vow::net::http_error for a malformed response or too many
+// redirects, vow::net::limit_error for a response over the limits. A bad
+// URL throws vow::net::url_error at the call (only http:// is supported).
+//
+// Connections are pooled per host and port and reused while the server
+// keeps them alive; at most max_connections_per_host are open to one host
+// (further requests wait their turn, in order). A request that fails on a
+// reused connection before any byte of the response arrives (the server
+// closed it while idle) is retried once on a new connection if its method
+// is idempotent (GET, HEAD, OPTIONS, PUT, DELETE). Idle pooled connections
+// keep reactor::run() running until idle_timeout closes them; close_idle()
+// or destroying the client closes them at once.
+//
+// Thread safety: thread-bound to the reactor's thread.
+#pragma once
+
+#include <vow/net/error.hpp>
+#include <vow/net/http_message.hpp>
+#include <vow/promise/future.hpp>
+#include <vow/reactor/reactor.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+
+namespace vow::net {
+
+struct http_client_options {
+    reactor::duration connect_timeout = std::chrono::seconds(10);
+    reactor::duration request_timeout = std::chrono::seconds(30);   // each request, redirects included
+    reactor::duration idle_timeout = std::chrono::seconds(30);      // pooled connections unused this long close
+    std::size_t max_connections_per_host = 256;
+    std::size_t max_idle_per_host = 256;
+    int max_redirects = 5;
+    std::size_t max_header_bytes = 64 * 1024;
+    std::size_t max_body_bytes = 64 * 1024 * 1024;
+    http_headers default_headers = {};   // sent with every request unless the request sets the same name
+};
+
+struct request_options {
+    std::stop_token stop = {};
+    std::optional<reactor::duration> timeout = {};   // instead of request_timeout
+    http_headers headers = {};
+    bool follow_redirects = true;
+};
+
+class http_client {
+public:
+    // Throws vow::invalid_argument for zero timeouts or limits.
+    explicit http_client(reactor& r, http_client_options opts = {});
+    // Closes every connection; requests in flight reject with io_error
+    // (std::errc::operation_canceled).
+    ~http_client();
+    http_client(const http_client&) = delete;
+    http_client& operator=(const http_client&) = delete;
+
+    [[nodiscard]] future<http_response> get(std::string_view url, request_options opts = {});
+    [[nodiscard]] future<http_response> post(std::string_view url, std::string body, request_options opts = {});
+    // Any method ("PUT", "DELETE", ...). Throws vow::net::url_error for a
+    // bad URL and vow::invalid_argument for a bad method token.
+    [[nodiscard]] future<http_response> request(std::string_view method, std::string_view url,
+                                                std::string body = {}, request_options opts = {});
+
+    // Closes the pooled connections that are not in use.
+    void close_idle() noexcept;
+    [[nodiscard]] std::size_t idle_connections() const noexcept;
+    [[nodiscard]] std::uint64_t connections_opened() const noexcept;
+
+    class impl;
+
+private:
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace vow::net

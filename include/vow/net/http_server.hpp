@@ -1,0 +1,141 @@
+// vow/net/http_server.hpp - an HTTP/1.1 server: routes, handlers that return
+// a response or a future of one, keep-alive, limits, graceful shutdown.
+//
+//   vow::net::http_server server(r, "127.0.0.1", 8080);
+//   server.get("/", [](const vow::net::http_request&) {
+//       return vow::net::http_response::text("hello world");
+//   });
+//   server.get("/users/{id}", [&](const vow::net::http_request& req) {
+//       return load_user(req.param("id"))             // future<user>
+//           .then([](user u) { return vow::net::http_response::json(u.to_json()); });
+//   });
+//   ...
+//   server.shutdown().then([] { fmt::print("drained\n"); });
+//
+// Requests are parsed by vow itself (not evhttp) and validated strictly:
+// malformed or ambiguous requests (no or duplicate Host, two Content-Length
+// headers, Transfer-Encoding with Content-Length, bad header names or chunk
+// sizes, ...) get 400, a body over the limit 413, a header section over the
+// limit 431, an unsupported transfer coding 501, an unknown HTTP version
+// 505 - and the connection is closed after that response.
+//
+// Handlers run on the reactor's thread. The request is passed by const
+// reference and stays valid until the handler's response (or its future)
+// is complete. A handler that throws, or whose future rejects, produces a
+// 500 and the error goes to the error hook (by default the reactor's
+// exception handler); the server goes on. Responses go out in request order,
+// also for pipelined requests.
+//
+// Routing: a pattern is a path whose segments are literal or `{name}` (one
+// non-empty segment, available as req.param("name")). The first route
+// that matches path and method wins. HEAD is served by the GET route
+// (without the body). No path match: 404; a path match with another method:
+// 405 with an Allow header.
+//
+// Timeouts (slow clients are dropped): a request's head must arrive within
+// header_timeout of its first byte, its body within body_timeout, and a
+// keep-alive connection may idle for idle_timeout. They are checked by one
+// sweep timer per server (every quarter second or less), not per request.
+//
+// Thread safety: thread-bound to the reactor's thread.
+#pragma once
+
+#include <vow/net/address.hpp>
+#include <vow/net/error.hpp>
+#include <vow/net/http_message.hpp>
+#include <vow/net/tcp.hpp>
+#include <vow/promise/future.hpp>
+#include <vow/reactor/reactor.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+
+namespace vow::net {
+
+struct http_server_options {
+    std::size_t max_header_bytes = 16 * 1024;          // request line + headers; over it: 431
+    std::size_t max_headers = 100;                     // over it: 431
+    std::size_t max_body_bytes = 8 * 1024 * 1024;      // over it: 413
+    reactor::duration header_timeout = std::chrono::seconds(10);
+    reactor::duration body_timeout = std::chrono::seconds(30);
+    reactor::duration idle_timeout = std::chrono::seconds(60);
+    std::size_t max_connections = 10000;               // past it, new connections are closed at once
+    server_options tcp = {};
+};
+
+// What a handler returns, erased: a response now, or later.
+using http_handler_result = std::variant<http_response, future<http_response>>;
+using http_handler = std::function<http_handler_result(const http_request&)>;
+
+class http_server {
+public:
+    // Listens at once (see tcp_server for host and port rules).
+    // Throws vow::net::io_error if it cannot listen, vow::invalid_argument
+    // for bad options (zero limits or timeouts).
+    http_server(reactor& r, std::string_view host, std::uint16_t port, http_server_options opts = {});
+    ~http_server();   // closes every connection at once
+    http_server(const http_server&) = delete;
+    http_server& operator=(const http_server&) = delete;
+
+    // Adds a route. `fn(const http_request&)` returns http_response or
+    // future<http_response>. Throws vow::invalid_argument for a pattern that
+    // does not start with '/', has an empty `{}` or a repeated name, or for
+    // an empty method.
+    template <class F>
+    http_server& route(std::string_view method, std::string_view pattern, F&& fn) {
+        using R = std::invoke_result_t<F&, const http_request&>;
+        static_assert(std::is_same_v<R, http_response> || std::is_same_v<R, future<http_response>>,
+                      "vow::net::http_server: a handler takes (const http_request&) and returns "
+                      "http_response or future<http_response>");
+        add_route(method, pattern, http_handler([f = std::forward<F>(fn)](const http_request& req) mutable {
+                      return http_handler_result(f(req));
+                  }));
+        return *this;
+    }
+    template <class F>
+    http_server& get(std::string_view pattern, F&& fn) {
+        return route("GET", pattern, std::forward<F>(fn));
+    }
+    template <class F>
+    http_server& post(std::string_view pattern, F&& fn) {
+        return route("POST", pattern, std::forward<F>(fn));
+    }
+
+    // Called after each response is handed to the connection: for access
+    // logs. `took` runs from the request's first byte to the response.
+    using access_log = std::function<void(const http_request&, const http_response&, reactor::duration took)>;
+    void on_response(access_log fn);
+    // Receives errors from handlers (after the 500 is sent). Default: the
+    // reactor's exception handler.
+    void on_error(std::function<void(std::exception_ptr, const http_request&)> fn);
+
+    // Graceful shutdown: stops accepting, closes idle connections, lets
+    // requests in flight finish (their responses say Connection: close),
+    // and resolves once every connection is closed. After `grace`, what is
+    // left is closed at once. Calling it again returns a future for the
+    // same completion.
+    [[nodiscard]] future<void> shutdown(reactor::duration grace = std::chrono::seconds(30));
+    // Closes the listener and every connection now.
+    void close() noexcept;
+
+    [[nodiscard]] address local_address() const;
+    [[nodiscard]] std::uint16_t port() const;
+    [[nodiscard]] std::size_t connections() const noexcept;   // open now
+    [[nodiscard]] std::uint64_t requests() const noexcept;    // answered so far
+
+    class impl;
+
+private:
+    void add_route(std::string_view method, std::string_view pattern, http_handler fn);
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace vow::net

@@ -1,0 +1,445 @@
+// vow::net::http_client: one op per request (redirects included), a pool of
+// keep-alive tcp_streams per host:port with a cap and a FIFO of waiters,
+// responses parsed by net/http_parser.
+//
+// Each attempt of an op has a number; continuations of an older attempt
+// (a read that rejects because the attempt's stream was closed) see a
+// different number and do nothing. Timeout, cancellation and the client's
+// destruction all end an op through fail(), which closes its stream.
+#include "http_parser.hpp"
+#include "net_internal.hpp"
+
+#include <vow/net/http_client.hpp>
+#include <vow/net/tcp.hpp>
+#include <vow/net/url.hpp>
+#include <vow/promise/detail/stop_link.hpp>
+#include <vow/promise/make_future.hpp>
+#include <vow/promise/promise.hpp>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <deque>
+#include <functional>
+#include <list>
+#include <unordered_map>
+#include <vector>
+
+namespace vow::net {
+
+namespace {
+
+bool is_token_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool idempotent(std::string_view m) {
+    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE";
+}
+
+bool is_redirect(int status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+}  // namespace
+
+class http_client::impl : public std::enable_shared_from_this<http_client::impl> {
+public:
+    struct op {
+        op(reactor& r) : p(r) {}
+        promise<http_response> p;
+        std::string method;
+        url u;
+        std::string body;
+        request_options ro;
+        int redirects = 0;
+        handle timer;
+        vow::detail::stop_link link;
+        bool done = false;
+        std::list<std::shared_ptr<op>>::iterator pos;
+        // The current attempt.
+        unsigned attempt = 0;
+        std::string key;
+        bool slot = false;        // counts against the host's connection cap
+        bool retried = false;
+        bool reused = false;
+        bool got_bytes = false;
+        tcp_stream s;
+        std::string buf;
+        detail::response_parser parser;
+        http_response resp;
+    };
+    using op_ptr = std::shared_ptr<op>;
+
+    struct pool {
+        struct idle_conn {
+            tcp_stream s;
+            reactor::time_point since;
+        };
+        std::vector<idle_conn> idle;
+        std::size_t open = 0;                       // idle + in use + connecting
+        std::deque<std::weak_ptr<op>> waiters;
+    };
+
+    impl(reactor& r, http_client_options o) : r_(r), opts_(std::move(o)) {
+        for (auto t : {opts_.connect_timeout, opts_.request_timeout, opts_.idle_timeout})
+            if (t <= reactor::duration::zero())
+                throw invalid_argument("vow::net::http_client: timeouts must be positive");
+        if (opts_.max_connections_per_host == 0 || opts_.max_header_bytes == 0)
+            throw invalid_argument("vow::net::http_client: max_connections_per_host and max_header_bytes must be "
+                                   "positive");
+        if (opts_.max_redirects < 0)
+            throw invalid_argument("vow::net::http_client: max_redirects is negative");
+        limits_.max_header_bytes = opts_.max_header_bytes;
+        limits_.max_body_bytes = opts_.max_body_bytes;
+    }
+
+    ~impl() { shutdown(); }
+
+    void shutdown() noexcept {
+        while (!ops_.empty()) {
+            auto o = ops_.front();
+            fail(o, detail::make_io_error(ECANCELED, fmt::format("vow::net::http_client: {} {}: the client was "
+                                                                 "destroyed",
+                                                                 o->method, o->u.to_string())));
+        }
+        close_idle();
+        sweep_.cancel();
+    }
+
+    future<http_response> request(std::string_view method, std::string_view text, std::string body,
+                                  request_options ro) {
+        if (method.empty() || !std::all_of(method.begin(), method.end(), is_token_char))
+            throw invalid_argument(fmt::format("vow::net::http_client: '{}' is not a valid method", method));
+        url u = url::parse(text);   // throws url_error
+        if (ro.timeout && *ro.timeout <= reactor::duration::zero())
+            throw invalid_argument("vow::net::http_client: the request timeout is not positive");
+        auto o = std::make_shared<op>(r_);
+        o->method.assign(method);
+        o->u = std::move(u);
+        o->body = std::move(body);
+        o->ro = std::move(ro);
+        auto f = o->p.get_future();
+        if (o->ro.stop.stop_requested()) {
+            o->p.reject(detail::make_cancelled(fmt::format("http_client: {} {}", o->method, o->u.to_string())));
+            return f;
+        }
+        ops_.push_front(o);
+        o->pos = ops_.begin();
+        auto limit = o->ro.timeout.value_or(opts_.request_timeout);
+        o->timer = r_.call_later(limit, [this, w = std::weak_ptr<op>(o), limit] {
+            if (auto op = w.lock())
+                fail(op, std::make_exception_ptr(timeout_error(fmt::format(
+                             "vow::net::http_client: {} {}: no complete response within {}", op->method,
+                             op->u.to_string(), std::chrono::duration_cast<std::chrono::milliseconds>(limit)))));
+        });
+        if (o->ro.stop.stop_possible())
+            o->link.assign(r_, o->ro.stop, [this, w = std::weak_ptr<op>(o)] {
+                if (auto op = w.lock())
+                    fail(op, detail::make_cancelled(fmt::format("http_client: {} {}", op->method, op->u.to_string())));
+            });
+        attempt(o, false);
+        return f;
+    }
+
+    void close_idle() noexcept {
+        for (auto& [key, pl] : pools_) {
+            for (auto& c : pl.idle) {
+                c.s.close();
+                --pl.open;
+            }
+            pl.idle.clear();
+            wake(pl);
+        }
+    }
+
+    std::size_t idle_count() const noexcept {
+        std::size_t n = 0;
+        for (auto& [key, pl] : pools_)
+            n += pl.idle.size();
+        return n;
+    }
+    std::uint64_t opened() const noexcept { return opened_; }
+
+private:
+    // Starts (or restarts) an attempt: a pooled connection, a new one, or a
+    // place in the host's queue.
+    void attempt(const op_ptr& o, bool force_new) {
+        ++o->attempt;
+        o->key = fmt::format("{}:{}", o->u.host, o->u.port);
+        pool& pl = pools_[o->key];
+        if (!force_new) {
+            while (!pl.idle.empty()) {
+                auto c = std::move(pl.idle.back());
+                pl.idle.pop_back();
+                if (!c.s.is_open() || c.s.at_eof() || c.s.buffered_input() != 0) {
+                    c.s.close();
+                    --pl.open;
+                    continue;
+                }
+                o->slot = true;
+                o->reused = true;
+                o->s = std::move(c.s);
+                send(o);
+                return;
+            }
+        }
+        if (pl.open >= opts_.max_connections_per_host) {
+            if (force_new && !pl.idle.empty()) {   // make room: drop an idle one
+                pl.idle.front().s.close();
+                pl.idle.erase(pl.idle.begin());
+                --pl.open;
+            } else {
+                pl.waiters.push_back(o);
+                return;
+            }
+        }
+        ++pl.open;
+        ++opened_;
+        o->slot = true;
+        o->reused = false;
+        connect_options co;
+        co.stop = o->ro.stop;
+        co.timeout = opts_.connect_timeout;
+        unsigned id = o->attempt;
+        auto start_connect = [&]() -> future<tcp_stream> {
+            try {
+                return connect(r_, o->u.host, o->u.port, co);
+            } catch (...) {
+                return make_exception_future<tcp_stream>(r_, std::current_exception());
+            }
+        };
+        (void)start_connect()
+            .then([this, o, id](tcp_stream s) {
+                if (o->done || o->attempt != id)
+                    return;   // the stream closes here; the slot was freed by fail()
+                o->s = std::move(s);
+                send(o);
+            })
+            .catch_([this, o, id](std::exception_ptr e) {
+                if (o->done || o->attempt != id)
+                    return;
+                release(o, false);
+                fail(o, std::move(e));
+            });
+    }
+
+    void send(const op_ptr& o) {
+        o->got_bytes = false;
+        o->buf.clear();
+        o->resp = http_response{};
+        o->parser = detail::response_parser(limits_);
+        o->parser.expect_no_body(o->method == "HEAD");
+        http_headers headers = o->ro.headers;
+        for (const auto& [name, value] : opts_.default_headers)
+            if (!headers.contains(name))
+                headers.add(name, value);
+        if (!headers.contains("User-Agent"))
+            headers.add("User-Agent", "vow/0.1");
+        std::string out;
+        detail::serialize_request(out, o->method, o->u.target, o->u.host_header(), headers, o->body);
+        unsigned id = o->attempt;
+        (void)o->s.write(out).catch_([this, o, id](std::exception_ptr e) { attempt_failed(o, id, std::move(e)); });
+        read(o);
+    }
+
+    void read(const op_ptr& o) {
+        unsigned id = o->attempt;
+        (void)o->s.read_some()
+            .then([this, o, id](std::string chunk) {
+                if (o->done || o->attempt != id)
+                    return;
+                on_chunk(o, std::move(chunk));
+            })
+            .catch_([this, o, id](std::exception_ptr e) { attempt_failed(o, id, std::move(e)); });
+    }
+
+    void on_chunk(const op_ptr& o, std::string chunk) {
+        detail::parse_result res;
+        if (chunk.empty()) {
+            res = o->parser.finish(o->buf, o->resp);
+            if (res.status != detail::parse_status::complete) {
+                auto what = o->got_bytes
+                                ? fmt::format("vow::net::http_client: {} {}: the connection closed in the middle of "
+                                              "the response",
+                                              o->method, o->u.to_string())
+                                : fmt::format("vow::net::http_client: {} {}: the server closed the connection "
+                                              "without a response",
+                                              o->method, o->u.to_string());
+                attempt_failed(o, o->attempt, std::make_exception_ptr(http_error(what)));
+                return;
+            }
+            complete(o, false);
+            return;
+        }
+        o->got_bytes = true;
+        if (o->buf.empty())
+            o->buf = std::move(chunk);
+        else
+            o->buf.append(chunk);
+        res = o->parser.parse(o->buf, o->resp);
+        switch (res.status) {
+        case detail::parse_status::need_more:
+            read(o);
+            return;
+        case detail::parse_status::error: {
+            release(o, false);
+            auto what = fmt::format("vow::net::http_client: {} {}: bad response: {}", o->method, o->u.to_string(),
+                                    res.error_reason);
+            if (res.error_status == 413 || res.error_status == 431)
+                fail(o, std::make_exception_ptr(limit_error(what)));
+            else
+                fail(o, std::make_exception_ptr(http_error(what)));
+            return;
+        }
+        case detail::parse_status::complete:
+            complete(o, o->resp.keep_alive() && res.consumed == o->buf.size());
+            return;
+        }
+    }
+
+    void complete(const op_ptr& o, bool keep) {
+        release(o, keep);
+        http_response& resp = o->resp;
+        if (o->ro.follow_redirects && is_redirect(resp.status)) {
+            if (auto loc = resp.headers.get("Location")) {
+                if (o->redirects >= opts_.max_redirects) {
+                    fail(o, std::make_exception_ptr(
+                                http_error(fmt::format("vow::net::http_client: {} {}: more than {} redirects",
+                                                       o->method, o->u.to_string(), opts_.max_redirects))));
+                    return;
+                }
+                url next;
+                try {
+                    next = o->u.resolve(*loc);
+                } catch (...) {
+                    fail(o, std::current_exception());
+                    return;
+                }
+                ++o->redirects;
+                if (resp.status == 303 || ((resp.status == 301 || resp.status == 302) && o->method == "POST")) {
+                    if (o->method != "HEAD")
+                        o->method = "GET";
+                    o->body.clear();
+                }
+                o->u = std::move(next);
+                o->retried = false;
+                attempt(o, false);
+                return;
+            }
+        }
+        finish(o);
+        o->p.resolve(std::move(o->resp));
+    }
+
+    void attempt_failed(const op_ptr& o, unsigned id, std::exception_ptr e) {
+        if (o->done || o->attempt != id)
+            return;
+        bool retry = o->reused && !o->got_bytes && !o->retried && idempotent(o->method);
+        release(o, false);
+        if (retry) {
+            o->retried = true;
+            attempt(o, true);
+            return;
+        }
+        fail(o, std::move(e));
+    }
+
+    // Gives the op's connection back (to the pool if `keep`) and its slot.
+    void release(const op_ptr& o, bool keep) {
+        if (!o->slot)
+            return;
+        o->slot = false;
+        pool& pl = pools_[o->key];
+        if (keep && o->s.is_open() && pl.idle.size() < opts_.max_idle_per_host) {
+            pl.idle.push_back({std::move(o->s), r_.now()});
+            if (!sweep_)
+                sweep_ = r_.call_every(std::max<reactor::duration>(opts_.idle_timeout / 4, std::chrono::milliseconds(10)),
+                                       [this] { sweep(); });
+        } else {
+            o->s.close();
+            o->s = tcp_stream{};
+            --pl.open;
+        }
+        wake(pl);
+    }
+
+    // Lets the first live waiter of `pl` try again, if there is room.
+    void wake(pool& pl) {
+        while (!pl.waiters.empty() && (pl.open < opts_.max_connections_per_host || !pl.idle.empty())) {
+            auto w = pl.waiters.front().lock();
+            pl.waiters.pop_front();
+            if (w && !w->done)
+                attempt(w, false);
+        }
+    }
+
+    void finish(const op_ptr& o) {
+        o->done = true;
+        o->timer.cancel();
+        o->link.reset();
+        ops_.erase(o->pos);
+    }
+
+    void fail(const op_ptr& o, std::exception_ptr e) {
+        if (o->done)
+            return;
+        if (o->slot)
+            release(o, false);
+        o->s.close();
+        finish(o);
+        o->p.reject(std::move(e));
+    }
+
+    void sweep() {
+        auto now = r_.now();
+        bool any = false;
+        for (auto& [key, pl] : pools_) {
+            auto& v = pl.idle;
+            for (std::size_t i = 0; i < v.size();) {
+                if (now - v[i].since >= opts_.idle_timeout || !v[i].s.is_open() || v[i].s.at_eof()) {
+                    v[i].s.close();
+                    v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+                    --pl.open;
+                } else {
+                    ++i;
+                }
+            }
+            any = any || !v.empty();
+            wake(pl);
+        }
+        if (!any)
+            sweep_.cancel();
+    }
+
+    reactor& r_;
+    http_client_options opts_;
+    detail::http_limits limits_;
+    std::unordered_map<std::string, pool> pools_;
+    std::list<op_ptr> ops_;
+    handle sweep_;
+    std::uint64_t opened_ = 0;
+};
+
+http_client::http_client(reactor& r, http_client_options opts) : impl_(std::make_shared<impl>(r, std::move(opts))) {}
+http_client::~http_client() {
+    if (impl_)
+        impl_->shutdown();
+}
+
+future<http_response> http_client::get(std::string_view url, request_options opts) {
+    return impl_->request("GET", url, {}, std::move(opts));
+}
+future<http_response> http_client::post(std::string_view url, std::string body, request_options opts) {
+    return impl_->request("POST", url, std::move(body), std::move(opts));
+}
+future<http_response> http_client::request(std::string_view method, std::string_view url, std::string body,
+                                           request_options opts) {
+    return impl_->request(method, url, std::move(body), std::move(opts));
+}
+void http_client::close_idle() noexcept { impl_->close_idle(); }
+std::size_t http_client::idle_connections() const noexcept { return impl_->idle_count(); }
+std::uint64_t http_client::connections_opened() const noexcept { return impl_->opened(); }
+
+}  // namespace vow::net

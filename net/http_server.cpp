@@ -1,0 +1,552 @@
+// vow::net::http_server: connections on tcp_stream, requests parsed by
+// net/http_parser (strict HTTP/1.1), one sweep timer for every timeout.
+//
+// A connection is a small state machine driven by its own continuations:
+//   idle -(first byte)-> head/body -(complete)-> handling -(response)->
+//   writing -> idle (keep-alive) | lingering close.
+// Each complete request in the buffer is answered in order; the responses
+// of consecutive synchronous handlers (pipelining) go out in one write.
+#include "http_parser.hpp"
+#include "net_internal.hpp"
+
+#include <vow/net/http_server.hpp>
+#include <vow/promise/make_future.hpp>
+#include <vow/promise/promise.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <list>
+#include <vector>
+
+namespace vow::net {
+
+namespace {
+
+struct route_entry {
+    std::string method;
+    std::vector<std::string> segments;   // "{name}" marks a parameter
+    http_handler fn;
+};
+
+bool is_param(std::string_view seg) { return seg.size() >= 2 && seg.front() == '{' && seg.back() == '}'; }
+
+// Splits "/a/b/c" into "a","b","c" ("/" gives no segment).
+template <class Fn>
+void for_each_segment(std::string_view path, Fn&& fn) {
+    std::size_t i = 1;
+    while (i <= path.size()) {
+        std::size_t j = path.find('/', i);
+        if (j == std::string_view::npos)
+            j = path.size();
+        if (!fn(path.substr(i, j - i)))
+            return;
+        i = j + 1;
+    }
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+// Percent-decodes a path segment; a malformed escape is kept as it is.
+std::string decode_segment(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out.push_back(static_cast<char>(hi * 16 + lo));
+                i += 2;
+                continue;
+            }
+        }
+        out.push_back(s[i]);
+    }
+    return out;
+}
+
+// Matches `path` against a route's segments, filling `params` on success.
+bool match(const route_entry& r, std::string_view path,
+           std::vector<std::pair<std::string, std::string>>& params) {
+    params.clear();
+    std::size_t k = 0;
+    bool ok = true;
+    if (path.empty() || path == "/") {
+        return r.segments.empty();
+    }
+    for_each_segment(path, [&](std::string_view seg) {
+        if (k >= r.segments.size()) {
+            ok = false;
+            return false;
+        }
+        const std::string& want = r.segments[k++];
+        if (is_param(want)) {
+            if (seg.empty()) {
+                ok = false;
+                return false;
+            }
+            params.emplace_back(want.substr(1, want.size() - 2), decode_segment(seg));
+        } else if (seg != want) {
+            ok = false;
+            return false;
+        }
+        return true;
+    });
+    return ok && k == r.segments.size();
+}
+
+}  // namespace
+
+class http_server::impl : public std::enable_shared_from_this<http_server::impl> {
+public:
+    struct conn;
+    using conn_ptr = std::shared_ptr<conn>;
+
+    enum class phase : unsigned char { idle, reading, handling, writing, lingering, closed };
+
+    struct conn : std::enable_shared_from_this<conn> {
+        conn(impl* s, tcp_stream st, const detail::http_limits& limits) : srv(s), stream(std::move(st)), parser(limits) {}
+        impl* srv;
+        tcp_stream stream;
+        std::string buf;
+        detail::request_parser parser;
+        http_request req;
+        phase ph = phase::idle;
+        bool close_after = false;
+        reactor::time_point started{};
+        reactor::time_point deadline{};
+        std::list<conn_ptr>::iterator pos;
+    };
+
+    impl(reactor& r, std::string_view host, std::uint16_t port, const http_server_options& o)
+        : r_(r), opts_(o), listener_(r, host, port, o.tcp) {
+        if (o.max_header_bytes == 0 || o.max_headers == 0 || o.max_connections == 0)
+            throw invalid_argument("vow::net::http_server: max_header_bytes, max_headers and max_connections "
+                                   "must be positive");
+        for (auto t : {o.header_timeout, o.body_timeout, o.idle_timeout})
+            if (t <= reactor::duration::zero())
+                throw invalid_argument("vow::net::http_server: timeouts must be positive");
+        limits_.max_header_bytes = o.max_header_bytes;
+        limits_.max_headers = o.max_headers;
+        limits_.max_body_bytes = o.max_body_bytes;
+        auto shortest = std::min({o.header_timeout, o.body_timeout, o.idle_timeout});
+        sweep_period_ = std::min<reactor::duration>(std::chrono::milliseconds(250), shortest / 4);
+        if (sweep_period_ < std::chrono::milliseconds(1))
+            sweep_period_ = std::chrono::milliseconds(1);
+    }
+
+    void start() {
+        listener_.on_connection([w = weak_from_this()](tcp_stream s) {
+            if (auto self = w.lock())
+                self->accept(std::move(s));
+        });
+    }
+
+    ~impl() { close_all(); }
+
+    void add_route(std::string_view method, std::string_view pattern, http_handler fn) {
+        if (method.empty())
+            throw invalid_argument("vow::net::http_server::route: the method is empty");
+        if (pattern.empty() || pattern.front() != '/')
+            throw invalid_argument(
+                fmt::format("vow::net::http_server::route: pattern '{}' does not start with '/'", pattern));
+        route_entry e;
+        e.method.assign(method);
+        std::vector<std::string> names;
+        std::string error;
+        if (pattern != "/")
+            for_each_segment(pattern, [&](std::string_view seg) {
+                if (seg.find('{') != std::string_view::npos || seg.find('}') != std::string_view::npos) {
+                    if (!is_param(seg) || seg.size() == 2) {
+                        error = fmt::format("segment '{}' is not a literal or a {{name}}", seg);
+                        return false;
+                    }
+                    std::string name(seg.substr(1, seg.size() - 2));
+                    if (std::find(names.begin(), names.end(), name) != names.end()) {
+                        error = fmt::format("parameter {{{}}} appears twice", name);
+                        return false;
+                    }
+                    names.push_back(name);
+                }
+                e.segments.emplace_back(seg);
+                return true;
+            });
+        if (!error.empty())
+            throw invalid_argument(fmt::format("vow::net::http_server::route: pattern '{}': {}", pattern, error));
+        e.fn = std::move(fn);
+        routes_.push_back(std::move(e));
+    }
+
+    void on_response(access_log fn) { log_ = std::move(fn); }
+    void on_error(std::function<void(std::exception_ptr, const http_request&)> fn) { on_error_ = std::move(fn); }
+
+    future<void> shutdown(reactor::duration grace) {
+        promise<void> p(r_);
+        auto f = p.get_future();
+        drained_.push_back(std::move(p));
+        if (!draining_) {
+            draining_ = true;
+            listener_.close();
+            // Idle connections go now; the others after their response.
+            for (auto it = conns_.begin(); it != conns_.end();) {
+                auto c = *it++;
+                if (c->ph == phase::idle && c->buf.empty())
+                    close_conn(*c);
+            }
+            grace_timer_ = r_.call_later(grace, [this] { close_all(); });
+        }
+        check_drained();
+        return f;
+    }
+
+    void close_all() noexcept {
+        listener_.close();
+        while (!conns_.empty())
+            close_conn(*conns_.front());
+        sweep_.cancel();
+        grace_timer_.cancel();
+        check_drained();
+    }
+
+    address local() const { return listener_.local_address(); }
+    std::size_t connections() const noexcept { return conns_.size(); }
+    std::uint64_t requests() const noexcept { return requests_; }
+
+private:
+    void accept(tcp_stream s) {
+        if (draining_ || conns_.size() >= opts_.max_connections) {
+            s.close();
+            return;
+        }
+        auto c = std::make_shared<conn>(this, std::move(s), limits_);
+        conns_.push_front(c);
+        c->pos = conns_.begin();
+        c->deadline = r_.now() + opts_.idle_timeout;
+        if (!sweep_)
+            sweep_ = r_.call_every(sweep_period_, [this] { sweep(); });
+        read_more(c);
+    }
+
+    void read_more(const conn_ptr& c) {
+        (void)c->stream.read_some()
+            .then([c](std::string chunk) {
+                if (c->srv)
+                    c->srv->on_data(c, std::move(chunk));
+            })
+            .catch_([c](std::exception_ptr) {
+                if (c->srv)
+                    c->srv->close_conn(*c);
+            });
+    }
+
+    void on_data(const conn_ptr& c, std::string chunk) {
+        if (c->ph == phase::lingering) {
+            if (chunk.empty())
+                close_conn(*c);
+            else
+                read_more(c);   // discard until the client's end of stream
+            return;
+        }
+        if (chunk.empty()) {   // the client closed
+            close_conn(*c);
+            return;
+        }
+        if (c->buf.empty())
+            c->buf = std::move(chunk);
+        else
+            c->buf.append(chunk);
+        process(c);
+    }
+
+    // Answers every complete request in the buffer, in order.
+    void process(const conn_ptr& c) {
+        std::string out;
+        for (;;) {
+            if (c->ph == phase::idle || c->ph == phase::writing) {
+                if (c->buf.empty())
+                    break;
+                c->ph = phase::reading;
+                c->started = r_.now();
+                c->deadline = c->started + opts_.header_timeout;
+            }
+            auto res = c->parser.parse(c->buf, c->req);
+            if (res.status == detail::parse_status::need_more) {
+                if (c->deadline < c->started + opts_.header_timeout + opts_.body_timeout &&
+                    c->buf.find("\r\n\r\n") != std::string::npos)
+                    c->deadline = c->started + opts_.header_timeout + opts_.body_timeout;
+                break;
+            }
+            if (res.status == detail::parse_status::error) {
+                http_response resp = http_response::text(res.error_reason + "\n", res.error_status);
+                detail::serialize_response(out, resp, false, false);
+                c->close_after = true;
+                c->buf.clear();
+                break;
+            }
+            c->buf.erase(0, res.consumed);
+            c->parser.reset();
+            http_handler_result result = dispatch(*c);
+            if (auto* resp = std::get_if<http_response>(&result)) {
+                finish_response(*c, *resp, out);
+                c->req = http_request{};
+                c->ph = phase::writing;
+                if (c->close_after)
+                    break;
+                continue;
+            }
+            // A future: send what is ready, then wait for it.
+            c->ph = phase::handling;
+            if (!out.empty())
+                (void)c->stream.write(out).catch_([c](std::exception_ptr) {
+                    if (c->srv)
+                        c->srv->close_conn(*c);
+                });
+            auto& fut = std::get<future<http_response>>(result);
+            (void)std::move(fut)
+                .then([c](http_response resp) {
+                    if (c->srv)
+                        c->srv->async_done(c, std::move(resp), nullptr);
+                })
+                .catch_([c](std::exception_ptr e) {
+                    if (c->srv)
+                        c->srv->async_done(c, http_response{}, std::move(e));
+                });
+            return;
+        }
+        flush(c, std::move(out));
+    }
+
+    void async_done(const conn_ptr& c, http_response resp, std::exception_ptr error) {
+        if (c->ph != phase::handling)
+            return;
+        std::string out;
+        if (error) {
+            report(error, c->req);
+            resp = internal_error();
+        }
+        finish_response(*c, resp, out);
+        c->req = http_request{};
+        c->ph = phase::writing;
+        if (c->close_after) {
+            flush(c, std::move(out));
+            return;
+        }
+        // Requests that arrived meanwhile are answered in the same write.
+        if (!c->buf.empty()) {
+            // Put the ready response first, then process the rest.
+            auto first = std::move(out);
+            (void)c->stream.write(first).catch_([c](std::exception_ptr) {
+                if (c->srv)
+                    c->srv->close_conn(*c);
+            });
+            process(c);
+            return;
+        }
+        flush(c, std::move(out));
+    }
+
+    // Writes `out`; then reads on, or closes if this was the last response.
+    void flush(const conn_ptr& c, std::string out) {
+        if (c->ph == phase::closed)
+            return;
+        if (out.empty()) {
+            if (c->close_after)
+                linger(c);
+            else
+                after_write(c);
+            return;
+        }
+        (void)c->stream.write(out)
+            .then([c] {
+                if (c->srv)
+                    c->srv->after_write(c);
+            })
+            .catch_([c](std::exception_ptr) {
+                if (c->srv)
+                    c->srv->close_conn(*c);
+            });
+    }
+
+    void after_write(const conn_ptr& c) {
+        if (c->ph == phase::closed)
+            return;
+        if (c->close_after) {
+            linger(c);
+            return;
+        }
+        if (c->ph == phase::writing) {
+            c->ph = phase::idle;
+            c->deadline = r_.now() + opts_.idle_timeout;
+            if (draining_ && c->buf.empty()) {
+                close_conn(*c);
+                return;
+            }
+        }
+        if (c->ph == phase::reading || c->ph == phase::idle)
+            read_more(c);
+    }
+
+    // After a last response: send FIN once it is flushed, then discard what
+    // the client still sends until its end of stream (or a short timeout), so
+    // that closing does not reset the connection under the response.
+    void linger(const conn_ptr& c) {
+        c->ph = phase::lingering;
+        c->deadline = r_.now() + std::chrono::seconds(2);
+        (void)c->stream.shutdown()
+            .then([c] {
+                if (c->srv)
+                    c->srv->read_more(c);
+            })
+            .catch_([c](std::exception_ptr) {
+                if (c->srv)
+                    c->srv->close_conn(*c);
+            });
+    }
+
+    http_handler_result dispatch(conn& c) {
+        ++requests_;
+        http_request& req = c.req;
+        const bool head = req.method == "HEAD";
+        const route_entry* found = nullptr;
+        bool path_matched = false;
+        std::string allow;
+        for (const auto& rt : routes_) {
+            if (!match(rt, req.path, req.params))
+                continue;
+            path_matched = true;
+            if (rt.method == req.method || (head && rt.method == "GET" && !found)) {
+                found = &rt;
+                if (rt.method == req.method)
+                    break;
+            } else if (allow.find(rt.method) == std::string::npos) {
+                if (!allow.empty())
+                    allow += ", ";
+                allow += rt.method;
+            }
+        }
+        if (!found) {
+            req.params.clear();
+            if (!path_matched)
+                return http_response::text("not found\n", 404);
+            auto resp = http_response::text("method not allowed\n", 405);
+            resp.headers.set("Allow", allow);
+            return resp;
+        }
+        match(*found, req.path, req.params);   // the params of the route that won
+        try {
+            return found->fn(req);
+        } catch (...) {
+            report(std::current_exception(), req);
+            return internal_error();
+        }
+    }
+
+    static http_response internal_error() { return http_response::text("internal server error\n", 500); }
+
+    void report(std::exception_ptr e, const http_request& req) {
+        if (on_error_) {
+            try {
+                on_error_(e, req);
+            } catch (...) {
+                r_.report_exception(std::current_exception(), "http_server error hook");
+            }
+        } else {
+            r_.report_exception(e, fmt::format("http_server handler for {} {}", req.method, req.path));
+        }
+    }
+
+    void finish_response(conn& c, const http_response& resp, std::string& out) {
+        bool keep = !c.close_after && !draining_ && c.req.keep_alive();
+        if (!keep)
+            c.close_after = true;
+        detail::serialize_response(out, resp, keep, c.req.method == "HEAD");
+        if (log_) {
+            try {
+                log_(c.req, resp, reactor::clock::now() - c.started);
+            } catch (...) {
+                r_.report_exception(std::current_exception(), "http_server access log");
+            }
+        }
+    }
+
+    void close_conn(conn& c) noexcept {
+        if (c.ph == phase::closed)
+            return;
+        c.ph = phase::closed;
+        c.srv = nullptr;
+        c.stream.close();
+        auto keep = *c.pos;   // the list holds the last reference, maybe
+        conns_.erase(c.pos);
+        if (conns_.empty())
+            sweep_.cancel();
+        check_drained();
+    }
+
+    void sweep() {
+        auto now = reactor::clock::now();
+        for (auto it = conns_.begin(); it != conns_.end();) {
+            auto& c = **it++;
+            if (c.ph != phase::handling && c.ph != phase::writing && now >= c.deadline)
+                close_conn(c);
+        }
+    }
+
+    void check_drained() noexcept {
+        if (!draining_ || !conns_.empty())
+            return;
+        grace_timer_.cancel();
+        auto waiters = std::move(drained_);
+        drained_.clear();
+        for (auto& p : waiters)
+            (void)p.try_resolve();
+    }
+
+    reactor& r_;
+    http_server_options opts_;
+    detail::http_limits limits_;
+    tcp_server listener_;
+    std::vector<route_entry> routes_;
+    access_log log_;
+    std::function<void(std::exception_ptr, const http_request&)> on_error_;
+    std::list<conn_ptr> conns_;
+    handle sweep_;
+    handle grace_timer_;
+    reactor::duration sweep_period_{};
+    bool draining_ = false;
+    std::vector<promise<void>> drained_;
+    std::uint64_t requests_ = 0;
+};
+
+http_server::http_server(reactor& r, std::string_view host, std::uint16_t port, http_server_options opts)
+    : impl_(std::make_shared<impl>(r, host, port, opts)) {
+    impl_->start();
+}
+
+http_server::~http_server() {
+    if (impl_)
+        impl_->close_all();
+}
+
+void http_server::add_route(std::string_view method, std::string_view pattern, http_handler fn) {
+    impl_->add_route(method, pattern, std::move(fn));
+}
+void http_server::on_response(access_log fn) { impl_->on_response(std::move(fn)); }
+void http_server::on_error(std::function<void(std::exception_ptr, const http_request&)> fn) {
+    impl_->on_error(std::move(fn));
+}
+future<void> http_server::shutdown(reactor::duration grace) { return impl_->shutdown(grace); }
+void http_server::close() noexcept { impl_->close_all(); }
+address http_server::local_address() const { return impl_->local(); }
+std::uint16_t http_server::port() const { return impl_->local().port(); }
+std::size_t http_server::connections() const noexcept { return impl_->connections(); }
+std::uint64_t http_server::requests() const noexcept { return impl_->requests(); }
+
+}  // namespace vow::net

@@ -80,7 +80,7 @@ struct resolver_config {
     // or lists no nameserver, numeric hosts, localhost and /etc/hosts entries
     // still resolve; other names reject with dns_error ("no nameserver
     // configured").
-    std::vector<address> nameservers;
+    std::vector<address> nameservers = {};
     // Answer from /etc/hosts before asking the nameservers.
     bool use_hosts_file = true;
     // How long evdns waits for one answer before it sends the query again.

@@ -53,12 +53,12 @@ struct resolve_options {
 // - Numeric hosts ("127.0.0.1", "::1", "[::1]") and "localhost" (127.0.0.1,
 //   then ::1; any letter case) resolve without a query. A numeric host of
 //   the other family than `opts.family` rejects with dns_error.
-// - Other names go through evdns: the nameservers of /etc/resolv.conf (its
-//   search domains and options too) and /etc/hosts, unless configure_resolver
-//   said otherwise.
+// - Other names go through evdns: /etc/hosts first, then the nameservers and
+//   search domains of /etc/resolv.conf, unless configure_resolver said
+//   otherwise.
 //
-// The result holds no duplicates and keeps the resolver's order (for
-// AF_UNSPEC, IPv4 addresses first). It is never empty: a name that does not
+// The result holds no duplicates and keeps the resolver's order: the file's
+// order for /etc/hosts; from DNS, for AF_UNSPEC, the IPv4 addresses first. It is never empty: a name that does not
 // exist, has no address of the family asked for, or that the resolver fails
 // on rejects with vow::net::dns_error, whose message names the host and the
 // reason ("resolve 'nosuch.example': name not found"). No answer within
@@ -76,7 +76,8 @@ struct resolve_options {
 // How a reactor resolves names that need a query.
 struct resolver_config {
     // Where to send queries (port 0 means 53). Empty: the nameservers,
-    // search domains and options of /etc/resolv.conf. If that file is missing
+    // search domains and options of /etc/resolv.conf (the two settings below
+    // override its "timeout" and "attempts"). If that file is missing
     // or lists no nameserver, numeric hosts, localhost and /etc/hosts entries
     // still resolve; other names reject with dns_error ("no nameserver
     // configured").

@@ -177,7 +177,7 @@ void message_parser::reset_framing() noexcept {
     phase_ = phase::head;
     scan_ = line_ = msg_start_ = start_line_end_ = lines_ = head_end_ = pos_ = 0;
     remaining_ = 0;
-    overhead_ = trailer_bytes_ = 0;
+    overhead_ = trailer_bytes_ = seen_ = 0;
     chunked_body_.clear();
 }
 
@@ -271,8 +271,9 @@ bool message_parser::parse_fields(std::string_view data, http_headers& out, fram
                         if (f.chunked_last && iequals_lower(coding_name, "chunked"))
                             f.chunked_twice = true;
                         f.chunked_last = iequals_lower(coding_name, "chunked") && semi == std::string_view::npos;
-                        if (!f.chunked_last && f.unknown_coding.empty())
-                            f.unknown_coding = coding_name;
+                        if (!f.chunked_last && f.unknown_coding.empty() &&
+                            !iequals_lower(coding, "chunked"))
+                            f.unknown_coding = coding;
                     }
                     if (comma == std::string_view::npos)
                         break;
@@ -411,6 +412,9 @@ void request_parser::reset() {
 }
 
 parse_result request_parser::parse(std::string_view data, http_request& out) {
+    if (data.size() < seen_)
+        return error(500, "parse() was given less data than before (pass everything since the message began)");
+    seen_ = data.size();
     if (phase_ == phase::head) {
         auto r = scan_head(data);
         if (r.status != parse_status::complete)
@@ -538,6 +542,9 @@ void response_parser::reset() {
 }
 
 parse_result response_parser::parse(std::string_view data, http_response& out) {
+    if (data.size() < seen_)
+        return error(500, "parse() was given less data than before (pass everything since the message began)");
+    seen_ = data.size();
     if (phase_ == phase::head) {
         auto r = scan_head(data);
         if (r.status != parse_status::complete)

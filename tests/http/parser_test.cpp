@@ -405,6 +405,32 @@ BOOST_AUTO_TEST_CASE(rejects_chunked_framing_that_never_ends_a_line) {
     BOOST_TEST(parse_whole(trailers, lim).result.error_status == 431);
 }
 
+BOOST_AUTO_TEST_CASE(head_is_available_while_the_body_arrives) {
+    request_parser p;
+    http_request req;
+    std::string data = "POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n";
+    BOOST_TEST(int(p.parse(data, req).status) == int(parse_status::need_more));
+    BOOST_TEST(p.head() == nullptr);
+    data += "\r\n";
+    BOOST_TEST(int(p.parse(data, req).status) == int(parse_status::need_more));
+    BOOST_TEST_REQUIRE(p.head() != nullptr);
+    BOOST_TEST(p.head()->path == "/up");
+    BOOST_TEST(*p.head()->headers.get("expect") == "100-continue");
+    data += "body";
+    BOOST_TEST(int(p.parse(data, req).status) == int(parse_status::complete));
+    BOOST_TEST(req.body == "body");
+}
+
+BOOST_AUTO_TEST_CASE(less_data_than_before_is_a_caller_error_not_a_crash) {
+    request_parser p;
+    http_request req;
+    BOOST_TEST(int(p.parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc", req).status) ==
+               int(parse_status::need_more));
+    auto r = p.parse("POST", req);
+    BOOST_TEST(int(r.status) == int(parse_status::error));
+    BOOST_TEST(r.error_status == 500);
+}
+
 BOOST_AUTO_TEST_CASE(reset_makes_the_parser_ready_for_the_next_message) {
     request_parser p;
     http_request req;

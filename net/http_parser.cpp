@@ -35,6 +35,29 @@ constexpr bool is_field_byte(char c) noexcept {
     auto u = static_cast<unsigned char>(c);
     return (u >= 0x20 && u != 0x7f) || u == '\t';
 }
+// The first byte of `s` that is a control byte other than HTAB, or DEL;
+// npos if none. Eight bytes at a time: header values are most of a head.
+std::size_t find_control(std::string_view s) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ull;
+    constexpr std::uint64_t highs = 0x8080808080808080ull;
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        // High bit set in a byte below 0x20 (bytes >= 0x80 are excluded by ~w),
+        // or in a byte equal to 0x7f.
+        std::uint64_t below = (w - ones * 0x20) & ~w & highs;
+        std::uint64_t x = w ^ (ones * 0x7f);
+        std::uint64_t del = (x - ones) & ~x & highs;
+        if ((below | del) != 0)
+            break;   // the bytewise loop below finds it (or it was only a tab)
+    }
+    for (; i < s.size(); ++i)
+        if (!is_field_byte(s[i]))
+            return i;
+    return std::string_view::npos;
+}
+
 constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 int hex_value(char c) noexcept {
@@ -138,13 +161,53 @@ bool split_field(std::string_view line, std::string_view& name, std::string_view
     }
     name = line.substr(0, i);
     std::string_view v = line.substr(i + 1);
-    for (char c : v)
-        if (!is_field_byte(c)) {
-            why = fmt::format("invalid character {} in the value of header '{}'", show(c), name);
-            return false;
-        }
+    if (std::size_t bad = find_control(v); bad != std::string_view::npos) {
+        why = fmt::format("invalid character {} in the value of header '{}'", show(v[bad]), name);
+        return false;
+    }
     value = trim_ows(v);
     return true;
+}
+
+// Moves a parsed message to the caller's object by swapping members, then
+// empties ours: the caller's previous strings and header vector come back
+// to us with their capacity, so a connection that reuses one object parses
+// without allocating once the buffers have grown.
+void clear(http_request& r) noexcept {
+    r.method.clear();
+    r.target.clear();
+    r.path.clear();
+    r.query.clear();
+    r.version_minor = 1;
+    r.headers.clear();
+    r.body.clear();
+    r.params.clear();
+}
+void clear(http_response& r) noexcept {
+    r.status = 200;
+    r.reason.clear();
+    r.headers.clear();
+    r.body.clear();
+    r.version_minor = 1;
+}
+void hand_over(http_request& from, http_request& to) noexcept {
+    to.method.swap(from.method);
+    to.target.swap(from.target);
+    to.path.swap(from.path);
+    to.query.swap(from.query);
+    to.version_minor = from.version_minor;
+    std::swap(to.headers, from.headers);
+    to.body.swap(from.body);
+    to.params.swap(from.params);
+    clear(from);
+}
+void hand_over(http_response& from, http_response& to) noexcept {
+    to.status = from.status;
+    to.reason.swap(from.reason);
+    std::swap(to.headers, from.headers);
+    to.body.swap(from.body);
+    to.version_minor = from.version_minor;
+    clear(from);
 }
 
 }  // namespace
@@ -177,7 +240,7 @@ void message_parser::reset_framing() noexcept {
     phase_ = phase::head;
     scan_ = line_ = msg_start_ = start_line_end_ = lines_ = head_end_ = pos_ = 0;
     remaining_ = 0;
-    overhead_ = trailer_bytes_ = 0;
+    overhead_ = trailer_bytes_ = seen_ = 0;
     chunked_body_.clear();
 }
 
@@ -271,8 +334,9 @@ bool message_parser::parse_fields(std::string_view data, http_headers& out, fram
                         if (f.chunked_last && iequals_lower(coding_name, "chunked"))
                             f.chunked_twice = true;
                         f.chunked_last = iequals_lower(coding_name, "chunked") && semi == std::string_view::npos;
-                        if (!f.chunked_last && f.unknown_coding.empty())
-                            f.unknown_coding = coding_name;
+                        if (!f.chunked_last && f.unknown_coding.empty() &&
+                            !iequals_lower(coding, "chunked"))
+                            f.unknown_coding = coding;
                     }
                     if (comma == std::string_view::npos)
                         break;
@@ -407,10 +471,13 @@ request_parser::request_parser(http_limits limits) : message_parser(limits) {}
 
 void request_parser::reset() {
     reset_framing();
-    req_ = http_request{};
+    clear(req_);
 }
 
 parse_result request_parser::parse(std::string_view data, http_request& out) {
+    if (data.size() < seen_)
+        return error(500, "parse() was given less data than before (pass everything since the message began)");
+    seen_ = data.size();
     if (phase_ == phase::head) {
         auto r = scan_head(data);
         if (r.status != parse_status::complete)
@@ -426,7 +493,7 @@ parse_result request_parser::parse(std::string_view data, http_request& out) {
     if (r.status == parse_status::complete) {
         if (&body != &req_.body)
             req_.body = std::move(body);
-        out = std::move(req_);
+        hand_over(req_, out);
     }
     return r;
 }
@@ -515,7 +582,7 @@ parse_result request_parser::parse_head(std::string_view data) {
     req_.target.assign(target);
     auto q = path_and_query.find('?');
     if (path_and_query.empty() || q == 0)
-        req_.path = "/";
+        req_.path.assign(1, '/');   // not = "/": GCC 12 -O3 warns falsely (-Wrestrict, PR105329)
     else
         req_.path.assign(path_and_query.substr(0, q));
     if (q != std::string_view::npos)
@@ -533,11 +600,14 @@ response_parser::response_parser(http_limits limits) : message_parser(limits) {}
 
 void response_parser::reset() {
     reset_framing();
-    resp_ = http_response{};
+    clear(resp_);
     no_body_ = false;
 }
 
 parse_result response_parser::parse(std::string_view data, http_response& out) {
+    if (data.size() < seen_)
+        return error(500, "parse() was given less data than before (pass everything since the message began)");
+    seen_ = data.size();
     if (phase_ == phase::head) {
         auto r = scan_head(data);
         if (r.status != parse_status::complete)
@@ -553,7 +623,7 @@ parse_result response_parser::parse(std::string_view data, http_response& out) {
     if (r.status == parse_status::complete) {
         if (&body != &resp_.body)
             resp_.body = std::move(body);
-        out = std::move(resp_);
+        hand_over(resp_, out);
     }
     return r;
 }
@@ -565,7 +635,7 @@ parse_result response_parser::finish(std::string_view data, http_response& out) 
     switch (phase_) {
     case phase::until_close:
         resp_.body.assign(data.substr(head_end_));
-        out = std::move(resp_);
+        hand_over(resp_, out);
         return done(data.size());
     case phase::head:
         if (data.size() == msg_start_)

@@ -110,6 +110,7 @@ protected:
     std::uint64_t remaining_ = 0;   // fixed body length, or bytes left in the current chunk
     std::size_t overhead_ = 0;      // chunked: size-line, CRLF and trailer bytes
     std::size_t trailer_bytes_ = 0;
+    std::size_t seen_ = 0;          // data.size() at the last call; data only grows
     std::string chunked_body_;
 };
 
@@ -125,6 +126,10 @@ public:
     parse_result parse(std::string_view data, http_request& out);
     void reset();
     using message_parser::limits;
+    // Once the head is parsed and while the body is still arriving: the
+    // request without its body (to answer "Expect: 100-continue", or route
+    // early); nullptr before that. Valid until the next parse() or reset().
+    [[nodiscard]] const http_request* head() const noexcept { return phase_ == phase::head ? nullptr : &req_; }
 
 private:
     parse_result parse_head(std::string_view data);

@@ -11,8 +11,22 @@ namespace vow::net {
 
 namespace {
 
+// The text as it can be printed in a message: control bytes as \xNN, so a
+// URL from a peer cannot forge log lines.
+std::string printable(std::string_view text) {
+    std::string s;
+    for (char c : text.substr(0, 256)) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f)
+            s += fmt::format("\\x{:02x}", u);
+        else
+            s.push_back(c);
+    }
+    return s;
+}
+
 [[noreturn]] void fail(std::string_view text, std::string_view problem) {
-    throw url_error(fmt::format("invalid URL '{}': {}", text, problem));
+    throw url_error(fmt::format("invalid URL '{}': {}", printable(text), problem));
 }
 
 constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
@@ -107,7 +121,7 @@ url url::parse(std::string_view text) {
     for (char c : text.substr(0, n))
         u.scheme.push_back(lower(c));
     if (u.scheme == "https")
-        throw url_error(fmt::format("invalid URL '{}': HTTPS is not supported (only http:// URLs)", text));
+        fail(text, "HTTPS is not supported (only http:// URLs)");
     if (u.scheme != "http")
         fail(text, fmt::format("unsupported scheme '{}' (only http:// URLs)", u.scheme));
     if (text.substr(n, 3) != "://")

@@ -85,7 +85,9 @@ BOOST_AUTO_TEST_CASE(parses_a_get_with_headers) {
 }
 
 BOOST_AUTO_TEST_CASE(trims_optional_whitespace_around_values_and_keeps_inner_spaces_and_obs_text) {
-    auto o = parse_whole("GET / HTTP/1.1\r\nHost:a\r\nX:  \t two  words \t\r\nY: caf\xc3\xa9\r\n\r\n");
+    auto o = parse_whole("GET / HTTP/1.1\r\nHost:a\r\nX:  \t two  words \t\r\nY: caf\xc3\xa9\r\n"
+                         "Z: a long value\twith a tab and \xff obs-text bytes in it\r\n\r\n");
+    BOOST_TEST(o.req.headers.get("z").value_or("?") == "a long value\twith a tab and \xff obs-text bytes in it");
     BOOST_TEST(int(o.result.status) == int(parse_status::complete));
     BOOST_TEST(*o.req.headers.get("host") == "a");
     BOOST_TEST(*o.req.headers.get("x") == "two  words");
@@ -259,6 +261,8 @@ BOOST_AUTO_TEST_CASE(rejects_malformed_requests_with_the_right_status_whole_or_b
         {"empty header name", "GET / HTTP/1.1\r\n" + h + ": v\r\n\r\n", 400},
         {"header line without a colon", "GET / HTTP/1.1\r\n" + h + "NoColon\r\n\r\n", 400},
         {"control byte in a value", "GET / HTTP/1.1\r\n" + h + "X: a\x01z\r\n\r\n", 400},
+        {"control byte deep in a long value", "GET / HTTP/1.1\r\n" + h + "X: 0123456789abcdefghij\x1fklmnopqrstuvwxyz\r\n\r\n", 400},
+        {"DEL deep in a long value", "GET / HTTP/1.1\r\n" + h + "X: 0123456789abcdefghij\x7fklmnop\r\n\r\n", 400},
         {"DEL in a value", "GET / HTTP/1.1\r\n" + h + "X: a\x7fz\r\n\r\n", 400},
         {"obs-fold", "GET / HTTP/1.1\r\n" + h + "X: a\r\n b\r\n\r\n", 400},
         {"obs-fold with a tab", "GET / HTTP/1.1\r\n" + h + "X: a\r\n\tb\r\n\r\n", 400},
@@ -403,6 +407,47 @@ BOOST_AUTO_TEST_CASE(rejects_chunked_framing_that_never_ends_a_line) {
     for (int i = 0; i < 20; ++i)
         trailers += "Trailer-Field: 0123456789\r\n";
     BOOST_TEST(parse_whole(trailers, lim).result.error_status == 431);
+}
+
+BOOST_AUTO_TEST_CASE(head_is_available_while_the_body_arrives) {
+    request_parser p;
+    http_request req;
+    std::string data = "POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n";
+    BOOST_TEST(int(p.parse(data, req).status) == int(parse_status::need_more));
+    BOOST_TEST(p.head() == nullptr);
+    data += "\r\n";
+    BOOST_TEST(int(p.parse(data, req).status) == int(parse_status::need_more));
+    BOOST_TEST_REQUIRE(p.head() != nullptr);
+    BOOST_TEST(p.head()->path == "/up");
+    BOOST_TEST(*p.head()->headers.get("expect") == "100-continue");
+    data += "body";
+    BOOST_TEST(int(p.parse(data, req).status) == int(parse_status::complete));
+    BOOST_TEST(req.body == "body");
+}
+
+BOOST_AUTO_TEST_CASE(less_data_than_before_is_a_caller_error_not_a_crash) {
+    request_parser p;
+    http_request req;
+    BOOST_TEST(int(p.parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc", req).status) ==
+               int(parse_status::need_more));
+    auto r = p.parse("POST", req);
+    BOOST_TEST(int(r.status) == int(parse_status::error));
+    BOOST_TEST(r.error_status == 500);
+}
+
+BOOST_AUTO_TEST_CASE(a_reused_request_object_keeps_nothing_of_the_previous_request) {
+    request_parser p;
+    http_request req;
+    BOOST_TEST_REQUIRE(int(p.parse(chunked_post, req).status) == int(parse_status::complete));
+    req.params = {{"id", "7"}};   // as the router would
+    p.reset();
+    BOOST_TEST_REQUIRE(int(p.parse("GET /x HTTP/1.0\r\n\r\n", req).status) == int(parse_status::complete));
+    BOOST_TEST(req.method == "GET");
+    BOOST_TEST(req.path == "/x");
+    BOOST_TEST(req.version_minor == 0);
+    BOOST_TEST(req.headers.empty());
+    BOOST_TEST(req.body.empty());
+    BOOST_TEST(req.params.empty());
 }
 
 BOOST_AUTO_TEST_CASE(reset_makes_the_parser_ready_for_the_next_message) {

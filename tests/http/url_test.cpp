@@ -16,7 +16,7 @@ bool throws_saying(std::string_view text, std::string_view needle) {
     } catch (const url_error& e) {
         std::string what = e.what();
         BOOST_TEST(what.find(needle) != std::string::npos, what);
-        BOOST_TEST((text.empty() || what.find(text) != std::string::npos), what);
+        BOOST_TEST(what.find(text.substr(0, 8)) != std::string::npos, what);   // names the text
         return true;
     }
     return false;
@@ -83,6 +83,11 @@ BOOST_AUTO_TEST_CASE(rejects_bad_urls_saying_why) {
     BOOST_TEST(throws_saying("http://a/b c", "space"));
     BOOST_TEST(throws_saying("http://a/b\r\nX: y", "control"));
     BOOST_TEST(throws_saying("http://a/\x7f", "control"));
+    try {
+        (void)url::parse("http://a/\r\nX: forged");
+    } catch (const url_error& e) {
+        BOOST_TEST(std::string(e.what()).find("\\x0d\\x0aX: forged") != std::string::npos, e.what());
+    }
     BOOST_TEST(throws_saying("http://[::1/", "'['"));
     BOOST_TEST(throws_saying("http://[nope]/", "IPv6"));
     BOOST_TEST(throws_saying("http://[::1]x/", "after ']'"));

@@ -1,0 +1,769 @@
+#!/usr/bin/env python3
+"""bench/net/run.py - vow's network benchmarks: TCP echo, HTTP hello world
+and an HTTP client, each vow program beside the raw libevent program it
+replaces and beside Node.js and Python.
+
+  python3 bench/net/run.py                 # 3 repetitions of every workload
+  python3 bench/net/run.py --quick         # smoke run: 1 repetition, 2 s each
+  python3 bench/net/run.py --only tcp,http # some groups: tcp, http, client
+  python3 bench/net/run.py --http-all      # wrk at 1 and 256 connections too
+  python3 bench/net/run.py --json out.json # also save every measurement
+
+How it measures (bench/README.md says more):
+
+- Every server runs pinned to core 0 (taskset -c 0) and the load to core 1,
+  so the server never competes with its own load. Each server is started
+  once per group and must print "listening on 127.0.0.1:<port>" first.
+- The server's CPU time (user + sys, all its threads) is read from
+  /proc/<pid>/stat just before each load run and just after it (after a
+  0.2 s pause for it to close the connections); the load program's own CPU
+  time comes from wait4(). Both are shown as "busy" percentages of the run's
+  wall time: a load program near 100 % is the bottleneck, not the server.
+- Every (server, workload) pair runs --reps times (3; 1 with --quick), the
+  servers taking turns in a rotating order, and the table shows the median
+  with the min and max. Ratios are of medians.
+
+Workloads:
+
+  tcp     bench/net/loadgen (compiled, no vow inside) against the echo
+          servers: 64 B x 1 connection, 64 B x 100 connections, 16 KiB x 100
+          connections. Round trips/s, and server CPU ns per round trip (64 B)
+          or per byte echoed (16 KiB). Baseline: echo_bufferevent.
+  http    wrk -t1 -c64 (and -c1, -c256 with --http-all) against the
+          hello-world servers, after a check that GET / answers "hello
+          world" and a 1 s warm-up. Requests/s. Baseline: http_evhttp.
+  client  COUNT (10,000) GETs, CONCURRENCY (100) at a time, by vow's
+          examples/fetch, Node.js fetch and aiohttp's client, against
+          http_evhttp. Requests/s, and errors.
+
+vow's programs are examples/echo_server, examples/http_server and
+examples/fetch in the build directory; a row says "not built yet" when the
+program does not exist. The harness builds what it needs (meson setup
+BUILD_DIR --buildtype=release -Dbench=true, then meson compile of the
+targets) and installs wrk, python3-uvloop and python3-aiohttp with apt-get
+when they are missing (--no-install to skip). Loopback only: every server
+listens on 127.0.0.1 and every load targets it.
+
+Exit status: 0 when every run that could run finished without errors, 1
+otherwise (a verification error, a server that died, a timeout).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+LISTENING = re.compile(r"listening on [^\s]*?:(\d+)")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Setup: packages, interpreter, build
+
+def python_has(python, modules):
+    code = "import " + ", ".join(modules)
+    return subprocess.run([python, "-c", code], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+def pick_python(requested):
+    """The interpreter for the Python peers: Debian's python3 (where apt puts
+    uvloop and aiohttp) unless --python says otherwise."""
+    if requested:
+        return requested
+    for cand in ("/usr/bin/python3", sys.executable):
+        if cand and Path(cand).exists() and python_has(cand, ["aiohttp", "uvloop"]):
+            return cand
+    return "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+
+
+def ensure_packages(python, allowed):
+    missing = []
+    if shutil.which("wrk") is None:
+        missing.append("wrk")
+    if not python_has(python, ["uvloop"]):
+        missing.append("python3-uvloop")
+    if not python_has(python, ["aiohttp"]):
+        missing.append("python3-aiohttp")
+    if not missing:
+        return
+    if not allowed or shutil.which("apt-get") is None or os.geteuid() != 0:
+        log(f"missing packages (not installing): {' '.join(missing)}; "
+            "their rows will say so")
+        return
+    log(f"installing {' '.join(missing)} with apt-get")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, stdout=subprocess.DEVNULL)
+        if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+            log("apt-get install failed; the rows that need those packages will say so")
+
+
+def meson_targets(build):
+    out = subprocess.run(["meson", "introspect", "--targets", str(build)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        return set()
+    return {t["name"] for t in json.loads(out.stdout)}
+
+
+def ensure_built(build, vow_names):
+    if not (build / "build.ninja").exists():
+        log(f"configuring {build}")
+        subprocess.run(["meson", "setup", str(build), "--buildtype=release", "-Dbench=true"],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    targets = meson_targets(build)
+    if "loadgen" not in targets:
+        subprocess.run(["meson", "configure", str(build), "-Dbench=true", "-Dexamples=true"],
+                       check=True, stdout=subprocess.DEVNULL)
+    # Regenerate first if a meson.build changed since the setup, so the
+    # target list knows about programs added since (vow's examples, asio).
+    subprocess.run(["ninja", "-C", str(build), "build.ninja"], stdout=subprocess.DEVNULL)
+    targets = meson_targets(build)
+    peers = [t for t in ("loadgen", "echo_bufferevent", "http_evhttp", "echo_asio")
+             if t in targets]
+    log(f"building {' '.join(peers)}")
+    subprocess.run(["meson", "compile", "-C", str(build), "-j", "2", *peers], check=True,
+                   stdout=subprocess.DEVNULL)
+    present = [n for n in vow_names if n in targets]
+    if present:
+        log(f"building vow's {' '.join(present)}")
+        r = subprocess.run(["meson", "compile", "-C", str(build), "-j", "2", *present],
+                           stdout=subprocess.DEVNULL)
+        if r.returncode != 0:
+            log("building vow's programs failed; their rows will say 'not built'")
+
+
+# --------------------------------------------------------------------------
+# Processes
+
+def pinned(core, argv, pin):
+    return (["taskset", "-c", str(core)] if pin else []) + argv
+
+
+def cpu_seconds(pid):
+    """user + sys CPU seconds of a whole process (all threads), /proc/pid/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A server process pinned to core 0, started and stopped by the harness.
+    Its stdout is drained by a thread so it never blocks on a full pipe."""
+
+    def __init__(self, name, argv, pin):
+        self.name = name
+        self.argv = argv
+        self.pin = pin
+        self.proc = None
+        self.port = None
+        self.lines = []
+        self.errfile = None
+
+    def start(self, timeout=15.0):
+        port = free_port()
+        argv = [a.replace("{port}", str(port)) for a in self.argv]
+        self.errfile = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(pinned(0, argv, self.pin), stdout=subprocess.PIPE,
+                                     stderr=self.errfile, text=True, bufsize=1)
+        ready = threading.Event()
+
+        def drain():
+            for line in self.proc.stdout:
+                self.lines.append(line.rstrip("\n"))
+                m = LISTENING.search(line)
+                if m and not ready.is_set():
+                    self.port = int(m.group(1)) or port
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        ready.wait(timeout)
+        if self.port is None:
+            why = "exited" if self.proc.poll() is not None else "printed no 'listening on' line"
+            self.stop()
+            raise RuntimeError(f"{self.name} {why}: {self.stderr_tail()}")
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def cpu(self):
+        return cpu_seconds(self.proc.pid)
+
+    def stderr_tail(self, n=400):
+        if self.errfile is None:
+            return ""
+        self.errfile.seek(0)
+        text = self.errfile.read().decode(errors="replace").strip()
+        out = " | ".join(self.lines[-3:])
+        return (text[-n:] or out[-n:] or "(no output)")
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(3)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_load(argv, pin, timeout):
+    """Runs a load program pinned to core 1; returns (status, stdout, stderr,
+    wall seconds, CPU seconds of the load program)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(pinned(1, argv, pin), stdout=out, stderr=err)
+        deadline = start + timeout
+        while True:
+            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, ru = os.wait4(proc.pid, 0)
+                status = -1
+                break
+            time.sleep(0.02)
+        proc.returncode = 0  # reaped above; keep Popen from waiting again
+        wall = time.perf_counter() - start
+        code = -1 if status == -1 else os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return (code, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
+                wall, ru.ru_utime + ru.ru_stime)
+
+
+def measure_server(server, argv, pin, timeout):
+    """One load run against a server, with the server's CPU time around it."""
+    if not server.alive():
+        raise RuntimeError(f"{server.name} died earlier: {server.stderr_tail()}")
+    before = server.cpu()
+    code, out, err, wall, load_cpu = run_load(argv, pin, timeout)
+    time.sleep(0.2)  # let the server close the connections inside the window
+    if not server.alive():
+        raise RuntimeError(f"{server.name} died during the run: {server.stderr_tail()}")
+    server_cpu = server.cpu() - before
+    return code, out, err, wall, load_cpu, server_cpu
+
+
+# --------------------------------------------------------------------------
+# Results and tables
+
+class Cell:
+    """The repetitions of one (peer, workload): figures by name, errors."""
+
+    def __init__(self):
+        self.figures = {}
+        self.errors = []
+        self.unavailable = None
+        self.outputs = []
+
+    def add(self, **figures):
+        for k, v in figures.items():
+            self.figures.setdefault(k, []).append(v)
+
+    def median(self, key):
+        vals = self.figures.get(key)
+        return statistics.median(vals) if vals else None
+
+
+def fmt_num(v):
+    if v is None:
+        return "—"
+    if v >= 1000:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def fmt_spread(cell, key):
+    vals = cell.figures.get(key)
+    if not vals:
+        return "—"
+    med = statistics.median(vals)
+    if len(vals) == 1:
+        return fmt_num(med)
+    return f"{fmt_num(med)} ({fmt_num(min(vals))}–{fmt_num(max(vals))})"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "—"
+    return f"{a / b:.2f}x"
+
+
+def print_table(title, peers, cells, columns, baseline, note=""):
+    """columns: (header, key, show_ratio_vs_baseline, show_vow_over_this)."""
+    print(f"\n### {title}\n")
+    if note:
+        print(note + "\n")
+    head = ["program"]
+    for header, key, vs_base, vow_over in columns:
+        head.append(header + " median (min–max)")
+        if vs_base:
+            head.append(f"÷ {baseline}")
+        if vow_over:
+            head.append("vow ÷ this")
+    head += ["server busy", "load busy", "errors"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    vow = cells.get("vow")
+    for name in peers:
+        cell = cells[name]
+        row = [name]
+        if cell.unavailable:
+            row.append(cell.unavailable)
+            row += [""] * (len(head) - 2)
+            print("| " + " | ".join(row) + " |")
+            continue
+        for header, key, vs_base, vow_over in columns:
+            row.append(fmt_spread(cell, key))
+            if vs_base:
+                base = cells.get(baseline)
+                row.append(ratio(cell.median(key), base.median(key) if base else None))
+            if vow_over:
+                row.append("" if name == "vow" else
+                           ratio(vow.median(key) if vow else None, cell.median(key)))
+        busy = cell.median("server_busy")
+        row.append("—" if busy is None else f"{busy:.0f} %")
+        lbusy = cell.median("load_busy")
+        row.append("—" if lbusy is None else f"{lbusy:.0f} %")
+        row.append(str(len(cell.errors)) if cell.errors else "0")
+        print("| " + " | ".join(row) + " |")
+    for name in peers:
+        if cells[name].errors:
+            FAILED.append(f"{title}: {name}")
+        for e in cells[name].errors[:3]:
+            print(f"\n- {name}: {e}")
+    sys.stdout.flush()
+
+
+# --------------------------------------------------------------------------
+# The groups
+
+def rotate(items, r):
+    r %= max(len(items), 1)
+    return items[r:] + items[:r]
+
+
+def start_servers(specs, cells, pin):
+    servers = {}
+    for name, spec in specs.items():
+        if isinstance(spec, str):
+            cells[name].unavailable = spec
+            continue
+        for argv in spec:  # alternatives: e.g. with --quiet, then without
+            try:
+                servers[name] = Server(name, argv, pin).start()
+                log(f"  {name}: listening on port {servers[name].port}")
+                break
+            except RuntimeError as e:
+                cells[name].unavailable = f"failed to start: {e}"
+        if name in servers:
+            cells[name].unavailable = None
+    return servers
+
+
+def tcp_group(args, specs, results):
+    workloads = [
+        ("64 B x 1 connection", 1, 64),
+        ("64 B x 100 connections", 100, 64),
+        ("16 KiB x 100 connections", 100, 16384),
+    ]
+    peers = list(specs)
+    all_cells = {w[0]: {p: Cell() for p in peers} for w in workloads}
+    log("tcp: starting echo servers")
+    servers = start_servers(specs, all_cells[workloads[0][0]], args.pin)
+    for w in workloads[1:]:
+        for p in peers:
+            all_cells[w[0]][p].unavailable = all_cells[workloads[0][0]][p].unavailable
+    try:
+        for title, conns, size in workloads:
+            cells = all_cells[title]
+            for rep in range(args.reps):
+                for name in rotate(peers, rep):
+                    if name not in servers or cells[name].unavailable:
+                        continue
+                    argv = [str(args.loadgen), "--host", "127.0.0.1",
+                            "--port", str(servers[name].port), "--connections", str(conns),
+                            "--size", str(size), "--seconds", str(args.seconds),
+                            "--warmup", str(args.warmup)]
+                    log(f"tcp {title}: {name} (rep {rep + 1}/{args.reps})")
+                    try:
+                        code, out, err, wall, load_cpu, server_cpu = measure_server(
+                            servers[name], argv, args.pin, args.seconds + args.warmup + 60)
+                    except RuntimeError as e:
+                        cells[name].errors.append(str(e))
+                        cells[name].unavailable = "died"
+                        continue
+                    try:
+                        res = json.loads(out.strip().splitlines()[-1])
+                    except (ValueError, IndexError):
+                        cells[name].errors.append(f"loadgen status {code}: {err.strip()[-300:]}")
+                        continue
+                    if code != 0 or res["errors"]:
+                        cells[name].errors.append(
+                            f"loadgen status {code}, {res['errors']} error(s): {res['error_detail']}")
+                        continue
+                    total = res["total_round_trips"]
+                    cells[name].add(
+                        rt_per_s=res["round_trips_per_s"],
+                        mb_per_s=res["bytes_per_s"] / 1e6,
+                        ns_per_rt=server_cpu * 1e9 / total if total else None,
+                        ns_per_byte=server_cpu * 1e9 / (total * size) if total else None,
+                        server_busy=100 * server_cpu / wall,
+                        load_busy=100 * load_cpu / wall)
+                    results.append({"group": "tcp", "workload": title, "program": name,
+                                    "rep": rep, "server_cpu_s": server_cpu, "wall_s": wall,
+                                    "load_cpu_s": load_cpu, **res})
+            if size >= 1024:
+                cols = [("MB/s", "mb_per_s", True, True),
+                        ("server CPU ns/byte", "ns_per_byte", True, True)]
+            else:
+                cols = [("round trips/s", "rt_per_s", True, True),
+                        ("server CPU ns/round trip", "ns_per_rt", True, True)]
+            print_table(f"TCP echo, {title}", peers, cells, cols, "bufferevent",
+                        "loadgen on core 1, server on core 0. Server CPU is user+sys over the "
+                        "whole loadgen run (warm-up included), divided by every round trip "
+                        "(or payload byte, one direction) echoed in it.")
+    finally:
+        for s in servers.values():
+            s.stop()
+
+
+def check_hello(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            body = r.read()
+            if r.status != 200 or body != b"hello world":
+                return f"GET / answered {r.status} {body[:40]!r}, not 200 'hello world'"
+    except Exception as e:  # any failure to answer is the finding
+        return f"GET / failed: {e}"
+    return None
+
+
+WRK_RATE = re.compile(r"Requests/sec:\s*([\d.]+)")
+WRK_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+
+
+def http_group(args, specs, results):
+    conn_counts = [64] + ([1, 256] if args.http_all else [])
+    peers = list(specs)
+    all_cells = {c: {p: Cell() for p in peers} for c in conn_counts}
+    wrk = shutil.which("wrk")
+    first = all_cells[conn_counts[0]]
+    if wrk is None:
+        for c in conn_counts:
+            for p in peers:
+                all_cells[c][p].unavailable = "wrk not installed"
+        servers = {}
+    else:
+        log("http: starting hello-world servers")
+        servers = start_servers(specs, first, args.pin)
+    for name, server in list(servers.items()):
+        problem = check_hello(server.port)
+        if problem:
+            first[name].unavailable = f"wrong answer: {problem}"
+            server.stop()
+            del servers[name]
+    for c in conn_counts[1:]:
+        for p in peers:
+            all_cells[c][p].unavailable = all_cells[c][p].unavailable or first[p].unavailable
+    try:
+        for name, server in servers.items():  # warm-up (JIT, caches), untimed
+            run_load([wrk, "-t1", "-c64", f"-d{max(1, round(args.warmup))}s",
+                      f"http://127.0.0.1:{server.port}/"], args.pin, 60)
+        for conns in conn_counts:
+            cells = all_cells[conns]
+            for rep in range(args.reps):
+                for name in rotate(peers, rep):
+                    if name not in servers or cells[name].unavailable:
+                        continue
+                    duration = max(1, round(args.seconds))
+                    argv = [wrk, "-t1", f"-c{conns}", f"-d{duration}s",
+                            f"http://127.0.0.1:{servers[name].port}/"]
+                    log(f"http wrk -c{conns}: {name} (rep {rep + 1}/{args.reps})")
+                    try:
+                        code, out, err, wall, load_cpu, server_cpu = measure_server(
+                            servers[name], argv, args.pin, args.seconds + 60)
+                    except RuntimeError as e:
+                        cells[name].errors.append(str(e))
+                        cells[name].unavailable = "died"
+                        continue
+                    m = WRK_RATE.search(out)
+                    if code != 0 or not m:
+                        cells[name].errors.append(f"wrk status {code}: {(err or out)[-300:]}")
+                        continue
+                    rate = float(m.group(1))
+                    bad = []
+                    s = WRK_SOCKET.search(out)
+                    if s and any(int(x) for x in s.groups()):
+                        bad.append(s.group(0))
+                    n = WRK_NON2XX.search(out)
+                    if n:
+                        bad.append(n.group(0))
+                    if bad:
+                        cells[name].errors.append("; ".join(bad))
+                    requests = rate * duration
+                    cells[name].add(
+                        req_per_s=rate,
+                        ns_per_req=server_cpu * 1e9 / requests if requests else None,
+                        server_busy=100 * server_cpu / wall,
+                        load_busy=100 * load_cpu / wall)
+                    results.append({"group": "http", "connections": conns, "program": name,
+                                    "rep": rep, "requests_per_s": rate,
+                                    "server_cpu_s": server_cpu, "wall_s": wall,
+                                    "load_cpu_s": load_cpu, "wrk_errors": bad})
+            print_table(f"HTTP hello world, wrk -t1 -c{conns}", peers, cells,
+                        [("requests/s", "req_per_s", True, True),
+                         ("server CPU ns/request", "ns_per_req", True, True)], "evhttp",
+                        "wrk on core 1, server on core 0; each server was checked to answer "
+                        "GET / with 200 'hello world' and warmed up first. Server CPU per "
+                        "request is approximate (wrk's rate times the duration).")
+    finally:
+        for s in servers.values():
+            s.stop()
+
+
+REQ_RATE = re.compile(r"requests/s\W*\s*([\d.]+)", re.I)
+
+
+def client_group(args, specs, results, server_spec):
+    peers = list(specs)
+    cells = {p: Cell() for p in peers}
+    for name, spec in specs.items():
+        if isinstance(spec, str):
+            cells[name].unavailable = spec
+    log("client: starting the evhttp hello-world server")
+    try:
+        server = Server("http_evhttp", server_spec, args.pin).start()
+    except RuntimeError as e:
+        for p in peers:
+            cells[p].unavailable = cells[p].unavailable or f"no server: {e}"
+        print_table("HTTP client", peers, cells, [("requests/s", "req_per_s", False, True)], "")
+        return
+    url = f"http://127.0.0.1:{server.port}/"
+    try:
+        for rep in range(args.reps):
+            for name in rotate(peers, rep):
+                if cells[name].unavailable:
+                    continue
+                argv = [a.replace("{url}", url) for a in specs[name]]
+                log(f"client {args.count} GETs x{args.concurrency}: {name} "
+                    f"(rep {rep + 1}/{args.reps})")
+                try:
+                    code, out, err, wall, load_cpu, server_cpu = measure_server(
+                        server, argv, args.pin, 300)
+                except RuntimeError as e:
+                    cells[name].errors.append(str(e))
+                    break
+                cells[name].outputs.append(out)
+                rate = None
+                errors = 0
+                for line in out.splitlines():
+                    line = line.strip()
+                    if line.startswith("{"):
+                        try:
+                            res = json.loads(line)
+                            rate = float(res["requests_per_s"])
+                            errors = int(res.get("errors", 0))
+                        except (ValueError, KeyError):
+                            pass
+                if rate is None:
+                    m = REQ_RATE.search(out)
+                    if m:
+                        rate = float(m.group(1))
+                if rate is None and code == 0:
+                    rate = args.count / wall  # process wall time, start-up included
+                    cells[name].figures.setdefault("wall_rate", [True])
+                if code != 0 or errors:
+                    cells[name].errors.append(
+                        f"status {code}, {errors} error(s): {(err or out).strip()[-300:]}")
+                    continue
+                cells[name].add(req_per_s=rate,
+                                server_busy=100 * server_cpu / wall,
+                                load_busy=100 * load_cpu / wall)
+                results.append({"group": "client", "program": name, "rep": rep,
+                                "requests_per_s": rate, "wall_s": wall,
+                                "client_cpu_s": load_cpu, "server_cpu_s": server_cpu})
+    finally:
+        server.stop()
+    note = (f"{args.count} GETs of {url.replace(str(server.port), 'PORT')} at concurrency "
+            f"{args.concurrency}, client on core 1, http_evhttp on core 0. 'server busy' "
+            "is http_evhttp's core; 'load busy' the client's. The clients check every body.")
+    if "wall_rate" in cells.get("vow", Cell()).figures:
+        note += (" vow's fetch printed no rate: its figure is COUNT / the process's wall "
+                 "time, start-up included.")
+    print_table("HTTP client", peers, cells, [("requests/s", "req_per_s", False, True)], "",
+                note)
+    vow = cells.get("vow")
+    if vow and vow.outputs:
+        print("\nvow's examples/fetch printed (last run):\n\n```")
+        print("\n".join(vow.outputs[-1].strip().splitlines()[:20]))
+        print("```")
+
+
+# --------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="vow's network benchmarks against raw libevent, Node.js and Python",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 1 repetition, 2 s per run, 2000 client requests")
+    ap.add_argument("--build-dir", default="build-bench",
+                    help="meson build directory, relative to the repository (build-bench)")
+    ap.add_argument("--only", default="tcp,http,client", help="groups: tcp,http,client")
+    ap.add_argument("--reps", type=int, help="repetitions (3; 1 with --quick)")
+    ap.add_argument("--seconds", type=float, help="timed seconds per run (5; 2 with --quick)")
+    ap.add_argument("--warmup", type=float, help="untimed seconds first (1; 0.5 with --quick)")
+    ap.add_argument("--count", type=int, help="client requests (10000; 2000 with --quick)")
+    ap.add_argument("--concurrency", type=int, default=100, help="client concurrency (100)")
+    ap.add_argument("--http-all", action="store_true", help="wrk at 1 and 256 connections too")
+    ap.add_argument("--python", help="interpreter for the Python peers (Debian's python3)")
+    ap.add_argument("--no-install", action="store_true", help="never run apt-get")
+    ap.add_argument("--no-build", action="store_true", help="never run meson")
+    ap.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
+    ap.add_argument("--json", help="also write every measurement to this file")
+    args = ap.parse_args()
+    args.reps = args.reps or (1 if args.quick else 3)
+    args.seconds = args.seconds or (2.0 if args.quick else 5.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
+    args.count = args.count or (2000 if args.quick else 10000)
+    groups = [g.strip() for g in args.only.split(",") if g.strip()]
+    for g in groups:
+        if g not in ("tcp", "http", "client"):
+            ap.error(f"unknown group {g!r}: choose from tcp, http, client")
+
+    args.pin = not args.no_pin and shutil.which("taskset") is not None \
+        and len(os.sched_getaffinity(0)) >= 2
+    if not args.pin:
+        log("warning: not pinning (no taskset, fewer than 2 cores, or --no-pin): "
+            "server and load share cores")
+
+    build = Path(args.build_dir)
+    if not build.is_absolute():
+        build = ROOT / build
+    python = pick_python(args.python)
+    ensure_packages(python, not args.no_install)
+    if not args.no_build:
+        ensure_built(build, ["echo_server", "http_server", "fetch"])
+    args.loadgen = build / "bench" / "loadgen"
+    bench_bin = build / "bench"
+    examples = build / "examples"
+    node = shutil.which("node")
+
+    def compiled(path, argvs):
+        return argvs if path.exists() else "not built yet"
+
+    def needs(tool, argvs, why):
+        return argvs if tool else why
+
+    has_uvloop = python_has(python, ["uvloop"])
+    has_aiohttp = python_has(python, ["aiohttp"])
+
+    print(f"# vow network benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M')}, "
+          f"{os.cpu_count()} cores, {'server on core 0, load on core 1' if args.pin else 'unpinned'}"
+          f", {args.reps} repetition(s) of {args.seconds:g} s (+{args.warmup:g} s warm-up), "
+          f"load average {Path('/proc/loadavg').read_text().split()[0]} at the start, "
+          f"python {python}, node {subprocess.run([node, '--version'], capture_output=True, text=True).stdout.strip() if node else 'missing'}.\n\n"
+          "Figures are medians of the repetitions with (min–max); ratios are of medians. "
+          "Higher is better for rates, lower for CPU time. '÷ baseline' is this program "
+          "over the raw libevent one; 'vow ÷ this' is vow over this program (the form the "
+          "goals take: vow >= 1.5x Node.js is 'vow ÷ this' >= 1.5 for rates). 'busy' is "
+          "the share of its core a process used during the run: a load program near "
+          "100 % is the bottleneck.")
+    results = []
+
+    if "tcp" in groups:
+        if not args.loadgen.exists():
+            log(f"{args.loadgen} is missing: build it (or drop --no-build)")
+            return 1
+        es = str(examples / "echo_server")
+        specs = {
+            "bufferevent": compiled(bench_bin / "echo_bufferevent",
+                                    [[str(bench_bin / "echo_bufferevent"), "--port", "{port}"]]),
+            "vow": compiled(examples / "echo_server", [[es, "--port", "{port}", "--quiet"],
+                                                       [es, "--port", "{port}"]]),
+            "uvloop": needs(has_uvloop, [[python, str(HERE / "echo_asyncio.py"), "--port",
+                                          "{port}", "--loop", "uvloop"]],
+                            "python3-uvloop not installed"),
+            "asyncio": [[python, str(HERE / "echo_asyncio.py"), "--port", "{port}"]],
+            "node": needs(node, [[node or "", str(HERE / "echo_node.js"), "--port", "{port}"]],
+                          "node not installed"),
+            "asio": compiled(bench_bin / "echo_asio",
+                             [[str(bench_bin / "echo_asio"), "--port", "{port}"]]),
+        }
+        if not (bench_bin / "echo_asio").exists():
+            del specs["asio"]  # optional: built only where Boost is found
+        tcp_group(args, specs, results)
+
+    if "http" in groups:
+        hs = str(examples / "http_server")
+        specs = {
+            "evhttp": compiled(bench_bin / "http_evhttp",
+                               [[str(bench_bin / "http_evhttp"), "--port", "{port}"]]),
+            "vow": compiled(examples / "http_server", [[hs, "--port", "{port}", "--quiet"],
+                                                       [hs, "--port", "{port}"]]),
+            "node": needs(node, [[node or "", str(HERE / "http_node.js"), "--port", "{port}"]],
+                          "node not installed"),
+            "aiohttp": needs(has_aiohttp, [[python, str(HERE / "http_aiohttp.py"), "--port",
+                                            "{port}"]], "python3-aiohttp not installed"),
+        }
+        http_group(args, specs, results)
+
+    if "client" in groups:
+        n, c = str(args.count), str(args.concurrency)
+        specs = {
+            "vow": compiled(examples / "fetch", [str(examples / "fetch"), "--url", "{url}",
+                                                 "--count", n, "--concurrency", c]),
+            "node": needs(node, [node or "", str(HERE / "client_node.js"), "--url", "{url}",
+                                 "--count", n, "--concurrency", c], "node not installed"),
+            "aiohttp": needs(has_aiohttp, [python, str(HERE / "client_aiohttp.py"), "--url",
+                                           "{url}", "--count", n, "--concurrency", c],
+                             "python3-aiohttp not installed"),
+        }
+        client_group(args, specs, results,
+                     [str(bench_bin / "http_evhttp"), "--port", "{port}"])
+
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    if FAILED:
+        log(f"errors in: {', '.join(FAILED)}")
+    return 1 if FAILED else 0
+
+
+FAILED = []  # "workload: program" for every table row that had an error
+
+if __name__ == "__main__":
+    sys.exit(main())

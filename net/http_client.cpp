@@ -279,6 +279,16 @@ private:
         else
             o->buf.append(chunk);
         res = o->parser.parse(o->buf, o->resp);
+        // An interim response (100 Continue, 103 Early Hints): skip it.
+        while (res.status == detail::parse_status::complete && o->resp.status >= 100 && o->resp.status < 200 &&
+               o->resp.status != 101) {
+            o->buf.erase(0, res.consumed);
+            o->resp = http_response{};
+            o->parser.reset();
+            o->parser.expect_no_body(o->method == "HEAD");
+            res = o->buf.empty() ? detail::parse_result{}
+                                 : o->parser.parse(o->buf, o->resp);
+        }
         switch (res.status) {
         case detail::parse_status::need_more:
             read(o);

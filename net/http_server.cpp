@@ -121,6 +121,7 @@ public:
         http_request req;
         phase ph = phase::idle;
         bool close_after = false;
+        bool sent_continue = false;
         reactor::time_point started{};
         reactor::time_point deadline{};
         std::list<conn_ptr>::iterator pos;
@@ -279,9 +280,16 @@ private:
             }
             auto res = c->parser.parse(c->buf, c->req);
             if (res.status == detail::parse_status::need_more) {
-                if (c->deadline < c->started + opts_.header_timeout + opts_.body_timeout &&
-                    c->buf.find("\r\n\r\n") != std::string::npos)
+                if (const http_request* head = c->parser.head()) {
+                    // The head is in; the body is on its way (or waits for
+                    // our 100 Continue, which curl asks for above 1 KiB).
                     c->deadline = c->started + opts_.header_timeout + opts_.body_timeout;
+                    if (!c->sent_continue && head->version_minor >= 1 &&
+                        head->headers.has_token("Expect", "100-continue")) {
+                        c->sent_continue = true;
+                        out += "HTTP/1.1 100 Continue\r\n\r\n";
+                    }
+                }
                 break;
             }
             if (res.status == detail::parse_status::error) {
@@ -293,6 +301,7 @@ private:
             }
             c->buf.erase(0, res.consumed);
             c->parser.reset();
+            c->sent_continue = false;
             http_handler_result result = dispatch(*c);
             if (auto* resp = std::get_if<http_response>(&result)) {
                 finish_response(*c, *resp, out);

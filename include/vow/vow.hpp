@@ -22,3 +22,11 @@
 #include <vow/promise/thread_pool.hpp>
 #include <vow/promise/unhandled_rejection.hpp>
 #include <vow/promise/with_timeout.hpp>
+#include <vow/net/address.hpp>
+#include <vow/net/error.hpp>
+#include <vow/net/http_client.hpp>
+#include <vow/net/http_message.hpp>
+#include <vow/net/http_server.hpp>
+#include <vow/net/resolve.hpp>
+#include <vow/net/tcp.hpp>
+#include <vow/net/url.hpp>

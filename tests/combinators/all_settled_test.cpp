@@ -1,7 +1,6 @@
 // vow::all_settled: every outcome in input order; it never rejects.
 // Behaviours ported from test262 (built-ins/Promise/allSettled) and CPython's
 // gather(return_exceptions=True).
-#define BOOST_TEST_MODULE all_settled
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -16,6 +15,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(all_settled_test)
 
 using namespace std::chrono_literals;
 
@@ -207,3 +208,5 @@ BOOST_AUTO_TEST_CASE(a_consumed_input_throws_future_consumed) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // all_settled_test

@@ -2,7 +2,6 @@
 // Behaviours ported from test262 (built-ins/Promise/all) and CPython's
 // test_gather: order of results against order of settling, the first
 // rejection wins, empty input, inputs from two loops.
-#define BOOST_TEST_MODULE all
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -21,6 +20,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(all_test)
 
 using namespace std::chrono_literals;
 using boost::test_tools::per_element;
@@ -314,3 +315,5 @@ BOOST_AUTO_TEST_CASE(inputs_settled_on_other_threads_come_in_input_order) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // all_test

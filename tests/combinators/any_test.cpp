@@ -1,7 +1,6 @@
 // vow::any: the first fulfilment in time; vow::aggregate_error, with every
 // reason in input order, if all reject. Behaviours ported from test262
 // (built-ins/Promise/any).
-#define BOOST_TEST_MODULE any
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -15,6 +14,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(any_test)
 
 using namespace std::chrono_literals;
 using boost::test_tools::per_element;
@@ -199,3 +200,5 @@ BOOST_AUTO_TEST_CASE(a_consumed_input_throws_future_consumed) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // any_test

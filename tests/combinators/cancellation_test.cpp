@@ -9,7 +9,6 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-#define BOOST_TEST_MODULE cancellation
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -23,6 +22,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(cancellation_test)
 
 using namespace std::chrono_literals;
 using boost::test_tools::per_element;
@@ -257,3 +258,5 @@ BOOST_AUTO_TEST_CASE(a_stop_requested_after_the_primitive_is_gone_does_nothing) 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // cancellation_test

@@ -1,5 +1,4 @@
 // vow::event: a flag futures can wait for (CPython's test_locks EventTests).
-#define BOOST_TEST_MODULE event
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -11,6 +10,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(event_test)
 
 using boost::test_tools::per_element;
 
@@ -126,3 +127,5 @@ BOOST_AUTO_TEST_CASE(destroying_it_with_waiters_rejects_them_with_broken_promise
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // event_test

@@ -1,6 +1,5 @@
 // vow::map_concurrent: an async function over many items, at most `limit`
 // in flight, results in input order, the first error stops it.
-#define BOOST_TEST_MODULE map_concurrent
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -17,6 +16,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(map_concurrent_test)
 
 using namespace std::chrono_literals;
 using boost::test_tools::per_element;
@@ -223,3 +224,5 @@ BOOST_AUTO_TEST_CASE(many_ready_futures_complete_without_deep_recursion) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // map_concurrent_test

@@ -23,7 +23,6 @@
 // combinator, a handler or the root's catch_). Leaks show under ASan.
 //
 // A failure names its seed; VOW_PROPERTY_SEED=<n> reruns that tree alone.
-#define BOOST_TEST_MODULE property
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -45,6 +44,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(property_test)
 
 using namespace std::chrono_literals;
 
@@ -661,3 +662,5 @@ BOOST_AUTO_TEST_CASE(the_model_knows_the_documented_orders) {
     BOOST_TEST(evaluate(t).root().o == (outcome{true, 4}));
     check_tree(0);  // and the real tree agrees with the model on seed 0
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // property_test

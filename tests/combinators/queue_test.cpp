@@ -1,6 +1,5 @@
 // vow::queue: a bounded FIFO whose push waits while full and whose pop
 // waits while empty (CPython's test_queues).
-#define BOOST_TEST_MODULE queue
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -15,6 +14,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(queue_test)
 
 using namespace std::chrono_literals;
 using boost::test_tools::per_element;
@@ -195,3 +196,5 @@ BOOST_AUTO_TEST_CASE(destroying_it_rejects_parked_operations_with_broken_promise
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // queue_test

@@ -1,6 +1,5 @@
 // vow::race: settles like the first input to settle, value or error.
 // Behaviours ported from test262 (built-ins/Promise/race).
-#define BOOST_TEST_MODULE race
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -14,6 +13,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(race_test)
 
 using namespace std::chrono_literals;
 
@@ -186,3 +187,5 @@ BOOST_AUTO_TEST_CASE(a_consumed_input_throws_future_consumed) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // race_test

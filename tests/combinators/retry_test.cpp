@@ -1,6 +1,5 @@
 // vow::retry: call an async operation again until it succeeds, waiting
 // longer between attempts.
-#define BOOST_TEST_MODULE retry
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -17,6 +16,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(retry_test)
 
 using namespace std::chrono_literals;
 using boost::test_tools::per_element;
@@ -270,3 +271,5 @@ BOOST_AUTO_TEST_CASE(a_stop_already_requested_gives_cancelled_error_after_the_fi
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // retry_test

@@ -1,5 +1,4 @@
 // vow::semaphore: FIFO-fair permits (CPython's test_locks SemaphoreTests).
-#define BOOST_TEST_MODULE semaphore
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -13,6 +12,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(semaphore_test)
 
 using namespace std::chrono_literals;
 using boost::test_tools::per_element;
@@ -144,3 +145,5 @@ BOOST_AUTO_TEST_CASE(destroying_it_with_waiters_rejects_them_with_broken_promise
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // semaphore_test

@@ -1,6 +1,5 @@
 // vow::to_thread and vow::thread_pool: work runs on a worker, its result or
 // exception comes back on the loop thread (asyncio.to_thread).
-#define BOOST_TEST_MODULE to_thread
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -20,6 +19,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(to_thread_test)
 
 using namespace std::chrono_literals;
 
@@ -219,3 +220,5 @@ BOOST_AUTO_TEST_CASE(results_from_workers_are_not_lost_when_nobody_waits_yet) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // to_thread_test

@@ -2,7 +2,6 @@
 // vow::timeout_error when the time runs out first. Behaviours ported from
 // CPython's test_wait_for: the slower source times out, the faster one
 // passes, late results are dropped, the source is cancelled on timeout.
-#define BOOST_TEST_MODULE with_timeout
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -18,6 +17,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(with_timeout_test)
 
 using namespace std::chrono_literals;
 
@@ -243,3 +244,5 @@ BOOST_AUTO_TEST_CASE(a_consumed_future_throws_future_consumed) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // with_timeout_test

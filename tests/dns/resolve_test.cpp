@@ -1,7 +1,6 @@
 // vow::net::resolve and configure_resolver. Every lookup that needs a query
 // goes to the fake server of fake_dns_server.hpp (127.0.0.1, port 0): no test
 // touches the real network. Numeric hosts and localhost never query.
-#define BOOST_TEST_MODULE resolve
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
 
@@ -22,6 +21,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(resolve_test)
 
 using namespace std::chrono_literals;
 using vow::net::address;
@@ -353,3 +354,5 @@ BOOST_AUTO_TEST_CASE(destroying_the_reactor_right_after_a_timeout_frees_the_canc
     }  // the cancellation may still be on its way to evdns: no leak under ASan, no crash
     BOOST_TEST(recorder.reports.empty());
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // resolve_test

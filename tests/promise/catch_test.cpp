@@ -1,7 +1,6 @@
 // future::catch_: recovers from an error, of any type (std::exception_ptr)
 // or of one type and those derived from it; lets a value and other errors
 // pass by untouched. The core cases run in the three settle modes.
-#define BOOST_TEST_MODULE catch_
 #include <boost/test/unit_test.hpp>
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
@@ -19,6 +18,8 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(catch_test)
 
 using namespace std::chrono_literals;
 using vow::test::derived_error;
@@ -211,3 +212,5 @@ BOOST_AUTO_TEST_CASE(catch_on_an_rvalue_consumes_the_future) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // catch_test

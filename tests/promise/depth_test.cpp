@@ -4,7 +4,6 @@
 // The chain is ten million steps long in a plain build. Under a sanitizer
 // it is one million: ASan and TSan make every step many times slower and
 // fatter, and a million frames would overflow the stack just as surely.
-#define BOOST_TEST_MODULE depth
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
 
@@ -16,6 +15,8 @@
 #include <exception>
 #include <memory>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(depth_test)
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define VOW_TEST_SANITIZED 1
@@ -105,3 +106,5 @@ BOOST_AUTO_TEST_CASE(destroying_a_reactor_with_a_long_pending_chain_frees_it_wit
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // depth_test

@@ -2,7 +2,6 @@
 // handler fails (a throw, or a returned future that rejects), which
 // overrides it; a returned future is waited for. The core cases run in the
 // three settle modes.
-#define BOOST_TEST_MODULE finally
 #include <boost/test/unit_test.hpp>
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
@@ -21,6 +20,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(finally_test)
 
 using namespace std::chrono_literals;
 using vow::test::settle_mode;
@@ -168,3 +169,5 @@ BOOST_AUTO_TEST_CASE(finally_on_an_rvalue_consumes_the_future) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // finally_test

@@ -1,6 +1,5 @@
 // make_ready_future and make_exception_future: futures settled from the
 // start, whose handlers still run on a later turn.
-#define BOOST_TEST_MODULE make_future
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
 
@@ -13,6 +12,8 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(make_future_test)
 
 using vow::test::tagged_error;
 
@@ -114,3 +115,5 @@ BOOST_AUTO_TEST_CASE(a_ready_future_belongs_to_the_given_reactor) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // make_future_test

@@ -1,7 +1,6 @@
 // Always asynchronous (Promises/A+ 2.2.4): a continuation never runs inside
 // then() or resolve(); it runs on the reactor thread, on a later turn, in
 // the order its source settled, also when that happened on another thread.
-#define BOOST_TEST_MODULE ordering
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
 
@@ -15,6 +14,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(ordering_test)
 
 using boost::test_tools::per_element;
 using strings = std::vector<std::string>;
@@ -195,3 +196,5 @@ BOOST_AUTO_TEST_CASE(errors_and_values_keep_the_same_order) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // ordering_test

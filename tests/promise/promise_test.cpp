@@ -1,7 +1,6 @@
 // promise: hands out its future once, settles it once (resolve, reject, or
 // broken_promise when destroyed unsettled). Settling from other threads is
 // in threading_test.cpp.
-#define BOOST_TEST_MODULE promise
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
 
@@ -15,6 +14,8 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(promise_test)
 
 using vow::test::message_of;
 using vow::test::tagged_error;
@@ -252,3 +253,5 @@ BOOST_AUTO_TEST_CASE(move_assigning_over_a_pending_promise_breaks_that_promise) 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // promise_test

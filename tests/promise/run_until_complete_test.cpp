@@ -4,7 +4,6 @@
 //
 // These tests call vow::run_until_complete directly rather than the
 // fixture's wait(), whose watchdog would hide the behaviour under test.
-#define BOOST_TEST_MODULE run_until_complete
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
 
@@ -20,6 +19,8 @@
 #include <string>
 #include <thread>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(run_until_complete_test)
 
 using namespace std::chrono_literals;
 using vow::test::tagged_error;
@@ -186,3 +187,5 @@ BOOST_AUTO_TEST_CASE(an_already_settled_future_returns_at_once) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // run_until_complete_test

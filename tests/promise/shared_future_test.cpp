@@ -1,6 +1,5 @@
 // shared_future: one result, many handlers. Copyable; every handler reads
 // the value as const T&, in registration order, with its own result future.
-#define BOOST_TEST_MODULE shared_future
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
 
@@ -16,6 +15,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(shared_future_test)
 
 using vow::test::tagged_error;
 
@@ -186,3 +187,5 @@ BOOST_AUTO_TEST_CASE(then_on_an_empty_shared_future_throws_future_consumed) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // shared_future_test

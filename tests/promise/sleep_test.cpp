@@ -1,6 +1,5 @@
 // vow::sleep: a future<void> fulfilled after at least the delay. These are
 // correctness checks with generous margins, never speed assertions.
-#define BOOST_TEST_MODULE sleep
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
 
@@ -14,6 +13,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(sleep_test)
 
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
@@ -88,3 +89,5 @@ BOOST_AUTO_TEST_CASE(a_sleep_with_an_unused_stop_token_resolves_normally) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // sleep_test

@@ -5,7 +5,6 @@
 // Each test makes its own reactor so that it can destroy it mid-test, with
 // the fixture still recording unhandled rejections. Run under ASan to see
 // that nothing leaks.
-#define BOOST_TEST_MODULE teardown
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
 
@@ -20,6 +19,8 @@
 #include <memory>
 #include <thread>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(teardown_test)
 
 using namespace std::chrono_literals;
 using vow::test::tagged_error;
@@ -221,3 +222,5 @@ BOOST_AUTO_TEST_CASE(a_pending_sleep_is_freed) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // teardown_test

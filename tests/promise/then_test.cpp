@@ -2,7 +2,6 @@
 // turns a throw into a rejection, lets an error pass by. The core cases run
 // with a source that is already settled, settles on the next turn, and
 // settles from a timer (Promises/A+ 2.2).
-#define BOOST_TEST_MODULE then
 #include <boost/test/unit_test.hpp>
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
@@ -21,6 +20,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(then_test)
 
 using namespace std::chrono_literals;
 using vow::test::settle_mode;
@@ -262,3 +263,5 @@ BOOST_AUTO_TEST_CASE(available_and_failed_tell_the_state_without_consuming) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // then_test

@@ -1,7 +1,6 @@
 // Promises across threads: settled or destroyed on any thread, while every
 // continuation still runs on the reactor's thread. Run under ThreadSanitizer
 // too (a build with -Db_sanitize=thread).
-#define BOOST_TEST_MODULE threading
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
 
@@ -17,6 +16,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(threading_test)
 
 using namespace std::chrono_literals;
 using vow::test::tagged_error;
@@ -229,3 +230,5 @@ BOOST_AUTO_TEST_CASE(many_threads_settling_many_promises_run_each_continuation_o
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // threading_test

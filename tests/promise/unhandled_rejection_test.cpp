@@ -1,7 +1,6 @@
 // Unhandled rejections: a rejected future dropped with no handler is
 // reported once, through the hook, with the place where that future was
 // created; a handled rejection never is.
-#define BOOST_TEST_MODULE unhandled_rejection
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
 
@@ -20,6 +19,8 @@
 #include <thread>
 #include <unistd.h>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(unhandled_rejection_test)
 
 using vow::test::tagged_error;
 
@@ -296,3 +297,5 @@ BOOST_AUTO_TEST_CASE(a_throwing_handler_falls_back_to_the_default_report) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // unhandled_rejection_test

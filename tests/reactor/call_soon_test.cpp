@@ -1,5 +1,4 @@
 // call_soon: the reactor's FIFO of ready callbacks.
-#define BOOST_TEST_MODULE call_soon
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -8,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(call_soon_test)
 
 using namespace std::chrono_literals;
 
@@ -128,3 +129,5 @@ BOOST_AUTO_TEST_CASE(a_self_reposting_callback_does_not_starve_readers) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // call_soon_test

@@ -1,7 +1,6 @@
 // What the reactor does with a callable: moved or copied in, destroyed on the
 // reactor's thread right after it runs (one-shots), on cancel, or with the
 // reactor; never twice.
-#define BOOST_TEST_MODULE callable_lifetime
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -11,6 +10,8 @@
 #include <thread>
 #include <unistd.h>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(callable_lifetime_test)
 
 using namespace std::chrono_literals;
 
@@ -211,3 +212,5 @@ BOOST_AUTO_TEST_CASE(a_callable_outliving_a_stopped_run_is_destroyed_with_the_re
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // callable_lifetime_test

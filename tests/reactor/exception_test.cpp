@@ -1,6 +1,5 @@
 // Exceptions that escape callbacks go to the exception handler; the loop
 // goes on.
-#define BOOST_TEST_MODULE exception
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -13,6 +12,8 @@
 #include <thread>
 #include <unistd.h>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(exception_test)
 
 using namespace std::chrono_literals;
 
@@ -278,3 +279,5 @@ BOOST_AUTO_TEST_CASE(the_exception_handler_runs_on_the_loop_thread) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // exception_test

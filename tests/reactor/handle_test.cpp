@@ -1,5 +1,4 @@
 // vow::handle: active(), cancel() and moves.
-#define BOOST_TEST_MODULE handle
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -7,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(handle_test)
 
 using namespace std::chrono_literals;
 
@@ -142,3 +143,5 @@ BOOST_AUTO_TEST_CASE(dropping_a_watcher_handle_does_not_cancel) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // handle_test

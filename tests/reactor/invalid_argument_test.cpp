@@ -1,6 +1,5 @@
 // Bad arguments throw vow::invalid_argument with a message that says which
 // call and which value; nothing is armed and the callable is not run.
-#define BOOST_TEST_MODULE invalid_argument
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -9,6 +8,8 @@
 #include <functional>
 #include <string>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(invalid_argument_test)
 
 using namespace std::chrono_literals;
 
@@ -109,3 +110,5 @@ BOOST_AUTO_TEST_CASE(an_fd_libevent_refuses_throws_reactor_error) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // invalid_argument_test

@@ -1,5 +1,4 @@
 // run() and run_once(): when the loop returns, and who may enter it.
-#define BOOST_TEST_MODULE run
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -8,6 +7,8 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+
+BOOST_AUTO_TEST_SUITE(run_test)
 
 using namespace std::chrono_literals;
 
@@ -160,3 +161,5 @@ BOOST_AUTO_TEST_CASE(run_once_without_blocking_does_not_wait_for_a_timer) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // run_test

@@ -1,5 +1,4 @@
 // Signal handlers: the handler runs on the loop, not in signal context.
-#define BOOST_TEST_MODULE signal
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -7,6 +6,8 @@
 #include <signal.h>
 #include <thread>
 #include <unistd.h>
+
+BOOST_AUTO_TEST_SUITE(signal_test)
 
 BOOST_FIXTURE_TEST_SUITE(signal_handler, vow::test::reactor_fixture)
 
@@ -92,3 +93,5 @@ BOOST_AUTO_TEST_CASE(a_second_reactor_handles_signals_after_the_first_is_destroy
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // signal_test

@@ -1,6 +1,5 @@
 // Slow callback detection: callbacks that hold the loop longer than a
 // threshold are reported through a hook.
-#define BOOST_TEST_MODULE slow_callback
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -13,6 +12,8 @@
 #include <thread>
 #include <unistd.h>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(slow_callback_test)
 
 using namespace std::chrono_literals;
 
@@ -162,3 +163,5 @@ BOOST_AUTO_TEST_CASE(the_default_slow_callback_handler_prints_one_line_to_stderr
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // slow_callback_test

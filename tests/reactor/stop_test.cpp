@@ -1,5 +1,4 @@
 // stop(): from a callback, from another thread, and before run().
-#define BOOST_TEST_MODULE stop
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -7,6 +6,8 @@
 #include <future>
 #include <thread>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(stop_test)
 
 using namespace std::chrono_literals;
 
@@ -143,3 +144,5 @@ BOOST_AUTO_TEST_CASE(a_stop_used_by_one_run_does_not_stop_the_next) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // stop_test

@@ -1,6 +1,5 @@
 // Destroying a reactor: every pending callable is destroyed, none runs, and
 // handles that outlive it become inert.
-#define BOOST_TEST_MODULE teardown
 #include <vow/reactor/reactor.hpp>
 
 #include <boost/test/unit_test.hpp>
@@ -12,6 +11,8 @@
 #include <thread>
 #include <unistd.h>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(teardown_test)
 
 using namespace std::chrono_literals;
 
@@ -218,3 +219,5 @@ BOOST_AUTO_TEST_CASE(a_periodic_callable_holding_its_own_handle_is_freed) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // teardown_test

@@ -1,5 +1,4 @@
 // call_soon_threadsafe: posts from other threads join the loop's FIFO.
-#define BOOST_TEST_MODULE threadsafe
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -9,6 +8,8 @@
 #include <latch>
 #include <thread>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(threadsafe_test)
 
 using namespace std::chrono_literals;
 
@@ -119,3 +120,5 @@ BOOST_AUTO_TEST_CASE(a_burst_of_posts_while_the_loop_is_busy_all_run) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // threadsafe_test

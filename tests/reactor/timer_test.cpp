@@ -1,11 +1,12 @@
 // Timers: call_later, call_at, call_every, and cancelling them.
-#define BOOST_TEST_MODULE timer
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(timer_test)
 
 using namespace std::chrono_literals;
 
@@ -246,3 +247,5 @@ BOOST_AUTO_TEST_CASE(dropping_a_handle_does_not_cancel) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // timer_test

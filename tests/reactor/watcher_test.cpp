@@ -1,5 +1,4 @@
 // fd watchers: add_reader and add_writer on a socketpair.
-#define BOOST_TEST_MODULE watcher
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -8,6 +7,8 @@
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
+
+BOOST_AUTO_TEST_SUITE(watcher_test)
 
 using namespace std::chrono_literals;
 
@@ -216,3 +217,5 @@ BOOST_AUTO_TEST_CASE(the_reactor_does_not_own_the_fd) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // watcher_test

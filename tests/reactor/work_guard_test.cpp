@@ -1,5 +1,4 @@
 // work_guard: keeps run() from returning for lack of work while it lives.
-#define BOOST_TEST_MODULE work_guard
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
@@ -7,6 +6,8 @@
 #include <future>
 #include <thread>
 #include <utility>
+
+BOOST_AUTO_TEST_SUITE(work_guard_test)
 
 using namespace std::chrono_literals;
 
@@ -126,3 +127,5 @@ BOOST_AUTO_TEST_CASE(stop_ends_run_even_while_a_work_guard_lives) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // work_guard_test

@@ -98,6 +98,9 @@ public:
     ~impl() { shutdown(); }
 
     void shutdown() noexcept {
+        // No waiter may take a freed slot now: it would connect for a
+        // request that is about to be rejected, from a client that is gone.
+        closing_ = true;
         while (!ops_.empty()) {
             auto o = ops_.front();
             fail(o, detail::make_io_error(ECANCELED, fmt::format("vow::net::http_client: {} {}: the client was "
@@ -240,7 +243,13 @@ private:
         std::string out;
         detail::serialize_request(out, o->method, o->u.target, o->u.host_header(), headers, o->body);
         unsigned id = o->attempt;
-        (void)o->s.write(out).catch_([this, o, id](std::exception_ptr e) { attempt_failed(o, id, std::move(e)); });
+        // Every continuation checks o->done before it touches `this`: the
+        // client's destruction finishes every op first, so an op that is not
+        // done proves the client is alive.
+        (void)o->s.write(out).catch_([this, o, id](std::exception_ptr e) {
+            if (!o->done)
+                attempt_failed(o, id, std::move(e));
+        });
         read(o);
     }
 
@@ -252,7 +261,10 @@ private:
                     return;
                 on_chunk(o, std::move(chunk));
             })
-            .catch_([this, o, id](std::exception_ptr e) { attempt_failed(o, id, std::move(e)); });
+            .catch_([this, o, id](std::exception_ptr e) {
+                if (!o->done)
+                    attempt_failed(o, id, std::move(e));
+            });
     }
 
     void on_chunk(const op_ptr& o, std::string chunk) {
@@ -332,7 +344,18 @@ private:
                     if (o->method != "HEAD")
                         o->method = "GET";
                     o->body.clear();
+                    // The headers that described the dropped body would now
+                    // describe nothing (Transfer-Encoding would even promise
+                    // a chunked body that never comes).
+                    for (const char* h : {"Content-Type", "Content-Encoding", "Content-Language",
+                                          "Content-Location", "Transfer-Encoding"})
+                        o->ro.headers.remove(h);
                 }
+                // Credentials meant for one origin are not handed to another
+                // (as browsers, curl and Python requests do).
+                if (next.host != o->u.host || next.port != o->u.port)
+                    for (const char* h : {"Authorization", "Proxy-Authorization", "Cookie"})
+                        o->ro.headers.remove(h);
                 o->u = std::move(next);
                 o->retried = false;
                 attempt(o, false);
@@ -377,6 +400,8 @@ private:
 
     // Lets the first live waiter of `pl` try again, if there is room.
     void wake(pool& pl) {
+        if (closing_)
+            return;
         while (!pl.waiters.empty() && (pl.open < opts_.max_connections_per_host || !pl.idle.empty())) {
             auto w = pl.waiters.front().lock();
             pl.waiters.pop_front();
@@ -430,6 +455,7 @@ private:
     std::list<op_ptr> ops_;
     handle sweep_;
     std::uint64_t opened_ = 0;
+    bool closing_ = false;
 };
 
 http_client::http_client(reactor& r, http_client_options opts) : impl_(std::make_shared<impl>(r, std::move(opts))) {}

@@ -162,12 +162,15 @@ private:
 // the user set Transfer-Encoding or the status forbids a body: 1xx/204/304;
 // a Content-Length the user set is replaced by the body's, except with
 // head_only, where it is kept as the length a GET would have had),
-// "Connection: close" when !keep_alive, a Date header (cached per second;
-// unless the user set one), then the body unless head_only or the status
-// forbids one.
+// "Connection: close" when !keep_alive, "Connection: keep-alive" when
+// keep_alive and announce_keep_alive (an HTTP/1.0 client closes unless the
+// response says so, RFC 9112 C.2.2) - neither if the user set a Connection
+// field -, a Date header (cached per second; unless the user set one), then
+// the body unless head_only or the status forbids one.
 // Throws vow::invalid_argument if a header name is not a token or a value or
 // reason holds CR, LF or NUL (which would split the response).
-void serialize_response(std::string& out, const http_response& r, bool keep_alive, bool head_only);
+void serialize_response(std::string& out, const http_response& r, bool keep_alive, bool head_only,
+                        bool announce_keep_alive = false);
 
 // Appends a request: "<method> <target> HTTP/1.1", Host (unless the headers
 // carry one), the headers, Content-Length when there is a body (or for

@@ -85,7 +85,8 @@ std::string_view http_date_now() {
     return cached;
 }
 
-void serialize_response(std::string& out, const http_response& r, bool keep_alive, bool head_only) {
+void serialize_response(std::string& out, const http_response& r, bool keep_alive, bool head_only,
+                        bool announce_keep_alive) {
     constexpr const char* who = "vow::net::http_response";
     if (r.status < 100 || r.status > 999)
         throw vow::invalid_argument(fmt::format("{}: status {} is not a three-digit code", who, r.status));
@@ -104,14 +105,17 @@ void serialize_response(std::string& out, const http_response& r, bool keep_aliv
     out.append("\r\n");
     bool user_date = false;
     bool user_close = false;
+    bool user_connection = false;
     for (const auto& f : r.headers) {
         check_field(who, f);
         if (!keep_user_length && iequals(f.first, "Content-Length"))
             continue;
-        if (iequals(f.first, "Date"))
+        if (iequals(f.first, "Date")) {
             user_date = true;
-        else if (iequals(f.first, "Connection") && list_has_token(f.second, "close"))
-            user_close = true;
+        } else if (iequals(f.first, "Connection")) {
+            user_connection = true;
+            user_close = user_close || list_has_token(f.second, "close");
+        }
         append_field(out, f.first, f.second);
     }
     if (body_allowed && !user_te && !keep_user_length) {
@@ -121,6 +125,8 @@ void serialize_response(std::string& out, const http_response& r, bool keep_aliv
     }
     if (!keep_alive && !user_close)
         out.append("Connection: close\r\n");
+    else if (keep_alive && announce_keep_alive && !user_connection)
+        out.append("Connection: keep-alive\r\n");
     if (!user_date)
         append_field(out, "Date", http_date_now());
     out.append("\r\n");

@@ -426,7 +426,7 @@ private:
         const bool head = req.method == "HEAD";
         const route_entry* found = nullptr;
         bool path_matched = false;
-        std::string allow;
+        std::vector<std::string_view> allow;
         for (const auto& rt : routes_) {
             if (!match(rt, req.path, req.params))
                 continue;
@@ -435,10 +435,8 @@ private:
                 found = &rt;
                 if (rt.method == req.method)
                     break;
-            } else if (allow.find(rt.method) == std::string::npos) {
-                if (!allow.empty())
-                    allow += ", ";
-                allow += rt.method;
+            } else if (std::find(allow.begin(), allow.end(), rt.method) == allow.end()) {
+                allow.push_back(rt.method);   // whole names: "LOCK" is not in "UNLOCK"
             }
         }
         if (!found) {
@@ -446,7 +444,13 @@ private:
             if (!path_matched)
                 return http_response::text("not found\n", 404);
             auto resp = http_response::text("method not allowed\n", 405);
-            resp.headers.set("Allow", allow);
+            std::string list;
+            for (auto m : allow) {
+                if (!list.empty())
+                    list += ", ";
+                list += m;
+            }
+            resp.headers.set("Allow", std::move(list));
             return resp;
         }
         match(*found, req.path, req.params);   // the params of the route that won
@@ -473,13 +477,32 @@ private:
     }
 
     void finish_response(conn& c, const http_response& resp, std::string& out) {
-        bool keep = !c.close_after && !draining_ && c.req.keep_alive();
+        // A handler's own "Connection: close" is honoured, not only announced.
+        bool keep = !c.close_after && !draining_ && c.req.keep_alive() &&
+                    !resp.headers.has_token("Connection", "close");
         if (!keep)
             c.close_after = true;
-        detail::serialize_response(out, resp, keep, c.req.method == "HEAD");
+        // An HTTP/1.0 client keeps the connection only if told so (RFC 9112 C.2.2).
+        const bool announce = keep && c.req.version_minor == 0;
+        const bool head = c.req.method == "HEAD";
+        const http_response* sent = &resp;
+        http_response fallback;
+        const std::size_t mark = out.size();
+        try {
+            detail::serialize_response(out, resp, keep, head, announce);
+        } catch (...) {
+            // A response that cannot be written (a CR or LF in a header
+            // value, a bad status): the handler's error, answered with 500.
+            // The serializer may have appended part of it: drop that.
+            out.resize(mark);
+            report(std::current_exception(), c.req);
+            fallback = internal_error();
+            detail::serialize_response(out, fallback, keep, head, announce);
+            sent = &fallback;
+        }
         if (log_) {
             try {
-                log_(c.req, resp, reactor::clock::now() - c.started);
+                log_(c.req, *sent, reactor::clock::now() - c.started);
             } catch (...) {
                 r_.report_exception(std::current_exception(), "http_server access log");
             }

@@ -37,6 +37,21 @@ BOOST_AUTO_TEST_CASE(writes_status_line_headers_length_date_and_body) {
     BOOST_TEST(out.find("Connection") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(announces_keep_alive_only_when_asked_and_the_user_set_no_connection_field) {
+    auto resp = http_response::text("x");
+    std::string kept;
+    serialize_response(kept, resp, true, false, true);
+    BOOST_TEST(kept.find("\r\nConnection: keep-alive\r\n") != std::string::npos);
+    std::string closing;
+    serialize_response(closing, resp, false, false, true);
+    BOOST_TEST(closing.find("keep-alive") == std::string::npos);
+    BOOST_TEST(closing.find("\r\nConnection: close\r\n") != std::string::npos);
+    resp.headers.set("Connection", "Upgrade");
+    std::string user;
+    serialize_response(user, resp, true, false, true);
+    BOOST_TEST(user.find("keep-alive") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(date_is_an_imf_fixdate) {
     auto d = http_date_now();
     BOOST_TEST(d.size() == 29u);

@@ -14,6 +14,12 @@
 // redirects, vow::net::limit_error for a response over the limits. A bad
 // URL throws vow::net::url_error at the call (only http:// is supported).
 //
+// Redirects (301, 302, 303, 307, 308 with a Location) are followed up to
+// max_redirects: 303, and 301/302 after a POST, become a GET without the
+// body (and without the headers that described it); 307 and 308 repeat the
+// request as it was. A redirect to another host or port does not carry the
+// request's Authorization, Proxy-Authorization and Cookie headers.
+//
 // Connections are pooled per host and port and reused while the server
 // keeps them alive; at most max_connections_per_host are open to one host
 // (further requests wait their turn, in order). A request that fails on a

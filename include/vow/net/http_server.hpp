@@ -23,8 +23,11 @@
 // reference and stays valid until the handler's response (or its future)
 // is complete. A handler that throws, or whose future rejects, produces a
 // 500 and the error goes to the error hook (by default the reactor's
-// exception handler); the server goes on. Responses go out in request order,
-// also for pipelined requests.
+// exception handler); the server goes on. So does a response that cannot be
+// written (a CR or LF in a header value). Responses go out in request order,
+// also for pipelined requests. A response that says "Connection: close"
+// closes the connection after it; an HTTP/1.0 client that asked for
+// keep-alive is told "Connection: keep-alive".
 //
 // Routing: a pattern is a path whose segments are literal or `{name}` (one
 // non-empty segment, available as req.param("name")). The first route

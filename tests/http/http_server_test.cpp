@@ -1,0 +1,874 @@
+// vow::net::http_server over loopback, driven by raw tcp_stream clients so
+// that a test can send bytes no well-behaved client would: routing, bodies,
+// keep-alive and pipelining, every malformed request with its status (and
+// the connection closed after it), limits, timeouts, errors in handlers,
+// graceful shutdown.
+#define BOOST_TEST_MODULE http_server
+#include <boost/test/unit_test.hpp>
+
+#include <promise_fixture.hpp>
+
+#include <net/http_parser.hpp>
+
+#include <vow/net/http_server.hpp>
+#include <vow/net/tcp.hpp>
+#include <vow/promise/sleep.hpp>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using vow::net::http_request;
+using vow::net::http_response;
+using vow::net::http_server;
+using vow::net::http_server_options;
+using vow::net::tcp_stream;
+
+namespace {
+
+// A raw client connection: bytes out, responses (parsed by vow's own strict
+// response parser) in.
+class raw_client {
+public:
+    raw_client(vow::test::promise_fixture& fx, tcp_stream s) : fx_(fx), s_(std::move(s)) {}
+
+    void send(std::string_view bytes) { fx_.wait(s_.write(bytes)); }
+
+    // The next complete response. Whatever follows it (a pipelined response)
+    // stays buffered for the next call. Fails the test if the connection ends
+    // first or the response is malformed.
+    http_response response(bool to_head = false) {
+        vow::net::detail::response_parser p;
+        p.expect_no_body(to_head);
+        http_response res;
+        for (;;) {
+            if (!buf_.empty()) {
+                auto pr = p.parse(buf_, res);
+                if (pr.status == vow::net::detail::parse_status::complete) {
+                    buf_.erase(0, pr.consumed);
+                    return res;
+                }
+                if (pr.status == vow::net::detail::parse_status::error)
+                    BOOST_FAIL("malformed response (" << pr.error_reason << "): " << buf_);
+            }
+            auto chunk = fx_.wait(s_.read_some({.timeout = 10s}));
+            if (chunk.empty())
+                BOOST_FAIL("the connection closed before a complete response; got: '" << buf_
+                                                                                      << "'");
+            buf_ += chunk;
+        }
+    }
+
+    // Whether the server ends the connection (end of stream or a reset)
+    // with no further bytes, within a generous limit.
+    bool closes() {
+        if (!buf_.empty()) {
+            BOOST_TEST_MESSAGE("unexpected bytes before the close: " << buf_);
+            return false;
+        }
+        try {
+            auto chunk = fx_.wait(s_.read_some({.timeout = 10s}));
+            if (!chunk.empty())
+                BOOST_TEST_MESSAGE("unexpected bytes instead of a close: " << chunk);
+            return chunk.empty();
+        } catch (const vow::net::io_error&) {
+            return true;  // a reset is a close too
+        } catch (const vow::timeout_error&) {
+            return false;
+        }
+    }
+
+    // Whether the connection is still open a little later: nothing arrives
+    // and no end of stream within `quiet`.
+    bool stays_open(std::chrono::milliseconds quiet = 100ms) {
+        try {
+            auto chunk = fx_.wait(s_.read_some({.timeout = quiet}));
+            buf_ += chunk;
+            return false;
+        } catch (const vow::timeout_error&) {
+            return true;
+        }
+    }
+
+    tcp_stream& stream() { return s_; }
+
+private:
+    vow::test::promise_fixture& fx_;
+    tcp_stream s_;
+    std::string buf_;
+};
+
+struct server_fixture : vow::test::promise_fixture {
+    http_server server{r, "127.0.0.1", 0};
+    int handled = 0;  // calls of the fixture's own routes
+
+    server_fixture() {
+        server.get("/", [this](const http_request&) {
+            ++handled;
+            return http_response::text("root");
+        });
+        server.post("/echo", [this](const http_request& req) {
+            ++handled;
+            auto res = http_response::text(req.body);
+            res.headers.set("X-Method", req.method);
+            return res;
+        });
+    }
+
+    raw_client client(http_server& to) {
+        return raw_client(*this, wait(vow::net::connect(r, "127.0.0.1", to.port())));
+    }
+    raw_client client() { return client(server); }
+
+    // One request on a new connection; its response.
+    http_response ask(std::string_view request, bool to_head = false) {
+        auto c = client();
+        c.send(request);
+        return c.response(to_head);
+    }
+
+    // Sends `request` on a new connection to `to` and checks that the answer
+    // is `status`, says Connection: close, and that the server then closes.
+    void expect_rejected(http_server& to, std::string_view request, int status) {
+        auto c = client(to);
+        c.send(request);
+        auto res = c.response();
+        BOOST_TEST(res.status == status);
+        BOOST_TEST(res.headers.has_token("Connection", "close"));
+        BOOST_TEST(c.closes());
+        BOOST_TEST(handled == 0);
+    }
+    void expect_rejected(std::string_view request, int status) {
+        expect_rejected(server, request, status);
+    }
+
+    // A server with options for a test of limits or timeouts.
+    http_server make_server(http_server_options o) {
+        return http_server(r, "127.0.0.1", 0, std::move(o));
+    }
+};
+
+std::string get(std::string_view target, std::string_view extra = "") {
+    return fmt::format("GET {} HTTP/1.1\r\nHost: t\r\n{}\r\n", target, extra);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Routing
+
+BOOST_FIXTURE_TEST_CASE(routes_by_method_and_path, server_fixture) {
+    server.get("/items", [](const http_request&) { return http_response::text("list"); });
+    server.post("/items", [](const http_request&) { return http_response::text("created", 201); });
+    server.route("DELETE", "/items",
+                 [](const http_request&) { return http_response::text("gone"); });
+
+    auto a = ask(get("/items"));
+    BOOST_TEST(a.status == 200);
+    BOOST_TEST(a.body == "list");
+    auto b = ask("POST /items HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    BOOST_TEST(b.status == 201);
+    BOOST_TEST(b.body == "created");
+    auto c = ask("DELETE /items HTTP/1.1\r\nHost: t\r\n\r\n");
+    BOOST_TEST(c.body == "gone");
+    auto d = ask(get("/"));
+    BOOST_TEST(d.body == "root");
+    BOOST_TEST(*d.headers.get("Content-Type") == "text/plain; charset=utf-8");
+}
+
+BOOST_FIXTURE_TEST_CASE(path_parameters_are_decoded_and_given_to_the_handler, server_fixture) {
+    server.get("/users/{id}/posts/{post}", [](const http_request& req) {
+        return http_response::text(fmt::format("{}|{}|{}|{}", req.param("id"), req.param("post"),
+                                               req.param("missing"), req.query));
+    });
+    BOOST_TEST(ask(get("/users/7/posts/42")).body == "7|42||");
+    BOOST_TEST(ask(get("/users/a%20b/posts/x?sort=new")).body == "a b|x||sort=new");
+    // A parameter is one non-empty segment.
+    BOOST_TEST(ask(get("/users//posts/1")).status == 404);
+    BOOST_TEST(ask(get("/users/7/posts/1/more")).status == 404);
+    BOOST_TEST(ask(get("/users/7/posts")).status == 404);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_first_matching_route_wins, server_fixture) {
+    server.get("/files/new", [](const http_request&) { return http_response::text("literal"); });
+    server.get("/files/{name}", [](const http_request& req) {
+        return http_response::text(std::string(req.param("name")));
+    });
+    BOOST_TEST(ask(get("/files/new")).body == "literal");
+    BOOST_TEST(ask(get("/files/old")).body == "old");
+}
+
+BOOST_FIXTURE_TEST_CASE(an_unknown_path_gets_404, server_fixture) {
+    auto res = ask(get("/nowhere"));
+    BOOST_TEST(res.status == 404);
+    BOOST_TEST(handled == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_known_path_with_another_method_gets_405_with_allow, server_fixture) {
+    server.get("/items/{id}", [](const http_request&) { return http_response::text("item"); });
+    server.route("PUT", "/items/{id}",
+                 [](const http_request&) { return http_response::text("put"); });
+    auto res = ask("DELETE /items/3 HTTP/1.1\r\nHost: t\r\n\r\n");
+    BOOST_TEST(res.status == 405);
+    BOOST_TEST(res.headers.get("Allow").value_or("") == "GET, PUT");
+}
+
+BOOST_FIXTURE_TEST_CASE(allow_lists_whole_method_names, server_fixture) {
+    server.route("UNLOCK", "/dav", [](const http_request&) { return http_response::text("u"); });
+    server.route("LOCK", "/dav", [](const http_request&) { return http_response::text("l"); });
+    server.route("LOCK", "/dav", [](const http_request&) { return http_response::text("again"); });
+    auto res = ask(get("/dav"));
+    BOOST_TEST(res.status == 405);
+    BOOST_TEST(res.headers.get("Allow").value_or("") == "UNLOCK, LOCK");
+}
+
+BOOST_FIXTURE_TEST_CASE(head_is_served_by_the_get_route_without_a_body, server_fixture) {
+    server.get("/doc", [](const http_request& req) {
+        auto res = http_response::text("twelve bytes");
+        res.headers.set("X-Seen-Method", req.method);
+        return res;
+    });
+    auto c = client();
+    c.send("HEAD /doc HTTP/1.1\r\nHost: t\r\n\r\n" + get("/doc"));
+    auto head = c.response(true);
+    BOOST_TEST(head.status == 200);
+    BOOST_TEST(head.body == "");
+    BOOST_TEST(head.headers.get("Content-Length").value_or("") == "12");
+    BOOST_TEST(head.headers.get("X-Seen-Method").value_or("") == "HEAD");
+    // No body bytes were sent: the next response follows at once.
+    auto full = c.response();
+    BOOST_TEST(full.body == "twelve bytes");
+}
+
+// ---------------------------------------------------------------------------
+// Handlers, bodies, headers, status codes
+
+BOOST_FIXTURE_TEST_CASE(a_handler_sets_the_status_reason_and_headers, server_fixture) {
+    server.get("/teapot", [](const http_request& req) {
+        http_response res;
+        res.status = 418;
+        res.reason = "Short And Stout";
+        res.headers.add("Set-Cookie", "a=1");
+        res.headers.add("Set-Cookie", "b=2");
+        res.headers.add("X-Agent", std::string(req.headers.get("user-agent").value_or("")));
+        res.body = "tip me over";
+        return res;
+    });
+    auto res = ask(get("/teapot", "User-Agent: raw/1\r\n"));
+    BOOST_TEST(res.status == 418);
+    BOOST_TEST(res.reason == "Short And Stout");
+    BOOST_TEST(res.headers.count("Set-Cookie") == 2u);
+    BOOST_TEST(res.headers.get("X-Agent").value_or("") == "raw/1");
+    BOOST_TEST(res.body == "tip me over");
+    BOOST_TEST(res.headers.contains("Date"));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_handler_returning_a_future_is_answered_when_it_resolves, server_fixture) {
+    server.get("/later", [this](const http_request& req) {
+        return vow::sleep(r, 20ms).then([who = std::string(req.query)] {
+            return http_response::json("{\"who\":\"" + who + "\"}", 202);
+        });
+    });
+    auto res = ask(get("/later?ann"));
+    BOOST_TEST(res.status == 202);
+    BOOST_TEST(res.body == "{\"who\":\"ann\"}");
+    BOOST_TEST(res.headers.get("Content-Type").value_or("") == "application/json");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_content_length_body_reaches_the_handler, server_fixture) {
+    auto c = client();
+    // Sent in pieces: the server waits for the whole body.
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello");
+    BOOST_TEST(c.stays_open());
+    c.send(" world");
+    auto res = c.response();
+    BOOST_TEST(res.status == 200);
+    BOOST_TEST(res.body == "hello world");
+    BOOST_TEST(res.headers.get("X-Method").value_or("") == "POST");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_chunked_body_reaches_the_handler_dechunked, server_fixture) {
+    auto c = client();
+    c.send(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n");
+    c.send("1;ext=1\r\n \r\n6\r\nworld!\r\n0\r\nTrailer: x\r\n\r\n");
+    auto res = c.response();
+    BOOST_TEST(res.status == 200);
+    BOOST_TEST(res.body == "hello world!");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_large_body_arrives_whole, server_fixture) {
+    std::string body(300 * 1024, 'x');
+    for (std::size_t i = 0; i < body.size(); i += 1000)
+        body[i] = static_cast<char>('a' + (i / 1000) % 26);
+    auto c = client();
+    c.send(
+        fmt::format("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", body.size()) +
+        body);
+    auto res = c.response();
+    BOOST_TEST(res.status == 200);
+    BOOST_TEST((res.body == body));
+}
+
+// ---------------------------------------------------------------------------
+// Keep-alive and pipelining
+
+BOOST_FIXTURE_TEST_CASE(keep_alive_serves_two_requests_on_one_connection, server_fixture) {
+    auto c = client();
+    c.send(get("/"));
+    auto first = c.response();
+    BOOST_TEST(first.body == "root");
+    BOOST_TEST(!first.headers.contains("Connection"));
+    BOOST_TEST(c.stays_open());
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+    BOOST_TEST(c.response().body == "abc");
+    BOOST_TEST(server.connections() == 1u);
+    BOOST_TEST(handled == 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(connection_close_closes_after_the_response, server_fixture) {
+    auto c = client();
+    c.send(get("/", "Connection: close\r\n"));
+    auto res = c.response();
+    BOOST_TEST(res.body == "root");
+    BOOST_TEST(res.headers.has_token("Connection", "close"));
+    BOOST_TEST(c.closes());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_handler_that_says_connection_close_gets_the_connection_closed,
+                        server_fixture) {
+    server.get("/bye", [](const http_request&) {
+        auto res = http_response::text("bye");
+        res.headers.set("Connection", "close");
+        return res;
+    });
+    auto c = client();
+    c.send(get("/bye") + get("/"));
+    auto res = c.response();
+    BOOST_TEST(res.body == "bye");
+    BOOST_TEST(res.headers.count("Connection") == 1u);
+    BOOST_TEST(c.closes());  // and the pipelined request after it is not answered
+    BOOST_TEST(handled == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(http_1_0_closes_unless_it_asks_for_keep_alive, server_fixture) {
+    auto a = client();
+    a.send("GET / HTTP/1.0\r\n\r\n");
+    auto res = a.response();
+    BOOST_TEST(res.body == "root");
+    BOOST_TEST(res.headers.has_token("Connection", "close"));
+    BOOST_TEST(a.closes());
+
+    // An HTTP/1.0 client keeps the connection only if the response says
+    // keep-alive (RFC 9112 C.2.2), so the server must say it.
+    auto b = client();
+    b.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    auto kept = b.response();
+    BOOST_TEST(kept.body == "root");
+    BOOST_TEST(kept.headers.has_token("Connection", "keep-alive"));
+    b.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    BOOST_TEST(b.response().body == "root");
+}
+
+BOOST_FIXTURE_TEST_CASE(pipelined_requests_are_answered_in_order, server_fixture) {
+    server.get("/slow", [this](const http_request&) {
+        return vow::sleep(r, 50ms).then([] { return http_response::text("slow"); });
+    });
+    server.get("/fast", [](const http_request&) { return http_response::text("fast"); });
+    auto c = client();
+    // One write: fast, slow, fast, a POST with a body, slow, and a request
+    // still arriving.
+    c.send(get("/fast") + get("/slow") + get("/fast") +
+           "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody" + get("/slow") +
+           "GET /fast HTTP/1.1\r\nHo");
+    for (const char* want : {"fast", "slow", "fast", "body", "slow"})
+        BOOST_TEST(c.response().body == want);
+    c.send("st: t\r\n\r\n");
+    BOOST_TEST(c.response().body == "fast");
+    BOOST_TEST(server.requests() == 6u);
+}
+
+// ---------------------------------------------------------------------------
+// Malformed and ambiguous requests: 400 (or 413, 431, 501, 505) and close
+
+BOOST_FIXTURE_TEST_CASE(a_missing_host_gets_400_and_the_connection_closes, server_fixture) {
+    expect_rejected("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_duplicate_host_gets_400_and_the_connection_closes, server_fixture) {
+    expect_rejected("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(two_content_length_headers_get_400_and_the_connection_closes,
+                        server_fixture) {
+    expect_rejected(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(transfer_encoding_with_content_length_gets_400_and_the_connection_closes,
+                        server_fixture) {
+    expect_rejected(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3\r\nabc\r\n0\r\n\r\n",
+        400);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_control_byte_in_a_header_name_gets_400_and_the_connection_closes,
+                        server_fixture) {
+    expect_rejected(std::string("GET / HTTP/1.1\r\nHost: t\r\nX-B\x01d: 1\r\n\r\n"), 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_space_in_a_header_name_gets_400_and_the_connection_closes,
+                        server_fixture) {
+    expect_rejected("GET / HTTP/1.1\r\nHost: t\r\nBad Name: 1\r\n\r\n", 400);
+    expect_rejected("GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_control_byte_in_a_header_value_gets_400_and_the_connection_closes,
+                        server_fixture) {
+    using namespace std::string_literals;
+    expect_rejected("GET / HTTP/1.1\r\nHost: t\r\nX-A: a\0b\r\n\r\n"s, 400);
+    expect_rejected("GET / HTTP/1.1\r\nHost: t\r\nX-A: a\x7f\r\n\r\n"s, 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_bare_lf_gets_400_and_the_connection_closes, server_fixture) {
+    expect_rejected("GET / HTTP/1.1\nHost: t\r\n\r\n", 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_malformed_request_line_gets_400_and_the_connection_closes,
+                        server_fixture) {
+    expect_rejected("GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    expect_rejected("GET noslash HTTP/1.1\r\nHost: t\r\n\r\n", 400);
+    expect_rejected("GET /\r\nHost: t\r\n\r\n", 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_bad_chunk_size_gets_400_and_the_connection_closes, server_fixture) {
+    expect_rejected(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+        400);
+    expect_rejected(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n\r\n", 400);
+    expect_rejected(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "10000000000000000\r\n",
+        400);
+    // The chunk is longer than its size said.
+    expect_rejected(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+        400);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_invalid_content_length_gets_400_and_the_connection_closes,
+                        server_fixture) {
+    expect_rejected("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400);
+    expect_rejected("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1, 1\r\n\r\nx", 400);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_unsupported_transfer_coding_gets_501_and_the_connection_closes,
+                        server_fixture) {
+    expect_rejected(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked, br\r\n\r\n", 501);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_unknown_http_version_gets_505_and_the_connection_closes,
+                        server_fixture) {
+    expect_rejected("GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505);
+    expect_rejected("GET / HTTP/9.9\r\nHost: t\r\n\r\n", 505);
+}
+
+BOOST_FIXTURE_TEST_CASE(oversized_headers_get_431_and_the_connection_closes, server_fixture) {
+    auto s = make_server({.max_header_bytes = 1024});
+    expect_rejected(s, get("/", "X-Big: " + std::string(2000, 'b') + "\r\n"), 431);
+    // Without waiting for the end of a head that never ends.
+    expect_rejected(s, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(4000, 'b'), 431);
+    // The default limit (16 KiB) applies too.
+    expect_rejected(get("/", "X-Big: " + std::string(20000, 'b') + "\r\n"), 431);
+}
+
+BOOST_FIXTURE_TEST_CASE(too_many_headers_get_431_and_the_connection_closes, server_fixture) {
+    auto s = make_server({.max_headers = 5});
+    std::string extra;
+    for (int i = 0; i < 6; ++i)
+        extra += fmt::format("X-{}: {}\r\n", i, i);
+    expect_rejected(s, get("/", extra), 431);
+    // At the limit is fine.
+    s.get("/", [](const http_request&) { return http_response::text("ok"); });
+    auto c = client(s);
+    c.send(get("/", "A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n"));
+    BOOST_TEST(c.response().status == 200);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_oversized_body_gets_413_and_the_connection_closes, server_fixture) {
+    auto s = make_server({.max_body_bytes = 16});
+    s.post("/echo", [](const http_request& req) { return http_response::text(req.body); });
+    expect_rejected(
+        s, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 17\r\n\r\n" + std::string(17, 'x'),
+        413);
+    // Chunked: refused as the chunks add up past the limit.
+    expect_rejected(s,
+                    "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "8\r\n01234567\r\n9\r\n012345678\r\n0\r\n\r\n",
+                    413);
+    // At the limit is fine.
+    auto c = client(s);
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 16\r\n\r\n" + std::string(16, 'y'));
+    BOOST_TEST(c.response().body == std::string(16, 'y'));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_error_after_a_good_pipelined_request_answers_both_then_closes,
+                        server_fixture) {
+    auto c = client();
+    c.send(get("/") + "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" + get("/"));
+    auto first = c.response();
+    BOOST_TEST(first.status == 200);
+    auto second = c.response();
+    BOOST_TEST(second.status == 400);
+    BOOST_TEST(second.headers.has_token("Connection", "close"));
+    BOOST_TEST(c.closes());
+    BOOST_TEST(handled == 1);
+}
+
+// ---------------------------------------------------------------------------
+// Expect: 100-continue
+
+BOOST_FIXTURE_TEST_CASE(expect_100_continue_gets_an_interim_response_before_the_final_one,
+                        server_fixture) {
+    auto c = client();
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    auto interim = c.response();
+    BOOST_TEST(interim.status == 100);
+    BOOST_TEST(interim.reason == "Continue");
+    c.send("12345");
+    auto res = c.response();
+    BOOST_TEST(res.status == 200);
+    BOOST_TEST(res.body == "12345");
+}
+
+BOOST_FIXTURE_TEST_CASE(expect_100_continue_with_a_body_too_large_gets_413_without_100,
+                        server_fixture) {
+    auto s = make_server({.max_body_bytes = 4});
+    expect_rejected(
+        s, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        413);
+}
+
+// ---------------------------------------------------------------------------
+// Errors in handlers
+
+BOOST_FIXTURE_TEST_CASE(a_throwing_handler_gets_500_and_the_server_keeps_serving, server_fixture) {
+    std::vector<std::string> errors;
+    server.on_error([&](std::exception_ptr e, const http_request& req) {
+        errors.push_back(req.path + ": " + vow::test::message_of(e));
+    });
+    server.get("/boom",
+               [](const http_request&) -> http_response { throw std::runtime_error("kaboom"); });
+    auto c = client();
+    c.send(get("/boom"));
+    auto res = c.response();
+    BOOST_TEST(res.status == 500);
+    BOOST_TEST(res.body.find("kaboom") == std::string::npos);  // no internals leak to the client
+    BOOST_REQUIRE(errors.size() == 1u);
+    BOOST_TEST(errors[0] == "/boom: kaboom");
+    // The same connection and a new one are both served.
+    c.send(get("/"));
+    BOOST_TEST(c.response().body == "root");
+    BOOST_TEST(ask(get("/")).body == "root");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_handler_whose_future_rejects_gets_500, server_fixture) {
+    std::vector<std::string> errors;
+    server.on_error([&](std::exception_ptr e, const http_request&) {
+        errors.push_back(vow::test::message_of(e));
+    });
+    server.get("/reject", [this](const http_request&) {
+        return vow::sleep(r, 5ms).then([]() -> http_response { throw vow::test::tagged_error(7); });
+    });
+    auto c = client();
+    c.send(get("/reject") + get("/"));
+    BOOST_TEST(c.response().status == 500);
+    BOOST_TEST(c.response().body == "root");
+    BOOST_TEST((errors == std::vector<std::string>{"tagged error 7"}));
+}
+
+BOOST_FIXTURE_TEST_CASE(without_an_error_hook_handler_errors_go_to_the_reactor, server_fixture) {
+    server.get("/boom",
+               [](const http_request&) -> http_response { throw std::runtime_error("unhooked"); });
+    BOOST_TEST(ask(get("/boom")).status == 500);
+    BOOST_REQUIRE(reported.size() == 1u);
+    BOOST_TEST(reported[0].find("unhooked") != std::string::npos);
+    BOOST_TEST(reported[0].find("/boom") != std::string::npos);
+    reported.clear();
+}
+
+BOOST_FIXTURE_TEST_CASE(a_response_that_cannot_be_serialized_gets_500, server_fixture) {
+    std::vector<std::string> errors;
+    server.on_error([&](std::exception_ptr e, const http_request&) {
+        errors.push_back(vow::test::message_of(e));
+    });
+    server.get("/split", [](const http_request&) {
+        auto res = http_response::text("x");
+        res.headers.add("X-Injected", "a\r\nSet-Cookie: evil=1");
+        return res;
+    });
+    auto c = client();
+    c.send(get("/split") + get("/"));
+    auto res = c.response();
+    BOOST_TEST(res.status == 500);
+    BOOST_TEST(!res.headers.contains("Set-Cookie"));
+    BOOST_TEST(errors.size() == 1u);
+    BOOST_TEST(c.response().body == "root");
+}
+
+// ---------------------------------------------------------------------------
+// Timeouts: slow clients are dropped
+
+BOOST_FIXTURE_TEST_CASE(header_timeout_drops_a_client_that_sends_half_a_head, server_fixture) {
+    auto s = make_server({.header_timeout = 200ms});
+    auto c = client(s);
+    c.send("GET / HTTP/1.1\r\nHo");
+    BOOST_TEST(c.closes());
+    BOOST_TEST(s.connections() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(header_timeout_drops_a_client_that_trickles_its_head, server_fixture) {
+    // Many headers allowed: the timeout, not the header count, must end it.
+    auto s = make_server({.max_headers = 100000, .header_timeout = 200ms});
+    auto c = client(s);
+    c.send("GET / HTTP/1.1\r\n");
+    // One header line every 20 ms, for ever: each byte is on time, the head is not.
+    int n = 0;
+    auto trickle = r.call_every(20ms, [&] {
+        (void)c.stream().write(fmt::format("X-{}: {}\r\n", n, n)).catch_([](std::exception_ptr) {});
+        ++n;
+    });
+    BOOST_TEST(c.closes());
+    trickle.cancel();
+    BOOST_TEST(n > 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(body_timeout_drops_a_client_that_stalls_in_the_body, server_fixture) {
+    auto s = make_server({.header_timeout = 100ms, .body_timeout = 200ms});
+    s.post("/echo", [this](const http_request& req) {
+        ++handled;
+        return http_response::text(req.body);
+    });
+    auto c = client(s);
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n123");
+    BOOST_TEST(c.closes());
+    BOOST_TEST(handled == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(idle_timeout_closes_a_quiet_keep_alive_connection, server_fixture) {
+    auto s = make_server({.idle_timeout = 200ms});
+    s.get("/", [](const http_request&) { return http_response::text("ok"); });
+    auto c = client(s);
+    c.send(get("/"));
+    BOOST_TEST(c.response().body == "ok");
+    BOOST_TEST(c.closes());
+    BOOST_TEST(s.connections() == 0u);
+    // A connection that never sends anything is dropped as well.
+    auto quiet = client(s);
+    BOOST_TEST(quiet.closes());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_slow_handler_is_not_timed_out, server_fixture) {
+    auto s = make_server({.header_timeout = 50ms, .body_timeout = 50ms, .idle_timeout = 50ms});
+    s.get("/slow", [this](const http_request&) {
+        return vow::sleep(r, 300ms).then([] { return http_response::text("done"); });
+    });
+    auto c = client(s);
+    c.send(get("/slow"));
+    BOOST_TEST(c.response().body == "done");
+}
+
+// ---------------------------------------------------------------------------
+// Connection limit, shutdown and close
+
+BOOST_FIXTURE_TEST_CASE(connections_past_max_connections_are_closed_at_once, server_fixture) {
+    auto s = make_server({.max_connections = 1});
+    s.get("/", [](const http_request&) { return http_response::text("ok"); });
+    auto first = client(s);
+    first.send(get("/"));
+    BOOST_TEST(first.response().body == "ok");
+    auto second = client(s);
+    BOOST_TEST(second.closes());
+    BOOST_TEST(s.connections() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(graceful_shutdown_finishes_in_flight_requests_then_resolves,
+                        server_fixture) {
+    std::optional<vow::promise<http_response>> pending;
+    vow::promise<void> entered(r);
+    auto entered_f = entered.get_future();
+    server.get("/slow", [&](const http_request&) {
+        pending.emplace(r);
+        entered.resolve();
+        return pending->get_future();
+    });
+    auto idle = client();
+    idle.send(get("/"));
+    BOOST_TEST(idle.response().body == "root");
+    auto busy = client();
+    busy.send(get("/slow"));
+    wait(std::move(entered_f));
+    BOOST_TEST(server.connections() == 2u);
+
+    bool drained = false;
+    auto done = server.shutdown().then([&] { drained = true; });
+    // The idle keep-alive connection is closed at once, new ones are refused.
+    BOOST_TEST(idle.closes());
+    auto e = wait_error(vow::net::connect(r, "127.0.0.1", server.port()));
+    BOOST_CHECK_EXCEPTION(std::rethrow_exception(e), vow::net::io_error, [](const auto& err) {
+        return err.code() == std::errc::connection_refused;
+    });
+    BOOST_TEST(!drained);
+    BOOST_TEST(server.connections() == 1u);
+
+    // The request in flight completes, told that the connection closes.
+    pending->resolve(http_response::text("finished"));
+    auto res = busy.response();
+    BOOST_TEST(res.body == "finished");
+    BOOST_TEST(res.headers.has_token("Connection", "close"));
+    BOOST_TEST(busy.closes());
+    busy.stream().close();
+    wait(std::move(done));
+    BOOST_TEST(drained);
+    BOOST_TEST(server.connections() == 0u);
+    // Asking again gives a future for the same (past) completion.
+    wait(server.shutdown());
+}
+
+BOOST_FIXTURE_TEST_CASE(graceful_shutdown_with_nothing_open_resolves_at_once, server_fixture) {
+    wait(server.shutdown());
+    BOOST_TEST(server.connections() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(graceful_shutdown_closes_what_is_left_after_the_grace_period,
+                        server_fixture) {
+    vow::promise<http_response> never(r);
+    auto never_f = std::make_shared<vow::future<http_response>>(never.get_future());
+    server.get("/never", [never_f](const http_request&) { return std::move(*never_f); });
+    auto c = client();
+    c.send(get("/never"));
+    BOOST_TEST(c.stays_open());
+    wait(server.shutdown(100ms));
+    BOOST_TEST(c.closes());
+    BOOST_TEST(server.connections() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(close_drops_every_connection_at_once, server_fixture) {
+    server.get("/never", [this](const http_request&) {
+        return vow::sleep(r, 10s).then([] { return http_response::text("late"); });
+    });
+    auto busy = client();
+    busy.send(get("/never"));
+    auto idle = client();
+    idle.send(get("/"));
+    BOOST_TEST(idle.response().body == "root");
+    BOOST_TEST(busy.stays_open());
+    server.close();
+    BOOST_TEST(server.connections() == 0u);
+    BOOST_TEST(busy.closes());
+    BOOST_TEST(idle.closes());
+    auto e = wait_error(vow::net::connect(r, "127.0.0.1", server.port()));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::net::io_error);
+    server.close();  // idempotent
+}
+
+// ---------------------------------------------------------------------------
+// Construction, routes, counters and the access log
+
+BOOST_FIXTURE_TEST_CASE(bad_route_patterns_throw_invalid_argument, server_fixture) {
+    auto ok = [](const http_request&) { return http_response::text("x"); };
+    for (const char* bad :
+         {"", "users", "/users/{}", "/a/{id}/b/{id}", "/a/{id", "/a/id}", "/a/x{id}"})
+        BOOST_CHECK_THROW(server.get(bad, ok), vow::invalid_argument);
+    BOOST_CHECK_THROW(server.route("", "/x", ok), vow::invalid_argument);
+    BOOST_CHECK_NO_THROW(server.get("/", ok));
+    BOOST_CHECK_NO_THROW(server.get("/a/{id}/b/{other}", ok));
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_options_throw_invalid_argument, server_fixture) {
+    BOOST_CHECK_THROW(make_server({.max_header_bytes = 0}), vow::invalid_argument);
+    BOOST_CHECK_THROW(make_server({.max_headers = 0}), vow::invalid_argument);
+    BOOST_CHECK_THROW(make_server({.header_timeout = 0ms}), vow::invalid_argument);
+    BOOST_CHECK_THROW(make_server({.body_timeout = -1s}), vow::invalid_argument);
+    BOOST_CHECK_THROW(make_server({.idle_timeout = 0s}), vow::invalid_argument);
+    BOOST_CHECK_THROW(make_server({.max_connections = 0}), vow::invalid_argument);
+    BOOST_CHECK_THROW((void)http_server(r, "not-a-host", 0), vow::invalid_argument);
+    // The port in use: the server cannot listen.
+    BOOST_CHECK_THROW((void)http_server(r, "127.0.0.1", server.port()), vow::net::io_error);
+}
+
+BOOST_FIXTURE_TEST_CASE(requests_counts_the_requests_answered, server_fixture) {
+    BOOST_TEST(server.requests() == 0u);
+    auto c = client();
+    c.send(get("/") + get("/missing") +
+           "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx");
+    for (int i = 0; i < 3; ++i)
+        (void)c.response();
+    BOOST_TEST(server.requests() == 3u);
+    BOOST_TEST(server.local_address().is_loopback());
+    BOOST_TEST(server.local_address().port() == server.port());
+}
+
+BOOST_FIXTURE_TEST_CASE(on_response_is_called_for_each_response, server_fixture) {
+    struct entry {
+        std::string method, path;
+        int status;
+        bool took_ok;
+    };
+    std::vector<entry> log;
+    server.on_response([&](const http_request& req, const http_response& res,
+                           vow::reactor::duration took) {
+        log.push_back({req.method, req.path, res.status, took >= vow::reactor::duration::zero()});
+    });
+    server.get("/later", [this](const http_request&) {
+        return vow::sleep(r, 5ms).then([] { return http_response::text("later", 202); });
+    });
+    auto c = client();
+    c.send(get("/") + get("/later") + "HEAD /missing HTTP/1.1\r\nHost: t\r\n\r\n");
+    (void)c.response();
+    (void)c.response();
+    (void)c.response(true);
+    BOOST_REQUIRE(log.size() == 3u);
+    BOOST_TEST(log[0].path == "/");
+    BOOST_TEST(log[0].status == 200);
+    BOOST_TEST(log[1].path == "/later");
+    BOOST_TEST(log[1].status == 202);
+    BOOST_TEST(log[2].method == "HEAD");
+    BOOST_TEST(log[2].status == 404);
+    for (const auto& e : log)
+        BOOST_TEST(e.took_ok);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_throwing_access_log_goes_to_the_reactor_and_the_response_still_goes_out,
+                        server_fixture) {
+    server.on_response([](const http_request&, const http_response&, vow::reactor::duration) {
+        throw std::runtime_error("log full");
+    });
+    BOOST_TEST(ask(get("/")).body == "root");
+    BOOST_REQUIRE(reported.size() == 1u);
+    BOOST_TEST(reported[0].find("log full") != std::string::npos);
+    reported.clear();
+}
+
+BOOST_FIXTURE_TEST_CASE(destroying_the_server_with_a_request_in_flight_closes_it, server_fixture) {
+    std::optional<http_server> s;
+    s.emplace(r, "127.0.0.1", 0);
+    s->get("/slow", [this](const http_request&) {
+        return vow::sleep(r, 50ms).then([] { return http_response::text("late"); });
+    });
+    auto c = client(*s);
+    c.send(get("/slow"));
+    BOOST_TEST(c.stays_open(20ms));
+    s.reset();
+    BOOST_TEST(c.closes());
+    // The handler's future settles after the server is gone: nothing happens.
+    wait(vow::sleep(r, 80ms));
+}

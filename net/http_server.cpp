@@ -122,6 +122,8 @@ public:
         phase ph = phase::idle;
         bool close_after = false;
         bool sent_continue = false;
+        unsigned pending_writes = 0;           // writes whose futures are not settled yet
+        reactor::time_point write_deadline{};  // for the latest of them
         reactor::time_point started{};
         reactor::time_point deadline{};
         std::list<conn_ptr>::iterator pos;
@@ -132,13 +134,13 @@ public:
         if (o.max_header_bytes == 0 || o.max_headers == 0 || o.max_connections == 0)
             throw invalid_argument("vow::net::http_server: max_header_bytes, max_headers and max_connections "
                                    "must be positive");
-        for (auto t : {o.header_timeout, o.body_timeout, o.idle_timeout})
+        for (auto t : {o.header_timeout, o.body_timeout, o.idle_timeout, o.write_timeout})
             if (t <= reactor::duration::zero())
                 throw invalid_argument("vow::net::http_server: timeouts must be positive");
         limits_.max_header_bytes = o.max_header_bytes;
         limits_.max_headers = o.max_headers;
         limits_.max_body_bytes = o.max_body_bytes;
-        auto shortest = std::min({o.header_timeout, o.body_timeout, o.idle_timeout});
+        auto shortest = std::min({o.header_timeout, o.body_timeout, o.idle_timeout, o.write_timeout});
         sweep_period_ = std::min<reactor::duration>(std::chrono::milliseconds(250), shortest / 4);
         if (sweep_period_ < std::chrono::milliseconds(1))
             sweep_period_ = std::chrono::milliseconds(1);
@@ -314,7 +316,7 @@ private:
             // A future: send what is ready, then wait for it.
             c->ph = phase::handling;
             if (!out.empty())
-                (void)c->stream.write(out).catch_([c](std::exception_ptr) {
+                (void)send(c, out).catch_([c](std::exception_ptr) {
                     if (c->srv)
                         c->srv->close_conn(*c);
                 });
@@ -352,7 +354,7 @@ private:
         if (!c->buf.empty()) {
             // Put the ready response first, then process the rest.
             auto first = std::move(out);
-            (void)c->stream.write(first).catch_([c](std::exception_ptr) {
+            (void)send(c, first).catch_([c](std::exception_ptr) {
                 if (c->srv)
                     c->srv->close_conn(*c);
             });
@@ -360,6 +362,16 @@ private:
             return;
         }
         flush(c, std::move(out));
+    }
+
+    // Writes `out` to the client, which must take it (into the kernel, or
+    // down to the stream's high-water mark) within write_timeout: a client
+    // that stops reading a large response is dropped by the sweep like any
+    // other slow client.
+    future<void> send(const conn_ptr& c, std::string_view out) {
+        ++c->pending_writes;
+        c->write_deadline = r_.now() + opts_.write_timeout;
+        return c->stream.write(out).finally([c] { --c->pending_writes; });
     }
 
     // Writes `out`; then reads on, or closes if this was the last response.
@@ -373,7 +385,7 @@ private:
                 after_write(c);
             return;
         }
-        (void)c->stream.write(out)
+        (void)send(c, out)
             .then([c] {
                 if (c->srv)
                     c->srv->after_write(c);
@@ -526,7 +538,9 @@ private:
         auto now = reactor::clock::now();
         for (auto it = conns_.begin(); it != conns_.end();) {
             auto& c = **it++;
-            if (c.ph != phase::handling && c.ph != phase::writing && now >= c.deadline)
+            if (c.pending_writes > 0 && now >= c.write_deadline)
+                close_conn(c);
+            else if (c.ph != phase::handling && c.ph != phase::writing && now >= c.deadline)
                 close_conn(c);
         }
     }

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <sys/socket.h>
 #include <optional>
 #include <string>
 #include <vector>
@@ -661,6 +662,21 @@ BOOST_FIXTURE_TEST_CASE(body_timeout_drops_a_client_that_stalls_in_the_body, ser
     c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n123");
     BOOST_TEST(c.closes());
     BOOST_TEST(handled == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(write_timeout_drops_a_client_that_stops_reading_its_response, server_fixture) {
+    auto s = make_server({.write_timeout = 300ms});
+    // More than loopback's socket buffers hold (so some stays queued), less
+    // than the stream's max_write_buffer (so the write itself is accepted).
+    s.get("/big", [](const http_request&) { return http_response::text(std::string(15 << 20, 'x')); });
+    auto c = client(s);
+    // A small receive buffer keeps the kernel from taking it all anyway.
+    int small = 64 * 1024;
+    ::setsockopt(c.stream().native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    c.send(get("/big"));   // and never read
+    for (int i = 0; i < 200 && s.connections() > 0; ++i)
+        wait(vow::sleep(r, 50ms));
+    BOOST_TEST(s.connections() == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(idle_timeout_closes_a_quiet_keep_alive_connection, server_fixture) {

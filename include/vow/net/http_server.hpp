@@ -36,8 +36,10 @@
 // 405 with an Allow header.
 //
 // Timeouts (slow clients are dropped): a request's head must arrive within
-// header_timeout of its first byte, its body within body_timeout, and a
-// keep-alive connection may idle for idle_timeout. They are checked by one
+// header_timeout of its first byte, its body within body_timeout, a
+// response must be taken by the client (into the kernel's buffer, or down
+// to the stream's high-water mark) within write_timeout, and a keep-alive
+// connection may idle for idle_timeout. They are checked by one
 // sweep timer per server (every quarter second or less), not per request.
 //
 // Thread safety: thread-bound to the reactor's thread.
@@ -70,6 +72,7 @@ struct http_server_options {
     reactor::duration header_timeout = std::chrono::seconds(10);
     reactor::duration body_timeout = std::chrono::seconds(30);
     reactor::duration idle_timeout = std::chrono::seconds(60);
+    reactor::duration write_timeout = std::chrono::seconds(30);   // a client that stops reading is dropped
     std::size_t max_connections = 10000;               // past it, new connections are closed at once
     server_options tcp = {};
 };

@@ -456,6 +456,10 @@ private:
             if (!path_matched)
                 return http_response::text("not found\n", 404);
             auto resp = http_response::text("method not allowed\n", 405);
+            // A GET route serves HEAD too, so HEAD is allowed wherever GET is.
+            if (std::find(allow.begin(), allow.end(), "GET") != allow.end() &&
+                std::find(allow.begin(), allow.end(), "HEAD") == allow.end())
+                allow.push_back("HEAD");
             std::string list;
             for (auto m : allow) {
                 if (!list.empty())

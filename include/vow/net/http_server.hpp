@@ -33,7 +33,7 @@
 // non-empty segment, available as req.param("name")). The first route
 // that matches path and method wins. HEAD is served by the GET route
 // (without the body). No path match: 404; a path match with another method:
-// 405 with an Allow header.
+// 405 with an Allow header (which lists HEAD wherever it lists GET).
 //
 // Timeouts (slow clients are dropped): a request's head must arrive within
 // header_timeout of its first byte, its body within body_timeout, a
@@ -135,7 +135,9 @@ public:
     [[nodiscard]] address local_address() const;
     [[nodiscard]] std::uint16_t port() const;
     [[nodiscard]] std::size_t connections() const noexcept;   // open now
-    [[nodiscard]] std::uint64_t requests() const noexcept;    // answered so far
+    // Requests given to a route (or answered 404/405) so far; requests
+    // rejected while parsing (400, 413, 431, ...) are not counted.
+    [[nodiscard]] std::uint64_t requests() const noexcept;
 
     class impl;
 

@@ -141,7 +141,7 @@ public:
     // ----------------------------------------------------------- writes
 
     future<void> write(std::string_view data, const io_options& o) {
-        if (fd_ < 0 && !error_)
+        if (fd_ < 0)
             return make_exception_future<void>(*r_, make_closed("tcp_stream::write"));
         if (shut_requested_)
             throw usage_error("vow::net::tcp_stream::write: the stream was shut down for writing");
@@ -188,7 +188,7 @@ public:
     }
 
     future<void> shutdown(const io_options& o) {
-        if (fd_ < 0 && !error_)
+        if (fd_ < 0)
             return make_exception_future<void>(*r_, make_closed("tcp_stream::shutdown"));
         if (shut_requested_)
             throw usage_error("vow::net::tcp_stream::shutdown: already shut down");
@@ -300,6 +300,12 @@ private:
             break;
         }
         }
+        // Closed first: after close() the stream reports that, not the end
+        // of stream or socket error it may have seen before.
+        if (fd_ < 0) {
+            error = make_closed(op_name(spec_.name));
+            return true;
+        }
         if (error_) {
             error = io_failure("read from");
             return true;
@@ -314,10 +320,6 @@ private:
                             spec_.kind == read_kind::exactly ? fmt::to_string(spec_.n)
                                                              : fmt::format("at most {}", spec_.n)),
                 std::move(partial)));
-            return true;
-        }
-        if (fd_ < 0) {
-            error = make_closed(op_name(spec_.name));
             return true;
         }
         return false;

@@ -74,7 +74,7 @@ public:
     void on_connection(connection_handler fn) {
         if (accept_)
             throw usage_error("vow::net::tcp_server::on_connection: an accept() is pending");
-        handler_ = std::move(fn);
+        handler_ = fn ? std::make_shared<connection_handler>(std::move(fn)) : nullptr;
         update_listening();
     }
 
@@ -199,8 +199,11 @@ private:
                 continue;
             }
             if (handler_) {
+                // Our own reference: the handler may replace itself (call
+                // on_connection) while it runs, which would destroy it.
+                auto h = handler_;
                 try {
-                    handler_(std::move(s));
+                    (*h)(std::move(s));
                 } catch (...) {
                     r_->report_exception(std::current_exception(), "tcp_server connection handler");
                 }
@@ -241,7 +244,7 @@ private:
     bool reported_exhaustion_ = false;
     address local_;
     std::uint64_t accepted_ = 0;
-    connection_handler handler_;
+    std::shared_ptr<connection_handler> handler_;   // empty: connections go to accept()
     std::optional<pending_accept> accept_;
     std::deque<tcp_stream> ready_;
     handle pause_timer_;

@@ -1,30 +1,60 @@
-// vow::net::tcp_stream over loopback: reads, writes, end of stream, errors.
+// vow::net::tcp_stream over loopback: reads, writes, end of stream, errors,
+// timeouts, cancellation, backpressure and closing.
 #define BOOST_TEST_MODULE net_tcp_stream
 #include <boost/test/unit_test.hpp>
 
-#include <promise_fixture.hpp>
+#include <net_fixture.hpp>
 
 #include <vow/net/tcp.hpp>
+#include <vow/promise/run_until_complete.hpp>
 #include <vow/promise/sleep.hpp>
 
+#include <cerrno>
+#include <cstddef>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 using namespace std::chrono_literals;
+using vow::net::io_error;
 using vow::net::tcp_server;
 using vow::net::tcp_stream;
+using vow::test::error_as;
+using vow::test::pattern;
 
 namespace {
 
-// A connected pair: the client end from connect(), the server end from accept().
-struct pair_fixture : vow::test::promise_fixture {
-    tcp_server server{r, "127.0.0.1", 0};
-    tcp_stream client, peer;
-    pair_fixture() {
-        auto accepted = server.accept();
-        client = wait(vow::net::connect(r, "127.0.0.1", server.port()));
-        peer = wait(std::move(accepted));
+using pair_fixture = vow::test::stream_pair_fixture;
+
+// A pair whose accepted end (`peer`) reads ahead at most 1 KiB.
+struct small_read_ahead_fixture : vow::test::stream_pair_fixture {
+    small_read_ahead_fixture() : stream_pair_fixture(options()) {}
+    static vow::net::server_options options() {
+        vow::net::server_options o;
+        o.stream.read_ahead_limit = 1024;
+        return o;
     }
 };
 
+int nodelay_of(const tcp_stream& s) {
+    int v = -1;
+    socklen_t len = sizeof v;
+    BOOST_REQUIRE(::getsockopt(s.native_handle(), IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0);
+    return v;
+}
+
 }  // namespace
+
+// ------------------------------------------------------------------ reads
 
 BOOST_FIXTURE_TEST_CASE(bytes_written_arrive_in_order, pair_fixture) {
     wait(client.write("hello "));
@@ -43,6 +73,120 @@ BOOST_FIXTURE_TEST_CASE(read_exactly_waits_for_all_bytes, pair_fixture) {
     BOOST_TEST(wait(peer.read_some()) == "abc");
 }
 
+BOOST_FIXTURE_TEST_CASE(read_exactly_zero_resolves_at_once_with_nothing, pair_fixture) {
+    auto f = peer.read_exactly(0);
+    BOOST_TEST(f.available());
+    BOOST_TEST(wait(std::move(f)) == "");
+}
+
+BOOST_FIXTURE_TEST_CASE(read_some_waits_for_the_next_chunk_when_nothing_is_buffered, pair_fixture) {
+    auto f = peer.read_some();
+    settle();
+    BOOST_TEST(!f.available());
+    wait(client.write("chunk"));
+    BOOST_TEST(wait(std::move(f)) == "chunk");
+}
+
+BOOST_FIXTURE_TEST_CASE(bytes_sent_while_no_read_is_pending_are_read_ahead, pair_fixture) {
+    wait(client.write("early bytes"));
+    wait_until([&] { return peer.buffered_input() == 11; });
+    // Already buffered: the read needs no wait on the socket.
+    auto f = peer.read_some();
+    BOOST_TEST(f.available());
+    BOOST_TEST(wait(std::move(f)) == "early bytes");
+    BOOST_TEST(peer.buffered_input() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(read_ahead_pauses_at_its_limit_and_loses_nothing, small_read_ahead_fixture) {
+    // The peer reads ahead 1 KiB at most (plus the one chunk that crossed
+    // the limit); the rest waits in the kernel until a read asks for it.
+    const auto data = pattern(4 * 1024 * 1024, 1);
+    auto w = client.write(data);
+    settle(50ms);
+    BOOST_TEST(peer.buffered_input() <= 1024u + 64 * 1024);
+    BOOST_TEST(wait(peer.read_exactly(data.size())) == data);
+    wait(std::move(w));
+    // Reading resumes for the end of stream too.
+    wait(client.shutdown());
+    BOOST_TEST(wait(peer.read_some()) == "");
+}
+
+BOOST_FIXTURE_TEST_CASE(read_until_returns_through_the_delimiter_and_keeps_the_rest, pair_fixture) {
+    wait(client.write("one\r\ntwo\r\nrest"));
+    BOOST_TEST(wait(peer.read_until("\r\n", 100)) == "one\r\n");
+    BOOST_TEST(wait(peer.read_until("\r\n", 100)) == "two\r\n");
+    wait_until([&] { return peer.buffered_input() == 4; });
+    BOOST_TEST(wait(peer.read_some()) == "rest");
+}
+
+BOOST_FIXTURE_TEST_CASE(read_until_finds_a_delimiter_split_across_chunks, pair_fixture) {
+    auto f = peer.read_until("\r\n", 100);
+    wait(client.write("ab\r"));
+    settle();
+    BOOST_TEST(!f.available());
+    wait(client.write("\ncd"));
+    BOOST_TEST(wait(std::move(f)) == "ab\r\n");
+    BOOST_TEST(wait(peer.read_exactly(2)) == "cd");
+    // A longer delimiter, split after three of its four bytes.
+    auto head = peer.read_until("\r\n\r\n", 100);
+    wait(client.write("GET / HTTP/1.1\r\nHost: x\r\n\r"));
+    settle();
+    BOOST_TEST(!head.available());
+    wait(client.write("\nbody"));
+    BOOST_TEST(wait(std::move(head)) == "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    BOOST_TEST(wait(peer.read_exactly(4)) == "body");
+}
+
+BOOST_FIXTURE_TEST_CASE(read_until_counts_the_delimiter_in_max_bytes, pair_fixture) {
+    wait(client.write("abcd\nabcd\n"));
+    wait_until([&] { return peer.buffered_input() == 10; });
+    BOOST_TEST(wait(peer.read_until("\n", 5)) == "abcd\n");
+    auto e = wait_error(peer.read_until("\n", 4));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::net::limit_error);
+    BOOST_TEST(wait(peer.read_until("\n", 5)) == "abcd\n");
+}
+
+BOOST_FIXTURE_TEST_CASE(read_until_over_its_limit_is_a_limit_error, pair_fixture) {
+    wait(client.write(std::string(100, 'x')));
+    auto e = wait_error(peer.read_until("\n", 50));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::net::limit_error);
+    BOOST_TEST(peer.buffered_input() >= 50u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_pending_read_until_rejects_once_max_bytes_arrive_and_keeps_them, pair_fixture) {
+    auto f = peer.read_until("\n", 50);
+    const auto data = std::string(60, 'y');
+    wait(client.write(data));
+    auto e = wait_error(std::move(f));
+    BOOST_TEST(vow::test::message_of(e).find("50") != std::string::npos);
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::net::limit_error);
+    // Nothing was consumed: the bytes are there for the next read.
+    BOOST_TEST(wait(peer.read_exactly(60)) == data);
+}
+
+BOOST_FIXTURE_TEST_CASE(read_until_rejects_an_empty_delimiter_or_a_max_below_its_size, pair_fixture) {
+    BOOST_CHECK_THROW((void)peer.read_until("", 10), vow::invalid_argument);
+    BOOST_CHECK_THROW((void)peer.read_until("\r\n", 1), vow::invalid_argument);
+    // Neither left a read pending.
+    wait(client.write("ok\r\n"));
+    BOOST_TEST(wait(peer.read_until("\r\n", 2 + 2)) == "ok\r\n");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_second_concurrent_read_throws_usage_error, pair_fixture) {
+    auto first = peer.read_some();
+    BOOST_CHECK_THROW((void)peer.read_some(), vow::usage_error);
+    BOOST_CHECK_THROW((void)peer.read_exactly(3), vow::usage_error);
+    BOOST_CHECK_THROW((void)peer.read_until("\n", 10), vow::usage_error);
+    // The first read is unharmed.
+    wait(client.write("data"));
+    BOOST_TEST(wait(std::move(first)) == "data");
+    // And once it is done, the next read may start.
+    wait(client.write("more"));
+    BOOST_TEST(wait(peer.read_exactly(4)) == "more");
+}
+
+// ------------------------------------------------------- end of stream
+
 BOOST_FIXTURE_TEST_CASE(end_of_stream_is_an_empty_read, pair_fixture) {
     wait(client.write("last"));
     wait(client.shutdown());
@@ -54,9 +198,531 @@ BOOST_FIXTURE_TEST_CASE(end_of_stream_is_an_empty_read, pair_fixture) {
     BOOST_TEST(wait(client.read_exactly(5)) == "reply");
 }
 
-BOOST_FIXTURE_TEST_CASE(read_until_over_its_limit_is_a_limit_error, pair_fixture) {
-    wait(client.write(std::string(100, 'x')));
-    auto e = wait_error(peer.read_until("\n", 50));
-    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::net::limit_error);
-    BOOST_TEST(peer.buffered_input() >= 50u);
+BOOST_FIXTURE_TEST_CASE(end_of_stream_repeats_for_every_later_read_some, pair_fixture) {
+    wait(client.shutdown());
+    BOOST_TEST(wait(peer.read_some()) == "");
+    BOOST_TEST(wait(peer.read_some()) == "");
+    BOOST_TEST(peer.at_eof());
+    BOOST_TEST(peer.is_open());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_peer_half_close_drains_buffered_bytes_before_end_of_stream, pair_fixture) {
+    const auto sent = pattern(200 * 1024, 2);
+    wait(client.write(sent));
+    wait(client.shutdown());
+    wait_until([&] { return peer.buffered_input() > 0; });
+    BOOST_TEST(!peer.at_eof());   // bytes are still unread
+    BOOST_TEST(read_to_end(peer) == sent);
+    BOOST_TEST(peer.at_eof());
+    // Our direction is still open: a large reply arrives whole.
+    const auto reply = pattern(3 * 1024 * 1024, 3);
+    auto w = peer.write(reply);
+    BOOST_TEST(wait(client.read_exactly(reply.size())) == reply);
+    wait(std::move(w));
+    wait(peer.shutdown());
+    BOOST_TEST(wait(client.read_some()) == "");
+}
+
+BOOST_FIXTURE_TEST_CASE(read_exactly_at_end_of_stream_is_an_incomplete_read_holding_the_partial_bytes, pair_fixture) {
+    wait(client.write("abc"));
+    wait(client.shutdown());
+    auto e = error_as<vow::net::incomplete_read>(wait_error(peer.read_exactly(10)));
+    BOOST_TEST(e.partial() == "abc");
+    BOOST_TEST(std::string(e.what()).find("3 of 10") != std::string::npos);
+    // The partial bytes were consumed: what is left is end of stream.
+    BOOST_TEST(wait(peer.read_some()) == "");
+}
+
+BOOST_FIXTURE_TEST_CASE(read_until_at_end_of_stream_is_an_incomplete_read_holding_the_partial_bytes, pair_fixture) {
+    auto f = peer.read_until("\n", 100);
+    wait(client.write("no newline"));
+    wait(client.shutdown());
+    auto e = error_as<vow::net::incomplete_read>(wait_error(std::move(f)));
+    BOOST_TEST(e.partial() == "no newline");
+    BOOST_TEST(peer.at_eof());
+}
+
+BOOST_FIXTURE_TEST_CASE(dropping_the_last_handle_closes_the_connection, pair_fixture) {
+    tcp_stream copy = client;
+    client = tcp_stream();
+    BOOST_TEST(copy.is_open());   // a copy still holds it
+    copy = tcp_stream();
+    BOOST_TEST(wait(peer.read_some()) == "");
+}
+
+// ------------------------------------------------------------- resets
+
+BOOST_FIXTURE_TEST_CASE(a_read_pending_when_the_peer_resets_rejects_with_connection_reset, pair_fixture) {
+    auto f = peer.read_exactly(100);
+    wait(client.write("ten bytes!"));
+    wait_until([&] { return peer.buffered_input() == 10; });
+    reset(client);
+    auto e = error_as<io_error>(wait_error(std::move(f)));
+    BOOST_TEST(e.code() == std::errc::connection_reset);
+    BOOST_TEST(std::string(e.what()).find("read from") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(bytes_buffered_before_a_reset_are_still_read_then_the_reset_is_reported, pair_fixture) {
+    wait(client.write("abc"));
+    wait_until([&] { return peer.buffered_input() == 3; });
+    reset(client);
+    settle();
+    BOOST_TEST(wait(peer.read_some()) == "abc");
+    auto e = error_as<io_error>(wait_error(peer.read_some()));
+    BOOST_TEST(e.code() == std::errc::connection_reset);
+    BOOST_TEST(!peer.at_eof());   // a reset is not an end of stream
+}
+
+BOOST_FIXTURE_TEST_CASE(a_write_after_the_peer_reset_rejects_with_io_error, pair_fixture) {
+    reset(client);
+    // The reset may be seen by the read-ahead, or by the write's own send.
+    auto e = error_as<io_error>(wait_error(peer.read_some()));
+    BOOST_TEST(e.code() == std::errc::connection_reset);
+    auto w = error_as<io_error>(wait_error(peer.write("too late")));
+    BOOST_TEST((w.code() == std::errc::connection_reset || w.code() == std::errc::broken_pipe));
+}
+
+// --------------------------------------------- timeouts and cancellation
+
+BOOST_FIXTURE_TEST_CASE(a_read_that_times_out_rejects_with_timeout_error_and_keeps_later_bytes, pair_fixture) {
+    vow::net::io_options o;
+    o.timeout = 20ms;
+    auto e = wait_error(peer.read_exactly(4, o));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::timeout_error);
+    BOOST_TEST(vow::test::message_of(e).find("read_exactly") != std::string::npos);
+    BOOST_TEST(peer.is_open());
+    wait(client.write("late"));
+    BOOST_TEST(wait(peer.read_exactly(4)) == "late");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_read_that_times_out_keeps_the_bytes_that_did_arrive, pair_fixture) {
+    vow::net::io_options o;
+    o.timeout = 30ms;
+    auto f = peer.read_exactly(6, o);
+    wait(client.write("abc"));
+    BOOST_CHECK_THROW(wait(std::move(f)), vow::timeout_error);
+    wait(client.write("def"));
+    BOOST_TEST(wait(peer.read_exactly(6)) == "abcdef");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_read_deadline_rejects_with_timeout_error, pair_fixture) {
+    vow::net::io_options o;
+    o.deadline = vow::reactor::clock::now() + 20ms;
+    BOOST_CHECK_THROW(wait(peer.read_some(o)), vow::timeout_error);
+    // A deadline that has passed already, with nothing buffered.
+    o.deadline = vow::reactor::clock::now() - 1s;
+    BOOST_CHECK_THROW(wait(peer.read_until("\n", 10, o)), vow::timeout_error);
+}
+
+BOOST_FIXTURE_TEST_CASE(with_a_timeout_and_a_deadline_the_earlier_applies, pair_fixture) {
+    vow::net::io_options o;
+    o.timeout = 1h;
+    o.deadline = vow::reactor::clock::now() + 20ms;
+    BOOST_CHECK_THROW(wait(peer.read_some(o)), vow::timeout_error);
+    o.timeout = 20ms;
+    o.deadline = vow::reactor::clock::now() + 1h;
+    BOOST_CHECK_THROW(wait(peer.read_some(o)), vow::timeout_error);
+}
+
+BOOST_FIXTURE_TEST_CASE(stopping_a_pending_read_rejects_with_cancelled_error_and_loses_nothing, pair_fixture) {
+    std::stop_source stop;
+    vow::net::io_options o;
+    o.stop = stop.get_token();
+    auto f = peer.read_exactly(5, o);
+    wait(client.write("ab"));
+    wait_until([&] { return peer.buffered_input() == 2; });
+    stop.request_stop();
+    auto e = wait_error(std::move(f));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::cancelled_error);
+    BOOST_TEST(vow::test::message_of(e).find("read_exactly") != std::string::npos);
+    wait(client.write("cde"));
+    BOOST_TEST(wait(peer.read_exactly(5)) == "abcde");
+}
+
+BOOST_FIXTURE_TEST_CASE(stop_requested_from_another_thread_cancels_a_read, pair_fixture) {
+    std::stop_source stop;
+    vow::net::io_options o;
+    o.stop = stop.get_token();
+    auto f = peer.read_some(o);
+    std::thread t([&] { stop.request_stop(); });
+    t.join();
+    BOOST_CHECK_THROW(wait(std::move(f)), vow::cancelled_error);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_read_with_a_token_already_stopped_rejects_with_cancelled_error, pair_fixture) {
+    std::stop_source stop;
+    stop.request_stop();
+    vow::net::io_options o;
+    o.stop = stop.get_token();
+    BOOST_CHECK_THROW(wait(peer.read_some(o)), vow::cancelled_error);
+    BOOST_CHECK_THROW(wait(peer.read_until("\n", 10, o)), vow::cancelled_error);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_read_that_completes_first_is_not_affected_by_its_timer_or_token, pair_fixture) {
+    std::stop_source stop;
+    vow::net::io_options o;
+    o.stop = stop.get_token();
+    o.timeout = 30ms;
+    auto f = peer.read_some(o);
+    wait(client.write("in time"));
+    BOOST_TEST(wait(std::move(f)) == "in time");
+    stop.request_stop();
+    settle(50ms);   // the timer's time passes too: nothing may fire
+    wait(client.write("next"));
+    BOOST_TEST(wait(peer.read_some()) == "next");
+}
+
+// -------------------------------------------------- writes, backpressure
+
+BOOST_FIXTURE_TEST_CASE(writes_beyond_high_water_wait_until_the_peer_reads, pair_fixture) {
+    client.set_write_limits(64 * 1024, 64 * 1024 * 1024);
+    std::string sent;
+    auto pending = write_until_pending(client, sent);
+    BOOST_TEST(client.buffered_output() > 64u * 1024);
+    settle();
+    BOOST_TEST(!pending.available());   // still nobody reads: still waiting
+    BOOST_TEST(wait(peer.read_exactly(sent.size())) == sent);
+    wait(std::move(pending));
+    wait_until([&] { return client.buffered_output() == 0; });
+}
+
+BOOST_FIXTURE_TEST_CASE(a_write_that_fits_under_high_water_resolves_at_once, pair_fixture) {
+    // With high_water 0 the writes fill the kernel and queue some; then the
+    // mark is raised above what is queued.
+    client.set_write_limits(0, 64 * 1024 * 1024);
+    std::string sent;
+    auto pending = write_until_pending(client, sent);
+    const auto queued = client.buffered_output();
+    BOOST_REQUIRE(queued > 0u);
+    client.set_write_limits(queued + 1024, 64 * 1024 * 1024);
+    auto small = client.write("x");
+    sent += "x";
+    BOOST_TEST(small.available());   // queued, and under the mark: resolved
+    wait(std::move(small));
+    BOOST_TEST(wait(peer.read_exactly(sent.size())) == sent);
+    wait(std::move(pending));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_writer_that_ignores_write_futures_is_stopped_at_max_write_buffer, pair_fixture) {
+    const std::size_t max = 1024 * 1024;
+    client.set_write_limits(16 * 1024, max);
+    std::string sent;
+    std::vector<vow::future<void>> pending;
+    std::exception_ptr refused;
+    for (std::uint32_t i = 0; i < 100000 && !refused; ++i) {
+        auto chunk = pattern(64 * 1024, i);
+        const auto before = client.buffered_output();
+        auto f = client.write(chunk);
+        BOOST_REQUIRE(client.buffered_output() <= max);
+        if (f.failed()) {
+            refused = wait_error(std::move(f));
+            BOOST_TEST(client.buffered_output() == before);   // nothing of it was queued
+        } else {
+            sent += chunk;
+            pending.push_back(std::move(f));
+        }
+    }
+    BOOST_REQUIRE(refused);
+    auto e = error_as<vow::net::limit_error>(refused);
+    BOOST_TEST(std::string(e.what()).find("max_write_buffer") != std::string::npos);
+    // The stream is still good: every accepted byte arrives, and nothing of
+    // the refused write does.
+    BOOST_TEST(wait(peer.read_exactly(sent.size())) == sent);
+    wait_all(pending);
+    wait(client.shutdown());
+    BOOST_TEST(wait(peer.read_some()) == "");
+}
+
+BOOST_FIXTURE_TEST_CASE(set_write_limits_rejects_high_water_above_max_or_a_zero_max, pair_fixture) {
+    BOOST_CHECK_THROW(client.set_write_limits(2048, 1024), vow::invalid_argument);
+    BOOST_CHECK_THROW(client.set_write_limits(0, 0), vow::invalid_argument);
+    BOOST_CHECK_NO_THROW(client.set_write_limits(1024, 1024));
+    BOOST_CHECK_NO_THROW(client.set_write_limits(0, 1));
+}
+
+BOOST_FIXTURE_TEST_CASE(stopping_a_blocked_write_rejects_with_cancelled_error_and_keeps_its_bytes, pair_fixture) {
+    client.set_write_limits(0, 64 * 1024 * 1024);
+    std::string sent;
+    auto first = write_until_pending(client, sent);
+    std::stop_source stop;
+    vow::net::io_options o;
+    o.stop = stop.get_token();
+    const auto more = pattern(100 * 1024, 99);
+    auto blocked = client.write(more, o);
+    sent += more;
+    BOOST_REQUIRE(!blocked.available());
+    stop.request_stop();
+    auto e = wait_error(std::move(blocked));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::cancelled_error);
+    BOOST_TEST(vow::test::message_of(e).find("write") != std::string::npos);
+    // Cancelling gave up the wait, not the bytes: they were already queued,
+    // and the stream goes on sending them in order.
+    BOOST_TEST(wait(peer.read_exactly(sent.size())) == sent);
+    wait(std::move(first));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_blocked_write_times_out_with_timeout_error, pair_fixture) {
+    client.set_write_limits(0, 64 * 1024 * 1024);
+    std::string sent;
+    auto first = write_until_pending(client, sent);
+    vow::net::io_options o;
+    o.timeout = 20ms;
+    auto blocked = client.write("tail", o);
+    sent += "tail";
+    BOOST_CHECK_THROW(wait(std::move(blocked)), vow::timeout_error);
+    BOOST_TEST(wait(peer.read_exactly(sent.size())) == sent);
+    wait(std::move(first));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_blocked_write_and_a_pending_shutdown_reject_when_the_peer_resets, pair_fixture) {
+    client.set_write_limits(0, 64 * 1024 * 1024);
+    std::string sent;
+    auto write = write_until_pending(client, sent);
+    auto shut = client.shutdown();
+    BOOST_REQUIRE(!shut.available());
+    reset(peer);
+    // Seen by the read-ahead (ECONNRESET) or by the next send (EPIPE).
+    auto we = error_as<io_error>(wait_error(std::move(write)));
+    BOOST_TEST((we.code() == std::errc::connection_reset || we.code() == std::errc::broken_pipe));
+    auto se = error_as<io_error>(wait_error(std::move(shut)));
+    BOOST_TEST(se.code() == we.code());
+    BOOST_TEST(client.buffered_output() == 0u);   // nothing left to send to anyone
+}
+
+BOOST_FIXTURE_TEST_CASE(stopping_a_pending_shutdown_rejects_with_cancelled_error_and_the_fin_still_follows_the_bytes,
+                        pair_fixture) {
+    client.set_write_limits(0, 64 * 1024 * 1024);
+    std::string sent;
+    auto write = write_until_pending(client, sent);
+    std::stop_source stop;
+    vow::net::io_options o;
+    o.stop = stop.get_token();
+    auto shut = client.shutdown(o);
+    BOOST_REQUIRE(!shut.available());
+    stop.request_stop();
+    BOOST_CHECK_THROW(wait(std::move(shut)), vow::cancelled_error);
+    // Only the wait was given up: the stream stays shut for writing, and the
+    // peer still gets every byte, then end of stream.
+    BOOST_CHECK_THROW((void)client.write("x"), vow::usage_error);
+    BOOST_TEST((read_to_end(peer) == sent));
+    wait(std::move(write));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_pending_shutdown_times_out_with_timeout_error, pair_fixture) {
+    client.set_write_limits(0, 64 * 1024 * 1024);
+    std::string sent;
+    auto write = write_until_pending(client, sent);
+    vow::net::io_options o;
+    o.timeout = 20ms;
+    BOOST_CHECK_THROW(wait(client.shutdown(o)), vow::timeout_error);
+    BOOST_TEST((read_to_end(peer) == sent));
+    wait(std::move(write));
+}
+
+BOOST_FIXTURE_TEST_CASE(write_after_shutdown_throws_usage_error, pair_fixture) {
+    wait(client.shutdown());
+    BOOST_CHECK_THROW((void)client.write("x"), vow::usage_error);
+    BOOST_CHECK_THROW((void)client.shutdown(), vow::usage_error);
+    BOOST_TEST(wait(peer.read_some()) == "");
+}
+
+BOOST_FIXTURE_TEST_CASE(shutdown_sends_every_queued_byte_before_end_of_stream, pair_fixture) {
+    client.set_write_limits(0, 64 * 1024 * 1024);
+    std::string sent;
+    auto pending = write_until_pending(client, sent);
+    const auto tail = pattern(1024 * 1024, 7);
+    auto w = client.write(tail);
+    sent += tail;
+    auto shut = client.shutdown();
+    settle();
+    BOOST_TEST(!shut.available());   // output is still queued, so no FIN yet
+    BOOST_TEST(client.buffered_output() > 0u);
+    // A slow reader: a small read, then a pause, until end of stream.
+    std::string got;
+    for (;;) {
+        auto chunk = wait(peer.read_some());
+        if (chunk.empty())
+            break;
+        got += chunk;
+        wait(vow::sleep(r, 1ms));
+    }
+    BOOST_TEST(got.size() == sent.size());
+    BOOST_TEST((got == sent));
+    wait(std::move(shut));
+    wait(std::move(pending));
+    wait(std::move(w));
+    BOOST_TEST(client.buffered_output() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(streams_have_tcp_nodelay_on_by_default_and_it_can_be_turned_off, pair_fixture) {
+    BOOST_TEST(nodelay_of(client) != 0);
+    BOOST_TEST(nodelay_of(peer) != 0);
+    client.set_nodelay(false);
+    BOOST_TEST(nodelay_of(client) == 0);
+}
+
+// --------------------------------------------------------------- close
+
+BOOST_FIXTURE_TEST_CASE(close_rejects_pending_read_write_and_shutdown_with_operation_canceled, pair_fixture) {
+    client.set_write_limits(0, 64 * 1024 * 1024);
+    std::string sent;
+    auto write = write_until_pending(client, sent);
+    auto shut = client.shutdown();
+    auto read = client.read_some();
+    BOOST_REQUIRE(!write.available());
+    BOOST_REQUIRE(!shut.available());
+    client.close();
+    BOOST_TEST(!client.is_open());
+    BOOST_TEST(!client);
+    BOOST_TEST(client.native_handle() == -1);
+    BOOST_TEST(client.buffered_output() == 0u);
+    auto re = error_as<io_error>(wait_error(std::move(read)));
+    BOOST_TEST(re.code() == std::errc::operation_canceled);
+    auto we = error_as<io_error>(wait_error(std::move(write)));
+    BOOST_TEST(we.code() == std::errc::operation_canceled);
+    auto se = error_as<io_error>(wait_error(std::move(shut)));
+    BOOST_TEST(se.code() == std::errc::operation_canceled);
+}
+
+BOOST_FIXTURE_TEST_CASE(close_is_idempotent_and_later_operations_reject_as_closed, pair_fixture) {
+    client.close();
+    client.close();
+    BOOST_TEST(!client.is_open());
+    auto re = error_as<io_error>(wait_error(client.read_some()));
+    BOOST_TEST(re.code() == std::errc::operation_canceled);
+    auto we = error_as<io_error>(wait_error(client.write("x")));
+    BOOST_TEST(we.code() == std::errc::operation_canceled);
+    auto se = error_as<io_error>(wait_error(client.shutdown()));
+    BOOST_TEST(se.code() == std::errc::operation_canceled);
+    BOOST_TEST(client.local_address().empty());
+    BOOST_TEST(&client.get_reactor() == &r);
+    // The peer sees an orderly end of stream: nothing was left unread.
+    BOOST_TEST(wait(peer.read_some()) == "");
+}
+
+BOOST_FIXTURE_TEST_CASE(operations_after_close_reject_as_closed_even_after_end_of_stream, pair_fixture) {
+    wait(client.shutdown());
+    BOOST_TEST(wait(peer.read_some()) == "");
+    peer.close();
+    auto re = error_as<io_error>(wait_error(peer.read_some()));
+    BOOST_TEST(re.code() == std::errc::operation_canceled);
+}
+
+BOOST_FIXTURE_TEST_CASE(operations_after_close_reject_as_closed_even_after_a_reset, pair_fixture) {
+    reset(client);
+    auto first = error_as<io_error>(wait_error(peer.read_some()));
+    BOOST_TEST(first.code() == std::errc::connection_reset);
+    peer.close();
+    auto re = error_as<io_error>(wait_error(peer.read_some()));
+    BOOST_TEST(re.code() == std::errc::operation_canceled);
+    auto we = error_as<io_error>(wait_error(peer.write("x")));
+    BOOST_TEST(we.code() == std::errc::operation_canceled);
+    auto se = error_as<io_error>(wait_error(peer.shutdown()));
+    BOOST_TEST(se.code() == std::errc::operation_canceled);
+}
+
+BOOST_FIXTURE_TEST_CASE(dropping_the_last_handle_rejects_pending_operations_with_operation_canceled, pair_fixture) {
+    auto read = peer.read_some();
+    peer = tcp_stream();
+    auto e = error_as<io_error>(wait_error(std::move(read)));
+    BOOST_TEST(e.code() == std::errc::operation_canceled);
+    BOOST_TEST(wait(client.read_some()) == "");
+}
+
+BOOST_FIXTURE_TEST_CASE(closing_one_copy_closes_the_connection_for_every_copy, pair_fixture) {
+    tcp_stream copy = client;
+    copy.close();
+    BOOST_TEST(!client.is_open());
+    BOOST_TEST(wait(peer.read_some()) == "");
+}
+
+// ------------------------------------------- empty streams and adopt()
+
+BOOST_FIXTURE_TEST_CASE(operations_on_a_default_constructed_stream_throw_usage_error, vow::test::net_fixture) {
+    tcp_stream s;
+    BOOST_TEST(!s.is_open());
+    BOOST_TEST(!s);
+    BOOST_TEST(!s.at_eof());
+    BOOST_TEST(s.buffered_input() == 0u);
+    BOOST_TEST(s.buffered_output() == 0u);
+    BOOST_TEST(s.native_handle() == -1);
+    BOOST_TEST(s.local_address().empty());
+    BOOST_TEST(s.peer_address().empty());
+    BOOST_CHECK_NO_THROW(s.close());
+    BOOST_CHECK_THROW((void)s.read_some(), vow::usage_error);
+    BOOST_CHECK_THROW((void)s.read_exactly(1), vow::usage_error);
+    BOOST_CHECK_THROW((void)s.read_until("\n", 10), vow::usage_error);
+    BOOST_CHECK_THROW((void)s.write("x"), vow::usage_error);
+    BOOST_CHECK_THROW((void)s.shutdown(), vow::usage_error);
+    BOOST_CHECK_THROW((void)s.get_reactor(), vow::usage_error);
+    BOOST_CHECK_THROW(s.set_nodelay(true), vow::usage_error);
+    BOOST_CHECK_THROW(s.set_write_limits(1, 2), vow::usage_error);
+}
+
+BOOST_FIXTURE_TEST_CASE(adopt_with_a_negative_fd_throws_invalid_argument, vow::test::net_fixture) {
+    BOOST_CHECK_THROW((void)tcp_stream::adopt(r, -1), vow::invalid_argument);
+}
+
+BOOST_FIXTURE_TEST_CASE(adopt_takes_over_a_connected_socket, vow::test::net_fixture) {
+    tcp_server server(r, "127.0.0.1", 0);
+    auto accepted = server.accept();
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    BOOST_REQUIRE(fd >= 0);
+    auto to = server.local_address();
+    BOOST_REQUIRE(::connect(fd, to.native(), to.native_size()) == 0);   // blocking: the kernel's backlog answers
+    auto s = tcp_stream::adopt(r, fd);
+    BOOST_TEST(s.native_handle() == fd);
+    BOOST_TEST((::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+    BOOST_TEST(s.peer_address() == to);
+    auto peer = wait(std::move(accepted));
+    wait(s.write("adopted"));
+    BOOST_TEST(wait(peer.read_exactly(7)) == "adopted");
+    wait(peer.write("back"));
+    BOOST_TEST(wait(s.read_exactly(4)) == "back");
+}
+
+BOOST_FIXTURE_TEST_CASE(adopt_with_bad_stream_options_throws_invalid_argument_and_closes_the_fd,
+                        vow::test::net_fixture) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    BOOST_REQUIRE(fd >= 0);
+    vow::net::stream_options o;
+    o.high_water = 2048;
+    o.max_write_buffer = 1024;
+    BOOST_CHECK_THROW((void)tcp_stream::adopt(r, fd, o), vow::invalid_argument);
+    errno = 0;
+    BOOST_TEST(::fcntl(fd, F_GETFD) == -1);
+    BOOST_TEST(errno == EBADF);
+}
+
+BOOST_AUTO_TEST_CASE(the_reactor_closes_streams_and_servers_that_outlive_it) {
+    // Declared before the reactor, so destroyed after it.
+    std::optional<tcp_server> server;
+    tcp_stream client, peer;
+    int fds[2] = {-1, -1};
+    {
+        vow::reactor r;
+        auto watchdog = r.call_later(20s, [&r] { r.stop(); });   // a hang fails (stalled_error), never hangs
+        server.emplace(r, "127.0.0.1", 0);
+        auto accepted = server->accept();
+        client = vow::run_until_complete(r, vow::net::connect(r, "127.0.0.1", server->port()));
+        peer = vow::run_until_complete(r, std::move(accepted));
+        fds[0] = client.native_handle();
+        fds[1] = peer.native_handle();
+        // A read left pending, with a timeout that never gets to fire.
+        vow::net::io_options o;
+        o.timeout = 1h;
+        (void)peer.read_some(o);
+        watchdog.cancel();
+    }
+    BOOST_TEST(!server->is_open());
+    BOOST_TEST(!client.is_open());
+    BOOST_TEST(!peer.is_open());
+    for (int fd : fds) {
+        errno = 0;
+        BOOST_TEST(::fcntl(fd, F_GETFD) == -1);
+        BOOST_TEST(errno == EBADF);
+    }
+    // Closing what the reactor already closed is harmless.
+    client.close();
+    server->close();
 }

@@ -27,8 +27,12 @@
 // take is copied into the stream's output buffer and sent when the socket
 // is writable again. write()'s future resolves when its bytes are in the
 // kernel, or the output buffer is at most high_water bytes. A writer that
-// ignores those futures is stopped at max_write_buffer: a write that would
-// queue more rejects with vow::net::limit_error and queues nothing.
+// ignores those futures is stopped at max_write_buffer: a write whose size
+// plus the bytes already queued exceeds it rejects with
+// vow::net::limit_error and sends nothing (so one write larger than
+// max_write_buffer always rejects: split it, or raise the limit).
+// Cancelling or timing out a write abandons only the wait: its bytes are
+// already the stream's and are still sent, in order.
 //
 // Every wait takes io_options: a std::stop_token (rejects with
 // vow::cancelled_error) and a timeout or deadline (vow::timeout_error).
@@ -72,7 +76,7 @@ struct stream_options {
     bool nodelay = true;                               // TCP_NODELAY, as asyncio, uvloop and Node.js
     std::size_t read_ahead_limit = 64 * 1024;          // buffered unread input before reading pauses
     std::size_t high_water = 64 * 1024;                // write() resolves at or below this much queued
-    std::size_t max_write_buffer = 16 * 1024 * 1024;   // a write that would queue more rejects
+    std::size_t max_write_buffer = 16 * 1024 * 1024;   // size + queued over this: the write rejects
 };
 
 namespace detail {
@@ -103,14 +107,17 @@ public:
                                                  io_options opts = {});
 
     // Sends `data` (copied only if the kernel does not take it all now).
-    // Throws vow::usage_error after shutdown().
+    // Rejects with limit_error if data.size() + buffered_output() exceeds
+    // max_write_buffer (nothing is sent). Throws vow::usage_error after
+    // shutdown().
     [[nodiscard]] future<void> write(std::string_view data, io_options opts = {});
     // Half-closes: sends FIN once the queued output is flushed, then
     // resolves. Reading goes on. Further writes throw vow::usage_error.
     [[nodiscard]] future<void> shutdown(io_options opts = {});
     // Closes at once: queued output is dropped, pending reads, writes and
-    // shutdowns reject with io_error (std::errc::operation_canceled).
-    // Idempotent.
+    // shutdowns reject with io_error (std::errc::operation_canceled), and
+    // so does every later operation, whatever the stream saw before (end of
+    // stream, a reset). Idempotent.
     void close() noexcept;
 
     [[nodiscard]] bool is_open() const noexcept;
@@ -167,8 +174,9 @@ public:
     // Every new connection, from now on, goes to `fn` (on the reactor's
     // thread). An exception from `fn` goes to the reactor's exception
     // handler; the server goes on. An empty function stops accepting until
-    // a handler or an accept() comes. Throws vow::usage_error while an
-    // accept() is pending.
+    // a handler or an accept() comes. A handler may call on_connection
+    // itself (the running handler lives until it returns). Throws
+    // vow::usage_error while an accept() is pending.
     void on_connection(connection_handler fn);
     // The next connection. One accept() at a time (vow::usage_error
     // otherwise, or while a handler is set).

@@ -2,7 +2,6 @@
 // for the well-behaved cases, and against raw tcp_server peers that send
 // exactly the bytes a test needs (malformed, interim, chunked, reset, silent)
 // for the rest. Every error is checked by type and, for I/O, by errno.
-#define BOOST_TEST_MODULE http_client
 #include <boost/test/unit_test.hpp>
 
 #include <promise_fixture.hpp>
@@ -25,6 +24,8 @@
 #include <stop_token>
 #include <string>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(http_client_test)
 
 using namespace std::chrono_literals;
 using vow::net::http_client;
@@ -793,3 +794,5 @@ BOOST_FIXTURE_TEST_CASE(destroying_the_client_opens_no_connection_for_a_queued_r
     wait(vow::sleep(r, 50ms));
     BOOST_TEST(peer.connections() == 1);
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // http_client_test

@@ -1,11 +1,12 @@
 // vow::net::http_headers, http_request, http_response (vow/net/http_message.hpp).
-#define BOOST_TEST_MODULE http_message
 #include <boost/test/unit_test.hpp>
 
 #include <vow/net/http_message.hpp>
 
 #include <string>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(http_message_test)
 
 using namespace vow::net;
 
@@ -94,3 +95,5 @@ BOOST_AUTO_TEST_CASE(reason_phrases) {
     BOOST_TEST(http_reason_phrase(299) == "Unknown");
     BOOST_TEST(http_reason_phrase(-1) == "Unknown");
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // http_message_test

@@ -3,7 +3,6 @@
 // keep-alive and pipelining, every malformed request with its status (and
 // the connection closed after it), limits, timeouts, errors in handlers,
 // graceful shutdown.
-#define BOOST_TEST_MODULE http_server
 #include <boost/test/unit_test.hpp>
 
 #include <promise_fixture.hpp>
@@ -21,6 +20,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(http_server_test)
 
 using namespace std::chrono_literals;
 using vow::net::http_request;
@@ -888,3 +889,5 @@ BOOST_FIXTURE_TEST_CASE(destroying_the_server_with_a_request_in_flight_closes_it
     // The handler's future settles after the server is gone: nothing happens.
     wait(vow::sleep(r, 80ms));
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // http_server_test

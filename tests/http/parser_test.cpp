@@ -1,6 +1,5 @@
 // request_parser (net/http_parser.hpp): valid requests whole, pipelined and
 // split at every byte; every malformed case with its status; limits.
-#define BOOST_TEST_MODULE http_request_parser
 #include <boost/test/unit_test.hpp>
 
 #include <net/http_parser.hpp>
@@ -9,6 +8,8 @@
 
 #include <string>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(parser_test)
 
 using namespace vow::net;
 using namespace vow::net::detail;
@@ -459,3 +460,5 @@ BOOST_AUTO_TEST_CASE(reset_makes_the_parser_ready_for_the_next_message) {
     BOOST_TEST(int(r.status) == int(parse_status::complete));
     BOOST_TEST(req.path == "/hello");
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // parser_test

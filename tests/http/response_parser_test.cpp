@@ -1,13 +1,14 @@
 // response_parser (net/http_parser.hpp): status lines, the ways a response
 // body ends (Content-Length, chunked, connection close, no body), EOF, and
 // the same header strictness as for requests.
-#define BOOST_TEST_MODULE http_response_parser
 #include <boost/test/unit_test.hpp>
 
 #include <net/http_parser.hpp>
 
 #include <string>
 #include <vector>
+
+BOOST_AUTO_TEST_SUITE(response_parser_test)
 
 using namespace vow::net;
 using namespace vow::net::detail;
@@ -211,3 +212,5 @@ BOOST_AUTO_TEST_CASE(rejects_oversized_headers_and_bodies) {
     r = p.parse("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", resp);
     BOOST_TEST(r.error_status == 413);
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // response_parser_test

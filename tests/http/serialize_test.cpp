@@ -1,6 +1,5 @@
 // serialize_response and serialize_request (net/http_parser.hpp): the bytes
 // they write, and round trips through the parsers.
-#define BOOST_TEST_MODULE http_serialize
 #include <boost/test/unit_test.hpp>
 
 #include <net/http_parser.hpp>
@@ -8,6 +7,8 @@
 #include <vow/error.hpp>
 
 #include <string>
+
+BOOST_AUTO_TEST_SUITE(serialize_test)
 
 using namespace vow::net;
 using namespace vow::net::detail;
@@ -198,3 +199,5 @@ BOOST_AUTO_TEST_CASE(content_length_only_when_there_is_a_body_or_the_method_expe
     serialize_request(custom, "DELETE", "/x", "h", own_host, "");
     BOOST_TEST(custom == "DELETE /x HTTP/1.1\r\nhost: other\r\n\r\n");
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // serialize_test

@@ -1,10 +1,11 @@
 // vow::net::url: parsing, printing, Host values and redirect resolution.
-#define BOOST_TEST_MODULE http_url
 #include <boost/test/unit_test.hpp>
 
 #include <vow/net/url.hpp>
 
 #include <string>
+
+BOOST_AUTO_TEST_SUITE(url_test)
 
 using vow::net::url;
 using vow::net::url_error;
@@ -117,3 +118,5 @@ BOOST_AUTO_TEST_CASE(resolves_redirect_locations) {
     BOOST_CHECK_THROW(base.resolve("https://secure/"), url_error);
     BOOST_CHECK_THROW(base.resolve("/a b"), url_error);
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // url_test

@@ -1,10 +1,11 @@
 // vow::net::address: parsing, printing, comparison.
-#define BOOST_TEST_MODULE net_address
 #include <boost/test/unit_test.hpp>
 
 #include <vow/net/address.hpp>
 
 #include <netinet/in.h>
+
+BOOST_AUTO_TEST_SUITE(address_test)
 
 using vow::net::address;
 
@@ -53,3 +54,5 @@ BOOST_AUTO_TEST_CASE(empty_and_native_round_trip) {
     BOOST_CHECK_THROW(address::from_native(reinterpret_cast<sockaddr*>(&ss), sizeof ss), vow::invalid_argument);
     BOOST_CHECK_THROW(address::from_native(a.native(), 4), vow::invalid_argument);
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // address_test

@@ -1,6 +1,5 @@
 // Many connections at once through one tcp_server and one reactor: every
 // client gets back exactly its own bytes, none lost, repeated or swapped.
-#define BOOST_TEST_MODULE net_concurrency
 #include <boost/test/unit_test.hpp>
 
 #include <net_fixture.hpp>
@@ -25,6 +24,8 @@
 
 #include <fmt/format.h>
 #include <sys/resource.h>
+
+BOOST_AUTO_TEST_SUITE(concurrency_test)
 
 using vow::future;
 using vow::net::tcp_server;
@@ -208,3 +209,5 @@ BOOST_FIXTURE_TEST_CASE(a_hundred_connections_echo_through_backpressure_without_
     BOOST_TEST(echo.most_open == n);
     BOOST_TEST(echo.errors.empty());
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // concurrency_test

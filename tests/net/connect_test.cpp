@@ -1,6 +1,5 @@
 // vow::net::connect over loopback: success by address and by name, refusal,
 // timeouts, deadlines, cancellation and bad arguments.
-#define BOOST_TEST_MODULE net_connect
 #include <boost/test/unit_test.hpp>
 
 #include <net_fixture.hpp>
@@ -17,6 +16,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+
+BOOST_AUTO_TEST_SUITE(connect_test)
 
 using namespace std::chrono_literals;
 using vow::net::connect;
@@ -266,3 +267,5 @@ BOOST_FIXTURE_TEST_CASE(bad_arguments_throw_invalid_argument, fixture) {
     o.stream.high_water = 0;
     BOOST_CHECK_THROW((void)connect(r, "127.0.0.1", 80, o), vow::invalid_argument);
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // connect_test

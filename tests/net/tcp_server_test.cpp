@@ -1,6 +1,5 @@
 // vow::net::tcp_server over loopback: binding, port 0, accept() and
 // on_connection, closing, SO_REUSEPORT, errors, IPv6.
-#define BOOST_TEST_MODULE net_tcp_server
 #include <boost/test/unit_test.hpp>
 
 #include <net_fixture.hpp>
@@ -24,6 +23,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+BOOST_AUTO_TEST_SUITE(tcp_server_test)
 
 using namespace std::chrono_literals;
 using vow::net::io_error;
@@ -411,3 +412,5 @@ BOOST_FIXTURE_TEST_CASE(ipv6_loopback_works, fixture, *vow::test::needs_ipv6_loo
     wait(c.write("over IPv6"));
     BOOST_TEST(wait(s.read_exactly(9)) == "over IPv6");
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // tcp_server_test

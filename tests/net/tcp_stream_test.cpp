@@ -1,6 +1,5 @@
 // vow::net::tcp_stream over loopback: reads, writes, end of stream, errors,
 // timeouts, cancellation, backpressure and closing.
-#define BOOST_TEST_MODULE net_tcp_stream
 #include <boost/test/unit_test.hpp>
 
 #include <net_fixture.hpp>
@@ -23,6 +22,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+BOOST_AUTO_TEST_SUITE(tcp_stream_test)
 
 using namespace std::chrono_literals;
 using vow::net::io_error;
@@ -726,3 +727,5 @@ BOOST_AUTO_TEST_CASE(the_reactor_closes_streams_and_servers_that_outlive_it) {
     client.close();
     server->close();
 }
+
+BOOST_AUTO_TEST_SUITE_END()  // tcp_stream_test

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <vector>
 
 BOOST_AUTO_TEST_SUITE(timer_test)
@@ -14,12 +15,18 @@ BOOST_FIXTURE_TEST_SUITE(timer, vow::test::reactor_fixture)
 
 BOOST_AUTO_TEST_CASE(timers_fire_in_deadline_order) {
     std::vector<int> order;
-    // Armed in an order unrelated to their deadlines.
-    (void)r.call_later(40ms, [&] { order.push_back(40); });
-    (void)r.call_later(10ms, [&] { order.push_back(10); });
-    (void)r.call_later(30ms, [&] { order.push_back(30); });
-    (void)r.call_later(0ms, [&] { order.push_back(0); });
-    (void)r.call_later(20ms, [&] { order.push_back(20); });
+    // Armed in an order unrelated to their deadlines, all from one time
+    // point. A deadline already past when its timer is armed means "now", so
+    // the gaps must exceed the time it takes to arm them: under valgrind the
+    // first call of each code path costs milliseconds.
+    const auto unit = std::getenv("VOW_TEST_VALGRIND") ? 100ms : 10ms;
+    r.update_time();
+    auto t0 = r.now();
+    (void)r.call_at(t0 + 4 * unit, [&] { order.push_back(40); });
+    (void)r.call_at(t0 + 1 * unit, [&] { order.push_back(10); });
+    (void)r.call_at(t0 + 3 * unit, [&] { order.push_back(30); });
+    (void)r.call_at(t0 + 0 * unit, [&] { order.push_back(0); });
+    (void)r.call_at(t0 + 2 * unit, [&] { order.push_back(20); });
     run();
     BOOST_TEST(order == (std::vector<int>{0, 10, 20, 30, 40}), boost::test_tools::per_element());
 }

@@ -376,6 +376,10 @@ parse_result message_parser::read_body(std::string_view data, std::string& body)
                 return more();
             }
             auto nl = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+            // The same limit as while the line is incomplete, checked first:
+            // the verdict must not depend on how the bytes were split.
+            if (nl - pos_ > limits_.max_header_bytes)
+                return error(400, "chunk size line too long");
             if (nl == pos_ || base[nl - 1] != '\r')
                 return error(400, "bare LF where CRLF is required after a chunk size");
             std::string_view line = data.substr(pos_, nl - 1 - pos_);
@@ -444,12 +448,14 @@ parse_result message_parser::read_body(std::string_view data, std::string& body)
                 return more();
             }
             auto nl = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+            // The size first, as while the line is incomplete, so that the
+            // verdict does not depend on how the bytes were split.
+            trailer_bytes_ += nl + 1 - pos_;
+            if (trailer_bytes_ > limits_.max_header_bytes)
+                return error(431, fmt::format("trailer section larger than {} bytes", limits_.max_header_bytes));
             if (nl == pos_ || base[nl - 1] != '\r')
                 return error(400, "bare LF where CRLF is required in the trailer section");
             std::string_view line = data.substr(pos_, nl - 1 - pos_);
-            trailer_bytes_ += line.size() + 2;
-            if (trailer_bytes_ > limits_.max_header_bytes)
-                return error(431, fmt::format("trailer section larger than {} bytes", limits_.max_header_bytes));
             pos_ = nl + 1;
             if (line.empty())
                 return done(pos_);

@@ -4,6 +4,7 @@
 //
 //   loadgen --host 127.0.0.1 --port 7000 --connections 100 --size 64 --seconds 5
 //   loadgen --port 7000 --connections 1 --size 16384 --seconds 5 --warmup 1
+//   loadgen --port 7000 --connections 10000 --size 64 --seconds 1 --hold 2
 //
 // It prints one JSON line when done, for example
 //
@@ -16,6 +17,13 @@
 // second in one direction (S per round trip). `total_round_trips` includes
 // the warm-up, so that a harness that reads the server's CPU time before and
 // after this whole process can divide it by every byte the server echoed.
+//
+// With --hold H (idle mode, for the memory benchmark) each connection makes
+// exactly one checked round trip and then stays open and silent: once every
+// connection has made its round trip the program prints "idle N" on a line
+// of its own, holds the connections for H seconds (the harness reads the
+// server's memory meanwhile), closes them and prints the JSON line, with
+// round_trips = N. --seconds then bounds the wait for the round trips.
 //
 // Correctness first: each round's payload is a different window of a
 // pseudo-random pattern, chosen by the connection's index and the round
@@ -57,13 +65,14 @@ struct options {
     std::size_t size = 64;
     double seconds = 5.0;
     double warmup = 1.0;
+    double hold = 0;  // > 0: idle mode (see above)
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "loadgen: %s\n"
                  "usage: loadgen --host H --port P --connections N --size S --seconds T "
-                 "[--warmup W]\n",
+                 "[--warmup W] [--hold H]\n",
                  why);
     std::exit(2);
 }
@@ -95,6 +104,8 @@ options parse(int argc, char** argv) {
             o.seconds = d;
         } else if (a == "--warmup") {
             o.warmup = d;
+        } else if (a == "--hold") {
+            o.hold = d;
         } else {
             usage("unknown option");
         }
@@ -244,7 +255,9 @@ struct loadgen {
             ++c.round;
             c.sent = 0;
             c.received = 0;
-            write_some(c);
+            if (opt.hold <= 0) {
+                write_some(c);
+            }
             return;  // level-triggered: the next echo is reported by epoll
         }
     }
@@ -291,7 +304,81 @@ struct loadgen {
         return open > 0;
     }
 
+    // Idle mode: one round trip per connection, then hold them all open.
+    int run_idle() {
+        pattern = make_pattern(opt.size);
+        buffer.resize(opt.size);
+        connect_all();
+        for (auto& c : conns) {
+            if (c.fd >= 0) {
+                write_some(c);
+            }
+        }
+        std::vector<epoll_event> events(conns.size());
+        auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
+                                                std::chrono::duration<double>(opt.seconds));
+        while (open > 0 && total < static_cast<std::uint64_t>(open)) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                            clock_type::now())
+                          .count();
+            if (ms <= 0) {
+                ++errors;
+                if (first_error.empty()) {
+                    first_error = "only " + std::to_string(total) + " of " +
+                                  std::to_string(open) + " connections echoed in time";
+                }
+                break;
+            }
+            int n = ::epoll_wait(epfd, events.data(), static_cast<int>(events.size()),
+                                 static_cast<int>(ms));
+            if (n < 0 && errno != EINTR) {
+                std::perror("loadgen: epoll_wait");
+                return 1;
+            }
+            for (int i = 0; i < n; ++i) {
+                connection& c = conns[events[static_cast<std::size_t>(i)].data.u32];
+                std::uint32_t what = events[static_cast<std::size_t>(i)].events;
+                if (c.fd >= 0 && (what & EPOLLOUT)) {
+                    write_some(c);
+                }
+                if (c.fd >= 0 && (what & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
+                    read_some(c);
+                }
+            }
+        }
+        std::printf("idle %d\n", open);
+        std::fflush(stdout);
+        ::usleep(static_cast<useconds_t>(opt.hold * 1e6));
+        for (auto& c : conns) {
+            if (c.fd >= 0) {
+                ::close(c.fd);
+            }
+        }
+        ::close(epfd);
+        std::printf(
+            "{\"connections\": %d, \"size\": %zu, \"idle\": %d, \"round_trips\": %llu, "
+            "\"errors\": %llu, \"error_detail\": \"%s\"}\n",
+            opt.connections, opt.size, open, static_cast<unsigned long long>(total),
+            static_cast<unsigned long long>(errors), escaped(first_error).c_str());
+        std::fflush(stdout);
+        return errors > 0 ? 1 : 0;
+    }
+
+    static std::string escaped(const std::string& s) {
+        std::string out;
+        for (char ch : s) {
+            if (ch == '"' || ch == '\\') {
+                out += '\\';
+            }
+            out += ch;
+        }
+        return out;
+    }
+
     int run() {
+        if (opt.hold > 0) {
+            return run_idle();
+        }
         pattern = make_pattern(opt.size);
         buffer.resize(opt.size);
         connect_all();

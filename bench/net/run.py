@@ -8,6 +8,7 @@ replaces and beside Node.js and Python.
   python3 bench/net/run.py --only tcp,http # some groups: tcp, http, client
   python3 bench/net/run.py --http-all      # wrk at 1 and 256 connections too
   python3 bench/net/run.py --json out.json # also save every measurement
+  python3 bench/net/run.py --only idle     # memory with 10,000 idle connections
 
 How it measures (bench/README.md says more):
 
@@ -26,15 +27,22 @@ How it measures (bench/README.md says more):
 Workloads:
 
   tcp     bench/net/loadgen (compiled, no vow inside) against the echo
-          servers: 64 B x 1 connection, 64 B x 100 connections, 16 KiB x 100
-          connections. Round trips/s, and server CPU ns per round trip (64 B)
-          or per byte echoed (16 KiB). Baseline: echo_bufferevent.
+          servers: 64 B and 16 KiB, each with 1, 100 and 1000 connections
+          (--tcp-connections). Round trips/s, and server CPU ns per round
+          trip (64 B) or per byte echoed (16 KiB). Baseline: echo_bufferevent.
   http    wrk -t1 -c64 (and -c1, -c256 with --http-all) against the
           hello-world servers, after a check that GET / answers "hello
           world" and a 1 s warm-up. Requests/s. Baseline: http_evhttp.
   client  COUNT (10,000) GETs, CONCURRENCY (100) at a time, by vow's
           examples/fetch, Node.js fetch and aiohttp's client, against
           http_evhttp. Requests/s, and errors.
+  idle    memory: each echo server's resident set (VmRSS, and its peak
+          VmHWM, from /proc/<pid>/status) before and while loadgen --hold
+          holds IDLE (10,000) connections open, each after one checked
+          round trip. Bytes per connection = (RSS held - RSS before) / IDLE.
+          The soft RLIMIT_NOFILE is raised to the hard limit first (the
+          servers and loadgen inherit it); fewer fds than IDLE + 100 lowers
+          IDLE, and the table says so.
 
 vow's programs are examples/echo_server, examples/http_server and
 examples/fetch in the build directory; a row says "not built yet" when the
@@ -138,7 +146,7 @@ def ensure_built(build, vow_names):
     # target list knows about programs added since (vow's examples, asio).
     subprocess.run(["ninja", "-C", str(build), "build.ninja"], stdout=subprocess.DEVNULL)
     targets = meson_targets(build)
-    peers = [t for t in ("loadgen", "echo_bufferevent", "http_evhttp", "echo_asio")
+    peers = [t for t in ("loadgen", "echo_bufferevent", "http_evhttp", "echo_asio", "echo_libuv")
              if t in targets]
     log(f"building {' '.join(peers)}")
     subprocess.run(["meson", "compile", "-C", str(build), "-j", "2", *peers], check=True,
@@ -395,9 +403,9 @@ def start_servers(specs, cells, pin):
 
 def tcp_group(args, specs, results):
     workloads = [
-        ("64 B x 1 connection", 1, 64),
-        ("64 B x 100 connections", 100, 64),
-        ("16 KiB x 100 connections", 100, 16384),
+        (f"{label} x {c} connection{'s' if c > 1 else ''}", c, size)
+        for label, size in (("64 B", 64), ("16 KiB", 16384))
+        for c in args.tcp_connections
     ]
     peers = list(specs)
     all_cells = {w[0]: {p: Cell() for p in peers} for w in workloads}
@@ -443,6 +451,11 @@ def tcp_group(args, specs, results):
                         server_busy=100 * server_cpu / wall,
                         load_busy=100 * load_cpu / wall)
                     results.append({"group": "tcp", "workload": title, "program": name,
+                                    "connections": conns, "size": size,
+                                    "server_ns_per_round_trip":
+                                        server_cpu * 1e9 / total if total else None,
+                                    "server_ns_per_byte":
+                                        server_cpu * 1e9 / (total * size) if total else None,
                                     "rep": rep, "server_cpu_s": server_cpu, "wall_s": wall,
                                     "load_cpu_s": load_cpu, **res})
             if size >= 1024:
@@ -458,6 +471,119 @@ def tcp_group(args, specs, results):
     finally:
         for s in servers.values():
             s.stop()
+
+
+def memory_kb(pid):
+    """VmRSS and VmHWM (peak RSS) of a process, in KiB."""
+    rss = hwm = None
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1])
+    return rss, hwm
+
+
+def raise_nofile():
+    """Raises the soft limit on open files to the hard one; returns it."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def idle_group(args, specs, results):
+    """Memory of each echo server holding args.idle idle connections."""
+    peers = list(specs)
+    cells = {p: Cell() for p in peers}
+    limit = raise_nofile()
+    conns = min(args.idle, limit - 100)
+    for rep in range(args.reps):
+        for name in rotate(peers, rep):
+            spec = specs[name]
+            if isinstance(spec, str):
+                cells[name].unavailable = spec
+                continue
+            if cells[name].unavailable:
+                continue
+            # A fresh server each time: the peak must be this run's alone.
+            servers = start_servers({name: spec}, cells, args.pin)
+            if name not in servers:
+                continue
+            server = servers[name]
+            try:
+                time.sleep(0.3)
+                base_rss, _ = memory_kb(server.proc.pid)
+                argv = [str(args.loadgen), "--host", "127.0.0.1", "--port", str(server.port),
+                        "--connections", str(conns), "--size", "64", "--seconds", "60",
+                        "--hold", str(args.hold)]
+                log(f"idle {conns} connections: {name} (rep {rep + 1}/{args.reps})")
+                proc = subprocess.Popen(pinned(1, argv, args.pin), stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+                held = None
+                first = proc.stdout.readline()
+                if first.startswith("idle "):
+                    held = int(first.split()[1])
+                    time.sleep(min(0.5, args.hold / 2))  # let the last accepts settle
+                    rss, hwm = memory_kb(server.proc.pid)
+                rest, err = proc.communicate(timeout=120)
+                out = first + rest
+                try:
+                    res = json.loads(out.strip().splitlines()[-1])
+                except (ValueError, IndexError):
+                    res = {"errors": 1, "error_detail": (err or out).strip()[-300:]}
+                if proc.returncode != 0 or res.get("errors") or held is None:
+                    cells[name].errors.append(
+                        f"loadgen status {proc.returncode}: {res.get('error_detail')}")
+                    continue
+                if not server.alive():
+                    cells[name].errors.append(f"died: {server.stderr_tail()}")
+                    cells[name].unavailable = "died"
+                    continue
+                per_conn = (rss - base_rss) * 1024 / held
+                cells[name].add(rss_mb=rss / 1024, hwm_mb=hwm / 1024, base_mb=base_rss / 1024,
+                                bytes_per_conn=per_conn)
+                results.append({"group": "idle", "program": name, "rep": rep,
+                                "connections": held, "base_rss_kb": base_rss, "rss_kb": rss,
+                                "hwm_kb": hwm, "bytes_per_connection": per_conn})
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                cells[name].errors.append(str(e))
+            finally:
+                server.stop()
+    print(f"\n### Memory, {conns:,} idle TCP connections\n")
+    print(f"Each echo server, started fresh, before and while loadgen holds {conns:,} "
+          "connections open (each after one checked 64 B round trip). RSS and peak RSS "
+          "(VmHWM) from /proc/<pid>/status; bytes per connection = (RSS held - RSS "
+          f"before) / {conns:,}. Medians of {args.reps} (min–max).\n")
+    head = ["program", "RSS before, MB", "RSS held, MB", "peak RSS, MB", "bytes/connection",
+            "vow ÷ this (bytes/conn)", "errors"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    vow = cells.get("vow")
+    for name in peers:
+        cell = cells[name]
+        if cell.unavailable and not cell.figures:
+            print("| " + " | ".join([name, cell.unavailable] + [""] * (len(head) - 2)) + " |")
+            continue
+        row = [name, fmt_spread(cell, "base_mb"), fmt_spread(cell, "rss_mb"),
+               fmt_spread(cell, "hwm_mb"), fmt_spread(cell, "bytes_per_conn"),
+               "" if name == "vow" else ratio(vow.median("bytes_per_conn") if vow else None,
+                                              cell.median("bytes_per_conn")),
+               str(len(cell.errors))]
+        print("| " + " | ".join(row) + " |")
+    for name in peers:
+        if cells[name].errors:
+            FAILED.append(f"idle: {name}")
+        for e in cells[name].errors[:3]:
+            print(f"\n- {name}: {e}")
 
 
 def check_hello(port):
@@ -542,6 +668,8 @@ def http_group(args, specs, results):
                         load_busy=100 * load_cpu / wall)
                     results.append({"group": "http", "connections": conns, "program": name,
                                     "rep": rep, "requests_per_s": rate,
+                                    "server_ns_per_request":
+                                        server_cpu * 1e9 / requests if requests else None,
                                     "server_cpu_s": server_cpu, "wall_s": wall,
                                     "load_cpu_s": load_cpu, "wrk_errors": bad})
             print_table(f"HTTP hello world, wrk -t1 -c{conns}", peers, cells,
@@ -643,7 +771,14 @@ def main():
                     help="smoke run: 1 repetition, 2 s per run, 2000 client requests")
     ap.add_argument("--build-dir", default="build-bench",
                     help="meson build directory, relative to the repository (build-bench)")
-    ap.add_argument("--only", default="tcp,http,client", help="groups: tcp,http,client")
+    ap.add_argument("--only", default="tcp,http,client",
+                    help="groups: tcp,http,client,idle (default: tcp,http,client)")
+    ap.add_argument("--tcp-connections", default="1,100,1000",
+                    help="connection counts for the tcp group (1,100,1000)")
+    ap.add_argument("--idle", type=int, default=10000,
+                    help="connections the idle group holds (10000)")
+    ap.add_argument("--hold", type=float, default=1.0,
+                    help="seconds the idle group holds them (1)")
     ap.add_argument("--reps", type=int, help="repetitions (3; 1 with --quick)")
     ap.add_argument("--seconds", type=float, help="timed seconds per run (5; 2 with --quick)")
     ap.add_argument("--warmup", type=float, help="untimed seconds first (1; 0.5 with --quick)")
@@ -662,8 +797,10 @@ def main():
     args.count = args.count or (2000 if args.quick else 10000)
     groups = [g.strip() for g in args.only.split(",") if g.strip()]
     for g in groups:
-        if g not in ("tcp", "http", "client"):
-            ap.error(f"unknown group {g!r}: choose from tcp, http, client")
+        if g not in ("tcp", "http", "client", "idle"):
+            ap.error(f"unknown group {g!r}: choose from tcp, http, client, idle")
+    args.tcp_connections = [int(c) for c in args.tcp_connections.split(",") if c.strip()]
+    raise_nofile()  # 1000-connection runs need more than the usual 1024 fds
 
     args.pin = not args.no_pin and shutil.which("taskset") is not None \
         and len(os.sched_getaffinity(0)) >= 2
@@ -705,28 +842,39 @@ def main():
           "100 % is the bottleneck.")
     results = []
 
-    if "tcp" in groups:
-        if not args.loadgen.exists():
-            log(f"{args.loadgen} is missing: build it (or drop --no-build)")
-            return 1
+    if ("tcp" in groups or "idle" in groups) and not args.loadgen.exists():
+        log(f"{args.loadgen} is missing: build it (or drop --no-build)")
+        return 1
+    echo_specs = None
+    if "tcp" in groups or "idle" in groups:
         es = str(examples / "echo_server")
-        specs = {
+        echo_specs = {
             "bufferevent": compiled(bench_bin / "echo_bufferevent",
                                     [[str(bench_bin / "echo_bufferevent"), "--port", "{port}"]]),
             "vow": compiled(examples / "echo_server", [[es, "--port", "{port}", "--quiet"],
                                                        [es, "--port", "{port}"]]),
+            "asio": compiled(bench_bin / "echo_asio",
+                             [[str(bench_bin / "echo_asio"), "--port", "{port}"]]),
+            "libuv": compiled(bench_bin / "echo_libuv",
+                              [[str(bench_bin / "echo_libuv"), "--port", "{port}"]]),
+            "node": needs(node, [[node or "", str(HERE / "echo_node.js"), "--port", "{port}"]],
+                          "node not installed"),
             "uvloop": needs(has_uvloop, [[python, str(HERE / "echo_asyncio.py"), "--port",
                                           "{port}", "--loop", "uvloop"]],
                             "python3-uvloop not installed"),
             "asyncio": [[python, str(HERE / "echo_asyncio.py"), "--port", "{port}"]],
-            "node": needs(node, [[node or "", str(HERE / "echo_node.js"), "--port", "{port}"]],
-                          "node not installed"),
-            "asio": compiled(bench_bin / "echo_asio",
-                             [[str(bench_bin / "echo_asio"), "--port", "{port}"]]),
         }
+        # Optional peers: built only where their library was found.
         if not (bench_bin / "echo_asio").exists():
-            del specs["asio"]  # optional: built only where Boost is found
-        tcp_group(args, specs, results)
+            echo_specs["asio"] = "not built: Boost headers not found (libboost-dev)"
+        if not (bench_bin / "echo_libuv").exists():
+            echo_specs["libuv"] = "not built: libuv not found (libuv1-dev)"
+
+    if "tcp" in groups:
+        if not args.loadgen.exists():
+            log(f"{args.loadgen} is missing: build it (or drop --no-build)")
+            return 1
+        tcp_group(args, echo_specs, results)
 
     if "http" in groups:
         hs = str(examples / "http_server")
@@ -739,6 +887,10 @@ def main():
                           "node not installed"),
             "aiohttp": needs(has_aiohttp, [[python, str(HERE / "http_aiohttp.py"), "--port",
                                             "{port}"]], "python3-aiohttp not installed"),
+            "aiohttp-uvloop": needs(has_aiohttp and has_uvloop,
+                                    [[python, str(HERE / "http_aiohttp.py"), "--port", "{port}",
+                                      "--loop", "uvloop"]],
+                                    "python3-aiohttp or python3-uvloop not installed"),
         }
         http_group(args, specs, results)
 
@@ -752,9 +904,16 @@ def main():
             "aiohttp": needs(has_aiohttp, [python, str(HERE / "client_aiohttp.py"), "--url",
                                            "{url}", "--count", n, "--concurrency", c],
                              "python3-aiohttp not installed"),
+            "aiohttp-uvloop": needs(has_aiohttp and has_uvloop,
+                                    [python, str(HERE / "client_aiohttp.py"), "--url", "{url}",
+                                     "--count", n, "--concurrency", c, "--loop", "uvloop"],
+                                    "python3-aiohttp or python3-uvloop not installed"),
         }
         client_group(args, specs, results,
                      [str(bench_bin / "http_evhttp"), "--port", "{port}"])
+
+    if "idle" in groups:
+        idle_group(args, echo_specs, results)
 
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")

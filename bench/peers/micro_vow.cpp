@@ -1,0 +1,145 @@
+// bench/peers/micro_vow.cpp - vow's side of the micro-benchmarks that
+// bench/run sets beside libevent, Boost.Asio, boost::future, libuv, Node.js
+// and asyncio/uvloop: the same six workloads as every program in
+// bench/peers/ (see micro.hpp), on one vow::reactor.
+#include <vow/vow.hpp>
+
+#include "micro.hpp"
+
+#include <atomic>
+#include <optional>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct chainer {
+    vow::reactor* r;
+    std::uint64_t* count;
+    std::uint64_t n;
+    void operator()() const {
+        if (++*count < n)
+            r->call_soon(*this);
+    }
+};
+
+double chain(std::uint64_t n) {
+    vow::reactor r;
+    std::uint64_t count = 0;
+    auto t0 = micro::clock_type::now();
+    r.call_soon(chainer{&r, &count, n});
+    r.run();
+    const double s = micro::seconds_since(t0);
+    micro::check(count == n, "chain count");
+    return s * 1e9 / static_cast<double>(n);
+}
+
+double then_chain(std::uint64_t n) {
+    vow::reactor r;
+    auto t0 = micro::clock_type::now();
+    vow::promise<long> p(r);
+    vow::future<long> f = p.get_future();
+    for (std::uint64_t i = 0; i < n; ++i)
+        f = std::move(f).then([](long x) { return x + 1; });
+    p.resolve(0);
+    const long v = vow::run_until_complete(r, std::move(f));
+    const double s = micro::seconds_since(t0);
+    micro::check(static_cast<std::uint64_t>(v) == n, "then result");
+    return s * 1e9 / static_cast<double>(n);
+}
+
+double all(std::uint64_t n) {
+    vow::reactor r;
+    auto t0 = micro::clock_type::now();
+    std::vector<vow::promise<int>> ps;
+    std::vector<vow::future<int>> fs;
+    ps.reserve(n);
+    fs.reserve(n);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        ps.emplace_back(r);
+        fs.push_back(ps.back().get_future());
+    }
+    auto a = vow::all(std::move(fs));
+    for (std::uint64_t i = 0; i < n; ++i)
+        ps[i].resolve(static_cast<int>(i));
+    std::vector<int> v = vow::run_until_complete(r, std::move(a));
+    const double s = micro::seconds_since(t0);
+    micro::check(v.size() == n && (n == 0 || v.back() == static_cast<int>(n - 1)), "all result");
+    return s * 1e9 / static_cast<double>(n);
+}
+
+double timers(std::uint64_t n) {
+    vow::reactor r;
+    std::vector<vow::handle> hs;
+    hs.reserve(n);
+    std::uint64_t fired = 0;
+    auto t0 = micro::clock_type::now();
+    for (std::uint64_t i = 0; i < n; ++i)
+        hs.push_back(r.call_later(std::chrono::milliseconds(i % 10), [&fired] { ++fired; }));
+    for (std::uint64_t i = 1; i < n; i += 2)
+        hs[i].cancel();
+    r.run();
+    const double s = micro::seconds_since(t0);
+    micro::check(fired == (n + 1) / 2, "timers fired");
+    return s * 1e9 / static_cast<double>(n);
+}
+
+double xthread(std::uint64_t n) {
+    constexpr int threads = 4;
+    const std::uint64_t per = n / threads;
+    vow::reactor r;
+    std::uint64_t count = 0;
+    std::atomic<bool> go{false};
+    std::optional<vow::reactor::work_guard> guard(std::in_place, r);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+        ts.emplace_back([&] {
+            while (!go.load(std::memory_order_acquire))
+                std::this_thread::yield();
+            for (std::uint64_t i = 0; i < per; ++i)
+                r.call_soon_threadsafe([&] {
+                    if (++count == per * threads)
+                        guard.reset();
+                });
+        });
+    auto t0 = micro::clock_type::now();
+    go.store(true, std::memory_order_release);
+    r.run();
+    const double s = micro::seconds_since(t0);
+    for (auto& t : ts)
+        t.join();
+    micro::check(count == per * threads, "xthread count");
+    return s * 1e9 / static_cast<double>(per * threads);
+}
+
+double future_bytes(std::uint64_t n) {
+    vow::reactor r;
+    std::vector<vow::promise<long>> ps;
+    std::vector<vow::future<long>> fs;
+    ps.reserve(n);
+    fs.reserve(n);
+    const std::size_t before = micro::heap_in_use();
+    for (std::uint64_t i = 0; i < n; ++i) {
+        ps.emplace_back(r);
+        fs.push_back(ps.back().get_future());
+    }
+    const std::size_t after = micro::heap_in_use();
+    for (auto& p : ps)  // a promise dropped unresolved would be reported as broken
+        p.resolve(0);
+    return static_cast<double>(after - before) / static_cast<double>(n);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return micro::main(argc, argv,
+                       {
+                           {"chain", 1'000'000, chain},
+                           {"then", 1'000'000, then_chain},
+                           {"all", 100'000, all},
+                           {"timers", 1'000'000, timers},
+                           {"xthread", 1'000'000, xthread},
+                           {"future_bytes", 100'000, future_bytes},
+                       });
+}

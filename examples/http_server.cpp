@@ -1,6 +1,7 @@
 // examples/http_server.cpp - a small HTTP/1.1 service on vow::net::http_server.
 //
-//   http_server [--host H] [--port N] [--quiet]
+//   http_server [--host H] [--port N] [--quiet] [--header-timeout-ms N]
+//               [--body-timeout-ms N] [--idle-timeout-ms N] [--write-timeout-ms N]
 //
 //   GET  /            -> "hello world"
 //   GET  /users/{id}  -> {"id": 7, "name": "user 7"}   (404 unless id is a number)
@@ -9,7 +10,10 @@
 //   POST /echo        -> the request body back, with its Content-Type
 //
 // One line per request goes to stdout (method, target, status, bytes,
-// milliseconds) unless --quiet; benchmarks use --quiet. Prints
+// milliseconds) unless --quiet; benchmarks use --quiet. The --*-timeout-ms
+// flags set http_server_options' timeouts (defaults: header 10 s, body
+// 30 s, idle 60 s, write 30 s); the soak tests shorten them so that slow
+// clients are dropped within a test's time. Prints
 // "listening on http://HOST:PORT" once it accepts (port 0: a free port).
 // SIGINT or SIGTERM shuts down gracefully: no new connections, requests in
 // flight finish, then the program says how many requests it served.
@@ -19,7 +23,9 @@
 #include <fmt/chrono.h>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -32,16 +38,45 @@ using vow::net::http_response;
 namespace {
 
 const char* usage =
-    "usage: http_server [--host H] [--port N] [--quiet]\n"
-    "  --host H   address to listen on (default 127.0.0.1)\n"
-    "  --port N   port (default 8080; 0 picks a free one)\n"
-    "  --quiet    no per-request log lines\n";
+    "usage: http_server [--host H] [--port N] [--quiet] [--header-timeout-ms N]\n"
+    "                   [--body-timeout-ms N] [--idle-timeout-ms N] [--write-timeout-ms N]\n"
+    "  --host H                address to listen on (default 127.0.0.1)\n"
+    "  --port N                port (default 8080; 0 picks a free one)\n"
+    "  --quiet                 no per-request log lines\n"
+    "  --header-timeout-ms N   a request head must arrive within N ms of its first byte\n"
+    "                          (default 10000)\n"
+    "  --body-timeout-ms N     and its body within N ms more (default 30000)\n"
+    "  --idle-timeout-ms N     a keep-alive connection may idle N ms (default 60000)\n"
+    "  --write-timeout-ms N    a client must take a response within N ms (default 30000)\n";
 
 struct options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;
     bool quiet = false;
+    vow::net::http_server_options server;
 };
+
+// The timeout flags, each naming the option it sets.
+struct timeout_flag {
+    std::string_view name;
+    vow::reactor::duration vow::net::http_server_options::*field;
+};
+constexpr timeout_flag timeout_flags[] = {
+    {"--header-timeout-ms", &vow::net::http_server_options::header_timeout},
+    {"--body-timeout-ms", &vow::net::http_server_options::body_timeout},
+    {"--idle-timeout-ms", &vow::net::http_server_options::idle_timeout},
+    {"--write-timeout-ms", &vow::net::http_server_options::write_timeout},
+};
+
+// A positive number of milliseconds.
+bool parse_ms(std::string_view s, vow::reactor::duration& out) {
+    unsigned long v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v == 0 || v > 86'400'000)
+        return false;
+    out = std::chrono::milliseconds(v);
+    return true;
+}
 
 bool parse_port(std::string_view s, std::uint16_t& out) {
     unsigned v = 0;
@@ -67,6 +102,11 @@ int main(int argc, char** argv) {
             opt.host = argv[++i];
         } else if (a == "--port" && i + 1 < argc && parse_port(argv[i + 1], opt.port)) {
             ++i;
+        } else if (auto f = std::find_if(std::begin(timeout_flags), std::end(timeout_flags),
+                                         [&](const timeout_flag& t) { return t.name == a; });
+                   f != std::end(timeout_flags) && i + 1 < argc &&
+                   parse_ms(argv[i + 1], opt.server.*f->field)) {
+            ++i;
         } else {
             fmt::print(stderr, "http_server: bad argument '{}'\n{}", a, usage);
             return 2;
@@ -74,7 +114,7 @@ int main(int argc, char** argv) {
     }
 
     vow::reactor r;
-    vow::net::http_server server(r, opt.host, opt.port);
+    vow::net::http_server server(r, opt.host, opt.port, opt.server);
 
     server.get("/", [](const http_request&) { return http_response::text("hello world"); });
 

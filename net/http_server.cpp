@@ -4,6 +4,9 @@
 // A connection is a small state machine driven by its own continuations:
 //   idle -(first byte)-> head/body -(complete)-> handling -(response)->
 //   writing -> idle (keep-alive) | lingering close.
+// The client's end of stream (a half-close) ends it from idle or head/body;
+// no way of ending a connection drops what is still queued for the client
+// (see close_when_sent).
 // Each complete request in the buffer is answered in order; the responses
 // of consecutive synchronous handlers (pipelining) go out in one write.
 #include "http_parser.hpp"
@@ -202,7 +205,7 @@ public:
             for (auto it = conns_.begin(); it != conns_.end();) {
                 auto c = *it++;
                 if (c->ph == phase::idle && c->buf.empty())
-                    close_conn(*c);
+                    close_when_sent(c, true);
             }
             grace_timer_ = r_.call_later(grace, [this] { close_all(); });
         }
@@ -258,8 +261,8 @@ private:
                 read_more(c);   // discard until the client's end of stream
             return;
         }
-        if (chunk.empty()) {   // the client closed
-            close_conn(*c);
+        if (chunk.empty()) {   // the client closed, or half-closed: no more requests
+            close_when_sent(c, false);
             return;
         }
         if (c->buf.empty())
@@ -407,7 +410,7 @@ private:
             c->ph = phase::idle;
             c->deadline = r_.now() + opts_.idle_timeout;
             if (draining_ && c->buf.empty()) {
-                close_conn(*c);
+                close_when_sent(c, false);
                 return;
             }
         }
@@ -415,15 +418,33 @@ private:
             read_more(c);
     }
 
+    // Ends a connection without cutting off what is still queued for the
+    // client: a write future resolves once at most the high-water mark is
+    // queued, not once everything is sent, so up to that much of the last
+    // response may still be on its way. Closes at once if nothing is queued,
+    // otherwise lingers. `read_pending`: a read is in flight (an idle
+    // connection), and lingering goes on through it.
+    void close_when_sent(const conn_ptr& c, bool read_pending) {
+        if (c->stream.buffered_output() == 0)
+            close_conn(*c);
+        else
+            linger(c, read_pending);
+    }
+
     // After a last response: send FIN once it is flushed, then discard what
     // the client still sends until its end of stream (or a short timeout), so
-    // that closing does not reset the connection under the response.
-    void linger(const conn_ptr& c) {
+    // that closing does not reset the connection under the response. The
+    // client has write_timeout to take the rest of the response, like any
+    // response, and then 2 s to close its end.
+    void linger(const conn_ptr& c, bool read_pending = false) {
         c->ph = phase::lingering;
-        c->deadline = r_.now() + std::chrono::seconds(2);
+        c->deadline = r_.now() + opts_.write_timeout;
         (void)c->stream.shutdown()
-            .then([c] {
-                if (c->srv)
+            .then([c, read_pending] {
+                if (!c->srv)
+                    return;
+                c->deadline = c->srv->r_.now() + std::chrono::seconds(2);
+                if (!read_pending)
                     c->srv->read_more(c);
             })
             .catch_([c](std::exception_ptr) {

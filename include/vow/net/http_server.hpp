@@ -27,7 +27,10 @@
 // written (a CR or LF in a header value). Responses go out in request order,
 // also for pipelined requests. A response that says "Connection: close"
 // closes the connection after it; an HTTP/1.0 client that asked for
-// keep-alive is told "Connection: keep-alive".
+// keep-alive is told "Connection: keep-alive". A client that half-closes
+// after its requests still gets every response in full, then end of stream;
+// so does a slow reader when shutdown() or a "Connection: close" ends its
+// connection.
 //
 // Routing: a pattern is a path whose segments are literal or `{name}` (one
 // non-empty segment, available as req.param("name")). The first route

@@ -21,6 +21,9 @@
 // `catch_` or `finally` (one allocation, holding both the handler and the new
 // future's state), runs at most once, and is destroyed right after it runs,
 // or without running if the chain is dropped unsettled (the reactor destroyed).
+// A handler that is skipped (a `catch_` on a value, a `then` on an error)
+// lives as long as the node holding it: until the future it returned is
+// consumed or destroyed.
 //
 // Thread safety: thread-bound. A future is used and destroyed on its
 // reactor's thread (docs/design.md, "Threading"). Only promises cross threads.

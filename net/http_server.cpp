@@ -125,8 +125,7 @@ public:
         phase ph = phase::idle;
         bool close_after = false;
         bool sent_continue = false;
-        unsigned pending_writes = 0;           // writes whose futures are not settled yet
-        reactor::time_point write_deadline{};  // for the latest of them
+        reactor::time_point write_deadline{};  // for the latest write
         reactor::time_point started{};
         reactor::time_point deadline{};
         std::list<conn_ptr>::iterator pos;
@@ -368,13 +367,20 @@ private:
     }
 
     // Writes `out` to the client, which must take it (into the kernel, or
-    // down to the stream's high-water mark) within write_timeout: a client
-    // that stops reading a large response is dropped by the sweep like any
-    // other slow client.
+    // down to the stream's high-water mark, where the write's future
+    // resolves) within write_timeout: a client that stops reading a large
+    // response is dropped by the sweep like any other slow client. Whether
+    // a write is still waiting is the stream's own state (see write_stalled),
+    // so a response costs no extra continuation.
     future<void> send(const conn_ptr& c, std::string_view out) {
-        ++c->pending_writes;
         c->write_deadline = r_.now() + opts_.write_timeout;
-        return c->stream.write(out).finally([c] { --c->pending_writes; });
+        return c->stream.write(out);
+    }
+
+    // More than the high-water mark queued: some write's future is still
+    // pending, waiting for the client to read.
+    bool write_stalled(const conn& c) const noexcept {
+        return c.stream.buffered_output() > opts_.tcp.stream.high_water;
     }
 
     // Writes `out`; then reads on, or closes if this was the last response.
@@ -563,7 +569,7 @@ private:
         auto now = reactor::clock::now();
         for (auto it = conns_.begin(); it != conns_.end();) {
             auto& c = **it++;
-            if (c.pending_writes > 0 && now >= c.write_deadline)
+            if (write_stalled(c) && now >= c.write_deadline)
                 close_conn(c);
             else if (c.ph != phase::handling && c.ph != phase::writing && now >= c.deadline)
                 close_conn(c);

@@ -29,6 +29,8 @@
 // Run: scripts/fuzz (see docs/fuzzing.md).
 #include <net/http_parser.hpp>
 
+#include "fuzz_support.hpp"
+
 #include <vow/net/http_message.hpp>
 #include <vow/net/http_server.hpp>
 #include <vow/promise/promise.hpp>
@@ -60,19 +62,7 @@ namespace detail = vow::net::detail;
 // Small limits, so that inputs of a few KiB reach every 413 and 431.
 constexpr detail::http_limits limits{/*max_header_bytes*/ 1024, /*max_headers*/ 16, /*max_body_bytes*/ 2048};
 
-std::string show(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s.substr(0, 600)) {
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            char b[8];
-            std::snprintf(b, sizeof b, "\\x%02x", c);
-            out += b;
-        }
-    }
-    return out;
-}
+std::string show(std::string_view s) { return vow::fuzz::show(s, 600); }
 
 std::string_view g_input;   // for failure reports
 

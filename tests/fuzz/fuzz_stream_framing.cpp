@@ -32,6 +32,8 @@
 //     (no stalls), and after the end of stream the stream drains to "".
 //
 // Run: scripts/fuzz (see docs/fuzzing.md).
+#include "fuzz_support.hpp"
+
 #include <vow/error.hpp>
 #include <vow/net/error.hpp>
 #include <vow/net/tcp.hpp>
@@ -75,19 +77,7 @@ struct program {
 
 enum class kind { some, exactly, until };
 
-std::string show(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s.substr(0, 200)) {
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            char b[8];
-            std::snprintf(b, sizeof b, "\\x%02x", c);
-            out += b;
-        }
-    }
-    return out;
-}
+std::string show(std::string_view s) { return vow::fuzz::show(s, 200); }
 
 struct pending_read {
     kind k = kind::some;

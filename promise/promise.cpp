@@ -8,6 +8,7 @@
 #include <vow/promise/retry.hpp>
 #include <vow/promise/run_until_complete.hpp>
 #include <vow/promise/sleep.hpp>
+#include <vow/promise/task_group.hpp>
 #include <vow/promise/with_timeout.hpp>
 #include <vow/promise/unhandled_rejection.hpp>
 
@@ -150,15 +151,22 @@ void report_unhandled(const std::exception_ptr& error, const std::source_locatio
 namespace {
 
 // run_until_complete's continuation: stops the loop when the future settles.
+// It holds a reference to the state it is attached to, which changes when
+// adoption moves it (state.hpp, rule 6).
 struct waker final : continuation {
     reactor* r;
+    state_base* at;
     bool fired = false;
-    explicit waker(reactor& rr) : r(&rr) {}
+    waker(reactor& rr, state_base& s) noexcept : r(&rr), at(&s) { s.add_ref(); }
     void fire(state_base&) override {
         fired = true;
         r->stop();
     }
     void drop() noexcept override {}
+    void moved_to(state_base& s) noexcept override {
+        s.add_ref();
+        std::exchange(at, &s)->release();
+    }
 };
 
 }  // namespace
@@ -176,35 +184,42 @@ bool can_settle(const state_base& s) noexcept {
 }
 
 
-void drive_until_settled(reactor& r, state_base& s) {
+state_base* drive_until_settled(reactor& r, state_base& s) {
     if (&r != &s.get_reactor())
         throw invalid_argument("vow::run_until_complete: the future belongs to another reactor");
     if (r.running())
         throw usage_error(
             "vow::run_until_complete: the reactor is already running (called from inside a callback?); "
             "chain with then() instead");
+    waker w(r, s);
     if (!s.pending())
-        return;
-    waker w(r);
-    s.add_ref();  // keep the attachment's owner alive while we use it
+        return w.at;
     s.attach(&w);
+    // On the way out by an exception: take the waker off and drop its reference.
     struct detach_guard {
-        state_base& s;
+        waker& w;
+        bool armed = true;
         ~detach_guard() {
-            s.detach();
-            s.release();
+            if (armed) {
+                w.at->detach();
+                w.at->release();
+            }
         }
-    } g{s};
+    } g{w};
+    auto done = [&g, &w] {
+        g.armed = false;
+        return w.at;  // the waker's reference goes to the caller
+    };
 
     r.run();
     for (;;) {
         if (w.fired)
-            return;
+            return done();
         if (r.stopped())
             throw stalled_error(fmt::format(
                 "vow::run_until_complete: the reactor was stopped before the future (created at {}) settled",
                 describe(s.where())));
-        if (!can_settle(s))
+        if (!can_settle(*w.at))
             throw stalled_error(fmt::format(
                 "vow::run_until_complete: the reactor has no work left and nothing alive can settle the "
                 "future created at {}",
@@ -220,6 +235,62 @@ void drive_until_settled(reactor& r, state_base& s) {
         if (!w.fired && !r.stopped())
             r.run();
     }
+}
+
+// ------------------------------------------------------------ task_group
+
+void group_core::check_spawn() const {
+    const char* why = joined_      ? "join() has settled: the group is finished"
+                      : cancelled_ ? "cancel() was called: the group is stopping"
+                      : error_     ? "a task failed: the group is stopping"
+                      : orphaned_  ? "the group was destroyed"
+                                   : nullptr;
+    if (why)
+        throw usage_error(fmt::format("vow::task_group::spawn: {} (group created at {})", why, describe(where_)));
+}
+
+void group_core::finished(std::exception_ptr error, const std::source_location& task_where) noexcept {
+    if (error && !error_as<cancelled_error>(error)) {
+        if (!error_) {
+            error_ = std::move(error);
+            stop_.request_stop();
+        } else {
+            report_unhandled(error, task_where);  // a second failure: reported, not lost
+        }
+    }
+    if (--running_ == 0 && !joiners_.empty())
+        settle_joiners();
+}
+
+future<void> group_core::join(std::source_location where) {
+    promise<void> p(*r_, where);
+    future<void> f = p.get_future();
+    joiners_.push_back(std::move(p));
+    if (running_ == 0)
+        settle_joiners();
+    return f;
+}
+
+void group_core::settle_joiners() noexcept {
+    joined_ = true;
+    for (auto& p : joiners_) {
+        try {
+            if (error_)
+                p.reject(error_);
+            else
+                p.resolve();
+            error_delivered_ = error_delivered_ || error_;
+        } catch (...) {
+            // Out of memory queueing the settle: the promise breaks instead
+            // when it is destroyed below, so the join future still settles.
+        }
+    }
+    joiners_.clear();
+}
+
+group_core::~group_core() {
+    if (error_ && !error_delivered_)
+        report_unhandled(error_, where_);
 }
 
 }  // namespace vow::detail

@@ -4,10 +4,13 @@
 // standard exception, so `catch (const std::exception&)` still works, and its
 // message says what went wrong and why (formatted with fmt).
 //
-// Errors that belong to a later component (timeouts, cancellation, I/O)
-// live with that component, but follow the same rules.
+// The network layer's errors (io_error, dns_error, ...) are in
+// <vow/net/error.hpp>; they follow the same rules. At the end: helpers to
+// look into a std::exception_ptr, which is what catch_ handlers, result<T>
+// and all_settled hand you.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -84,5 +87,44 @@ class cancelled_error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+}  // namespace vow
+
+namespace vow {
+
+// The message of the exception `e` holds: its what(), or "a non-std
+// exception" for anything not derived from std::exception, or "no error"
+// for a null exception_ptr. Never throws (except std::bad_alloc).
+//
+//   .catch_([](std::exception_ptr e) { fmt::print("failed: {}\n", vow::error_message(e)); })
+inline std::string error_message(const std::exception_ptr& e) {
+    if (!e)
+        return "no error";
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        return ex.what();
+    } catch (...) {
+        return "a non-std exception";
+    }
+}
+
+// The exception `e` holds, if it is an E (or derived from E); null
+// otherwise, and for a null exception_ptr. The pointer is valid while an
+// exception_ptr to the same exception lives.
+//
+//   if (auto* t = vow::error_as<vow::timeout_error>(e)) ...
+template <class E>
+const E* error_as(const std::exception_ptr& e) noexcept {
+    if (!e)
+        return nullptr;
+    try {
+        std::rethrow_exception(e);
+    } catch (const E& ex) {
+        return &ex;
+    } catch (...) {
+        return nullptr;
+    }
+}
 
 }  // namespace vow

@@ -8,6 +8,7 @@
 #include <vow/promise/any.hpp>
 #include <vow/promise/event.hpp>
 #include <vow/promise/future.hpp>
+#include <vow/promise/loop.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/map_concurrent.hpp>
 #include <vow/promise/promise.hpp>
@@ -18,6 +19,7 @@
 #include <vow/promise/run_until_complete.hpp>
 #include <vow/promise/semaphore.hpp>
 #include <vow/promise/shared_future.hpp>
+#include <vow/promise/task_group.hpp>
 #include <vow/promise/sleep.hpp>
 #include <vow/promise/thread_pool.hpp>
 #include <vow/promise/unhandled_rejection.hpp>

@@ -209,15 +209,6 @@ BOOST_AUTO_TEST_CASE(an_lvalue_handler_is_copied_and_the_original_left_alone) {
 
 // --- consuming the future ---
 
-BOOST_AUTO_TEST_CASE(then_on_an_lvalue_consumes_the_future) {
-    auto f = vow::make_ready_future(r, 1);
-    auto g = f.then([](int n) { return n + 1; });
-    BOOST_TEST(!f.valid());
-    BOOST_TEST(g.valid());
-    BOOST_CHECK_THROW((void)f.then([](int n) { return n; }), vow::future_consumed);
-    BOOST_TEST(wait(std::move(g)) == 2);
-}
-
 BOOST_AUTO_TEST_CASE(then_on_an_rvalue_consumes_the_future) {
     auto f = vow::make_ready_future(r, 1);
     auto g = std::move(f).then([](int n) { return n + 1; });
@@ -231,10 +222,10 @@ BOOST_AUTO_TEST_CASE(every_operation_on_an_empty_future_throws_future_consumed) 
     BOOST_TEST(!empty.valid());
     BOOST_TEST(!empty.available());
     BOOST_TEST(!empty.failed());
-    BOOST_CHECK_THROW((void)empty.then([](int n) { return n; }), vow::future_consumed);
-    BOOST_CHECK_THROW((void)empty.catch_([](std::exception_ptr) { return 0; }), vow::future_consumed);
-    BOOST_CHECK_THROW((void)empty.finally([] {}), vow::future_consumed);
-    BOOST_CHECK_THROW((void)empty.share(), vow::future_consumed);
+    BOOST_CHECK_THROW((void)std::move(empty).then([](int n) { return n; }), vow::future_consumed);
+    BOOST_CHECK_THROW((void)std::move(empty).catch_([](std::exception_ptr) { return 0; }), vow::future_consumed);
+    BOOST_CHECK_THROW((void)std::move(empty).finally([] {}), vow::future_consumed);
+    BOOST_CHECK_THROW((void)std::move(empty).share(), vow::future_consumed);
     BOOST_CHECK_THROW((void)empty.get_reactor(), vow::future_consumed);
     BOOST_CHECK_THROW(vow::run_until_complete(r, std::move(empty)), vow::future_consumed);
 }
@@ -243,7 +234,7 @@ BOOST_AUTO_TEST_CASE(a_moved_from_future_is_empty_and_its_move_target_works) {
     auto f = vow::make_ready_future(r, 8);
     vow::future<int> g = std::move(f);
     BOOST_TEST(!f.valid());  // NOLINT(bugprone-use-after-move)
-    BOOST_CHECK_THROW((void)f.then([](int n) { return n; }), vow::future_consumed);
+    BOOST_CHECK_THROW((void)std::move(f).then([](int n) { return n; }), vow::future_consumed);
     vow::future<int> h;
     h = std::move(g);
     BOOST_TEST(&h.get_reactor() == &r);

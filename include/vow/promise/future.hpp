@@ -114,6 +114,14 @@ inline constexpr bool dependent_false = false;
 
 }  // namespace detail
 
+// then, catch_, finally and share consume the future, so they take it as an
+// rvalue: `std::move(f).then(...)`, or chain on the temporary. On a named
+// future they do not compile, with this message (a second `then` on the same
+// future could only fail at run time; folly's thenValue has the same rule).
+#define VOW_LVALUE_FUTURE(op)                                                                          \
+    "vow::future::" op " consumes the future (one future, one consumer): call it on an rvalue, "      \
+    "std::move(f)." op "(...), or chain on the temporary; for several consumers use share()"
+
 // The consumer side of a promise. Move-only. An empty future (default,
 // moved-from, or consumed) throws vow::future_consumed from every operation.
 template <class T>
@@ -171,9 +179,11 @@ public:
             return chain<detail::then_node<T, std::decay_t<F>, Out>, Out>(std::forward<F>(fn), where, "then");
         }
     }
+    // On an lvalue: a compile error that says to std::move it (below).
     template <class F>
-    auto then(F&& fn, std::source_location where = std::source_location::current()) & {
-        return std::move(*this).then(std::forward<F>(fn), where);
+    auto then(F&&, std::source_location = std::source_location::current()) & {
+        static_assert(detail::dependent_false<F>, VOW_LVALUE_FUTURE("then"));
+        return future<void>();
     }
 
     // Runs `fn` if this future fails. `fn(std::exception_ptr)` handles any
@@ -202,8 +212,9 @@ public:
         }
     }
     template <class F>
-    auto catch_(F&& fn, std::source_location where = std::source_location::current()) & {
-        return std::move(*this).catch_(std::forward<F>(fn), where);
+    auto catch_(F&&, std::source_location = std::source_location::current()) & {
+        static_assert(detail::dependent_false<F>, VOW_LVALUE_FUTURE("catch_"));
+        return future<T>();
     }
 
     // Runs `fn()` when this future settles, either way. The value or error
@@ -220,15 +231,29 @@ public:
         }
     }
     template <class F>
-    future<T> finally(F&& fn, std::source_location where = std::source_location::current()) & {
-        return std::move(*this).finally(std::forward<F>(fn), where);
+    future<T> finally(F&&, std::source_location = std::source_location::current()) & {
+        static_assert(detail::dependent_false<F>, VOW_LVALUE_FUTURE("finally"));
+        return future<T>();
     }
 
     // A copyable future for many consumers (see shared_future.hpp).
     // Consumes this future.
     shared_future<T> share(std::source_location where = std::source_location::current()) &&;
-    shared_future<T> share(std::source_location where = std::source_location::current()) & {
-        return std::move(*this).share(where);
+    template <class U = T>
+    shared_future<T> share(std::source_location = std::source_location::current()) & {
+        static_assert(detail::dependent_false<U>,
+                      "vow::future::share consumes the future: call std::move(f).share() and copy the "
+                      "shared_future it returns to each consumer");
+        return {};
+    }
+
+    // Ends a chain on purpose: consumes this future and ignores its value.
+    // The operation goes on; an error it ends with is still reported as an
+    // unhandled rejection (use catch_ first to handle it). Unlike dropping
+    // the future, it says so in the code and needs no (void) cast.
+    void discard() && noexcept {
+        if (s_)
+            std::exchange(s_, nullptr)->release();
     }
 
 private:

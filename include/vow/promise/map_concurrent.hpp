@@ -74,6 +74,7 @@ private:
             src = nullptr;
             parent->release();
         }
+        void moved_to(state_base& st) noexcept override { src = &st; }
     };
 
     void launch(slot& s) {

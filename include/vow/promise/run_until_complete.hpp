@@ -25,17 +25,20 @@ namespace vow {
 
 namespace detail {
 // Runs `r` until `s` has settled; throws stalled_error or usage_error.
-void drive_until_settled(reactor& r, state_base& s);
+// Returns the state that holds the result (`s`, or the state a collapsed
+// adoption moved the wait to), with one reference for the caller.
+state_base* drive_until_settled(reactor& r, state_base& s);
 }  // namespace detail
 
 template <class T>
 T run_until_complete(reactor& r, future<T> f) {
-    detail::state<T>* s = detail::future_access::take(f, "run_until_complete");
     struct guard {
-        detail::state<T>* s;
+        detail::state_base* s;
         ~guard() { s->release(); }
-    } g{s};
-    detail::drive_until_settled(r, *s);
+    };
+    guard taken{detail::future_access::take(f, "run_until_complete")};
+    guard done{detail::drive_until_settled(r, *taken.s)};
+    auto* s = static_cast<detail::state<T>*>(done.s);
     if (s->get_status() == detail::status::error)
         std::rethrow_exception(s->take_error());
     return s->take_value();

@@ -59,6 +59,7 @@ public:
     }
 
     void drop() noexcept override { this->release(); }
+    void moved_to(state_base& src) noexcept override { this->set_upstream(&src); }
 
     // Registers a waiter; this state owns one reference to it.
     void add_waiter(continuation* c) {

@@ -1,21 +1,33 @@
-// vow/promise/with_timeout.hpp - give up on a future after a while
+// vow/promise/with_timeout.hpp - give up on an operation after a while
 // (asyncio's wait_for).
 //
-//   auto page = vow::with_timeout(fetch(url), 2s);   // rejects with vow::timeout_error
+//   // The operation gets a stop token and is cancelled when time runs out:
+//   auto page = vow::with_timeout(r, 2s, [&](std::stop_token stop) { return client.get(url, {.stop = stop}); });
 //
-//   std::stop_source stop;                             // cancel the source too:
-//   auto nap = vow::with_timeout(vow::sleep(r, 1h, stop.get_token()), 1s, stop);
+//   // Only the wait is abandoned; the operation goes on:
+//   auto late = vow::with_timeout(fetch(url), 2s);     // rejects with vow::timeout_error
 //
-// If the time runs out first, the result rejects with vow::timeout_error and,
-// when a std::stop_source is given, stop is requested on it so the source
-// operation is cancelled. A late result is taken silently: it is not reported
-// as an unhandled rejection. Thread safety: thread-bound.
+// The first form is the one to reach for: it owns the stop source, calls
+// `fn(token)` at once, and when time runs out requests stop and rejects with
+// vow::timeout_error *once the operation has settled*, so no work of it
+// outlives the call (asyncio's wait_for). An operation that ignores its
+// token therefore delays the timeout_error until it ends. After the timeout
+// its value is discarded; its error too if it is vow::cancelled_error or
+// vow::timeout_error (the stop did its job), any other error is reported as
+// an unhandled rejection (nothing is lost silently).
+//
+// The forms that take a future cannot cancel it unless given the
+// std::stop_source it listens to: they reject with timeout_error at once and
+// take the late result silently.
+//
+// Thread safety: thread-bound.
 #pragma once
 
 #include <vow/error.hpp>
 #include <vow/promise/detail/node.hpp>
 #include <vow/promise/detail/state.hpp>
 #include <vow/promise/future.hpp>
+#include <vow/promise/make_future.hpp>
 
 #include <chrono>
 #include <exception>
@@ -77,6 +89,7 @@ public:
     }
 
     void drop() noexcept override { this->release(); }
+    void moved_to(state_base& src) noexcept override { this->set_upstream(&src); }
 
 private:
     void expire(reactor::duration limit) {
@@ -110,7 +123,116 @@ future<T> with_timeout(future<T>& f, reactor::duration limit, std::optional<std:
     return future_access::make<T>(n);
 }
 
+// with_timeout(reactor&, limit, fn): waits for the operation to settle even
+// after the time ran out (see the header comment).
+template <class T>
+class scoped_timeout_node final : public state<T>, public continuation {
+public:
+    // Two references: the returned future, the operation's ownership (the
+    // timer holds a third while armed).
+    scoped_timeout_node(reactor& r, std::source_location where, reactor::duration limit)
+        : state<T>(r, where, 2), limit_(limit) {}
+
+    std::stop_token token() const noexcept { return stop_.get_token(); }
+
+    void start(future<T> op) {
+        struct on_timer {
+            scoped_timeout_node* n;
+            explicit on_timer(scoped_timeout_node* nn) noexcept : n(nn) { n->add_ref(); }
+            on_timer(on_timer&& o) noexcept : n(std::exchange(o.n, nullptr)) {}
+            on_timer(const on_timer&) = delete;
+            ~on_timer() {
+                if (n)
+                    n->release();
+            }
+            void operator()() {
+                n->timed_out_ = true;
+                n->stop_.request_stop();
+            }
+        };
+        timer_ = this->get_reactor().call_later(limit_, on_timer(this));
+        state<T>* src = future_access::take(op, "with_timeout (the future fn returned)");
+        this->set_upstream(src);
+        src->attach(this);
+        src->release();
+    }
+
+    void fire(state_base& src) override {
+        this->set_upstream(nullptr);
+        timer_.cancel();
+        auto& s = static_cast<state<T>&>(src);
+        if (timed_out_) {
+            if (s.get_status() == status::value) {
+                s.take_value();
+            } else {
+                std::exception_ptr e = s.take_error();
+                if (!error_as<cancelled_error>(e) && !error_as<timeout_error>(e))
+                    report_unhandled(e, this->where());
+            }
+            return this->set_error(make_timeout_error(limit_));
+        }
+        try {
+            if (s.get_status() != status::value)
+                this->set_error(s.take_error());
+            else if constexpr (std::is_void_v<T>)
+                s.take_value(), this->set_value();
+            else
+                this->set_value(s.take_value());
+        } catch (...) {
+            if (this->pending())
+                this->set_error(std::current_exception());
+        }
+    }
+    void drop() noexcept override { this->release(); }
+    void moved_to(state_base& src) noexcept override { this->set_upstream(&src); }
+
+private:
+    reactor::duration limit_;
+    std::stop_source stop_;
+    handle timer_;
+    bool timed_out_ = false;
+};
+
 }  // namespace detail
+
+// Calls `fn(token)` now and settles like the future it returns, unless
+// `limit` passes first: then stop is requested on `token`, and once the
+// operation has settled the result rejects with vow::timeout_error. A throw
+// from `fn` rejects the result. Throws vow::invalid_argument for a negative
+// limit.
+template <class F>
+auto with_timeout(reactor& r, reactor::duration limit, F&& fn,
+                  std::source_location where = std::source_location::current()) {
+    using Fn = std::decay_t<F>;
+    if constexpr (!std::is_invocable_v<Fn&, std::stop_token>) {
+        static_assert(detail::dependent_false<F>,
+                      "vow::with_timeout(reactor, limit, fn): fn must take a std::stop_token and return a vow::future");
+        return future<void>();
+    } else if constexpr (!detail::is_future_v<std::invoke_result_t<Fn&, std::stop_token>>) {
+        static_assert(detail::dependent_false<F>, "vow::with_timeout(reactor, limit, fn): fn must return a vow::future");
+        return future<void>();
+    } else {
+        using T = detail::unwrap_t<std::invoke_result_t<Fn&, std::stop_token>>;
+        if (limit < reactor::duration::zero())
+            throw invalid_argument("vow::with_timeout: the time limit must not be negative");
+        auto* n = new detail::scoped_timeout_node<T>(r, where, limit);
+        future<T> result = detail::future_access::make<T>(n);
+        future<T> op;
+        try {
+            Fn f(std::forward<F>(fn));
+            op = f(n->token());
+        } catch (...) {
+            op = make_exception_future<T>(r, std::current_exception(), where);
+        }
+        try {
+            n->start(std::move(op));
+        } catch (...) {
+            n->release();  // the operation's reference, never given
+            throw;
+        }
+        return result;
+    }
+}
 
 // Settles like `f`, or rejects with vow::timeout_error after `limit`.
 template <class T>

@@ -8,8 +8,8 @@
 void chain(vow::reactor& r) {
     auto f = vow::make_exception_future<int>(r, std::runtime_error("x"));
 #ifdef VOW_COMPILE_FAIL
-    (void)f.catch_([](auto& e) { return static_cast<int>(sizeof e); });
+    (void)std::move(f).catch_([](auto& e) { return static_cast<int>(sizeof e); });
 #else
-    (void)f.catch_([](const std::runtime_error&) { return 0; });
+    (void)std::move(f).catch_([](const std::runtime_error&) { return 0; });
 #endif
 }

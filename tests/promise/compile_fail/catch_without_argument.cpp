@@ -9,8 +9,8 @@
 void chain(vow::reactor& r) {
     auto f = vow::make_exception_future<int>(r, std::runtime_error("x"));
 #ifdef VOW_COMPILE_FAIL
-    (void)f.catch_([] { return 0; });
+    (void)std::move(f).catch_([] { return 0; });
 #else
-    (void)f.catch_([](std::exception_ptr) { return 0; });
+    (void)std::move(f).catch_([](std::exception_ptr) { return 0; });
 #endif
 }

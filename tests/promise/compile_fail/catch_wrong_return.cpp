@@ -9,8 +9,8 @@
 void chain(vow::reactor& r) {
     auto f = vow::make_ready_future(r, 1);
 #ifdef VOW_COMPILE_FAIL
-    (void)f.catch_([](std::exception_ptr) { return std::string("not an int"); });
+    (void)std::move(f).catch_([](std::exception_ptr) { return std::string("not an int"); });
 #else
-    (void)f.catch_([](std::exception_ptr) { return 0; });
+    (void)std::move(f).catch_([](std::exception_ptr) { return 0; });
 #endif
 }

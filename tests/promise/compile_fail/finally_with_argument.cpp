@@ -6,8 +6,8 @@
 void chain(vow::reactor& r) {
     auto f = vow::make_ready_future(r, 1);
 #ifdef VOW_COMPILE_FAIL
-    (void)f.finally([](int) {});
+    (void)std::move(f).finally([](int) {});
 #else
-    (void)f.finally([] {});
+    (void)std::move(f).finally([] {});
 #endif
 }

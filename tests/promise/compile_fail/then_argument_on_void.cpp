@@ -6,8 +6,8 @@
 void chain(vow::reactor& r) {
     auto f = vow::make_ready_future(r);
 #ifdef VOW_COMPILE_FAIL
-    (void)f.then([](int n) { return n; });
+    (void)std::move(f).then([](int n) { return n; });
 #else
-    (void)f.then([] { return 0; });
+    (void)std::move(f).then([] { return 0; });
 #endif
 }

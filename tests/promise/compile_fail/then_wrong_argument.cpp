@@ -8,8 +8,8 @@
 void chain(vow::reactor& r) {
     auto f = vow::make_ready_future(r, 1);
 #ifdef VOW_COMPILE_FAIL
-    (void)f.then([](std::string s) { return s.size(); });
+    (void)std::move(f).then([](std::string s) { return s.size(); });
 #else
-    (void)f.then([](int n) { return n; });
+    (void)std::move(f).then([](int n) { return n; });
 #endif
 }

@@ -73,6 +73,7 @@ private:
             src = nullptr;
             parent->release();
         }
+        void moved_to(state_base& s) noexcept override { src = &s; }
     };
     std::vector<slot> slots_;
 };

@@ -2,10 +2,12 @@
 // handlers.
 //
 // A node is at once the continuation of its source and the state of the
-// future it returns, so a pending `then` costs exactly one allocation. It
-// fires in two phases: when its source settles it runs the handler; if the
-// handler returned a future, the node attaches itself to that inner future
-// (adoption) and settles when the inner one does.
+// future it returns, so a pending `then` costs exactly one allocation. When
+// its source settles it runs the handler. If the handler returned a future,
+// the node does not wait in between: its consumer moves onto that inner
+// future (state.hpp, rule 6), so a recursion through `then` keeps one node
+// alive, not one per level. `finally` is the exception: it must wait for its
+// handler's future and then pass on the result it held, so it adopts.
 #pragma once
 
 #include <vow/error.hpp>
@@ -76,11 +78,14 @@ public:
 
     void fire(state_base& src) final {
         try {
-            if (!std::exchange(adopting_, false)) {
-                this->set_upstream(nullptr);
+            this->set_upstream(nullptr);
+            if (this->forwarding()) {
+                // Forwarded to a future that settled before any consumer came.
+                this->stop_forwarding();
+                pass_through(static_cast<state<Out>&>(src));
+            } else if (!std::exchange(adopting_, false)) {
                 static_cast<Derived*>(this)->on_source(src);
             } else {
-                this->set_upstream(nullptr);
                 static_cast<Derived*>(this)->on_inner(src);
             }
         } catch (...) {
@@ -90,19 +95,21 @@ public:
     }
 
     void drop() noexcept final { this->release(); }
+    void moved_to(state_base& src) noexcept final { this->set_upstream(&src); }
 
-    // Default second phase: the adopted future<Out> settles this node.
+    // The second phase after adopt(); only finally_node adopts, and it has
+    // its own. (Unused otherwise, but fire() names it.)
     void on_inner(state_base& src) { pass_through(static_cast<state<Out>&>(src)); }
 
 protected:
     // Settles this node with the result of `fn(args...)`: a value, or a
-    // future<Out> to adopt.
+    // future<Out> whose result this node's consumer gets directly.
     template <class F, class... A>
     void deliver(F&& fn, A&&... args) {
         using R = std::invoke_result_t<F, A...>;
         if constexpr (is_future_v<R>) {
             auto inner = std::invoke(std::forward<F>(fn), std::forward<A>(args)...);
-            adopt(future_access::take(inner, "then (adopting the future a handler returned)"));
+            this->forward_to(future_access::take(inner, "then (adopting the future a handler returned)"), this);
         } else if constexpr (std::is_void_v<R>) {
             std::invoke(std::forward<F>(fn), std::forward<A>(args)...);
             this->set_value();
@@ -112,7 +119,7 @@ protected:
     }
 
     // Waits for `inner` (whose future reference we now hold), then settles
-    // through on_inner.
+    // through Derived::on_inner (finally_node only: the others forward).
     void adopt(state_base* inner) {
         adopting_ = true;
         this->set_upstream(inner);

@@ -3,16 +3,21 @@
 // A state holds the eventual result of one asynchronous operation: nothing
 // yet (pending), a value, or an error. Its *producer* settles it (a promise,
 // or the node that runs a `then` handler); its *consumer* is at most one
-// continuation, attached by `then`, `catch_`, `finally`, `share` or
-// `run_until_complete`.
+// continuation, attached by `then`, `catch_`, `finally`, `share`,
+// `run_until_complete` or a combinator.
 //
-//                 attach(c)                          fire task runs c
-//     pending ---------------> pending + c               |
-//        |                         |                     v
-//        | settle                  | settle: queue   value/error --> taken
-//        v                         | a fire task     (c moved the result out)
-//    value/error --attach(c)-------+  (call_soon)
-//        (queue a fire task at once: never run c inside attach or settle)
+//                  attach(c)                           fire task runs c
+//     pending -----------------> pending + c                 |
+//      |   |                       |     |                   v
+//      |   | forward(inner)        |     | settle:     value/error --> taken
+//      |   v                       |     | queue a      (c moved the result out)
+//      | forwarding --attach(c)--> | c moves to the inner state; this
+//      |   (waits on `inner`,      |     state is left pending, unused)
+//      |    settles as it does)    |
+//      | settle                    | destroyed unsettled: c->drop()
+//      v                           v     (c is told it will never fire)
+//   value/error --attach(c)-------+  fire task (call_soon), or at once
+//                                     for attach_inline (no user code)
 //
 // Rules (see docs/design.md, "Promise states"):
 //  1. Every field is read and written on the reactor's thread only. A promise
@@ -21,7 +26,8 @@
 //     reactor with call_soon_threadsafe. So the state needs no atomics.
 //  2. A continuation never runs inside `attach` or inside settling: both queue
 //     a fire task on the reactor (Promises/A+ 2.2.4), so continuations run in
-//     the order their sources settled.
+//     the order their sources settled. The exception is `attach_inline`, for
+//     vow's own continuations that run no user code (combinator slots).
 //  3. Ownership flows downstream: a state owns its continuation (dropping it
 //     when destroyed unfired) and futures own their state. A fire task owns
 //     the settled state until the continuation has taken the result.
@@ -29,6 +35,13 @@
 //     unhandled rejection, reported with the place the state was created.
 //  5. Destruction is iterative (a graveyard list), so dropping a chain of ten
 //     million nodes does not recurse ten million frames deep.
+//  6. Adoption collapses. A node whose handler returned a pending future does
+//     not stay in the chain: its consumer is moved onto that inner state
+//     (continuation::moved_to tells it), or, with no consumer yet, the node
+//     is `forwarding` and the first consumer to attach goes straight to the
+//     inner state. A state has one consumer, so nothing else can be waiting
+//     on the node: moving that one consumer is all there is to do. Hence a
+//     recursion that returns the next level's future runs in constant memory.
 #pragma once
 
 #include <vow/reactor/reactor.hpp>
@@ -54,11 +67,14 @@ class state_base;
 bool can_settle(const state_base& s) noexcept;
 
 // The consumer side of a state: told when its source settled (`fire`), or
-// that the source died unsettled and will never fire (`drop`).
+// that the source died unsettled and will never fire (`drop`), or that it now
+// waits on another state (`moved_to`: adoption collapsed, rule 6), which is
+// the one it will be fired with; anything that remembers its source updates it.
 class continuation {
 public:
     virtual void fire(state_base& src) = 0;
     virtual void drop() noexcept = 0;
+    virtual void moved_to(state_base& src) noexcept = 0;
 
 protected:
     ~continuation() = default;
@@ -100,24 +116,14 @@ public:
 
     // Attaches the single continuation; the state now owns one reference to
     // it (given by the caller). If the state has settled, queues the fire.
-    void attach(continuation* c) {
-        cont_ = c;
-        observed_ = true;
-        if (st_ != status::pending)
-            schedule_fire();
-    }
+    // On a forwarding state, `c` goes to the state it forwards to (rule 6).
+    void attach(continuation* c) { attach_at(c, false); }
 
     // As attach, for vow's own continuations that run no user code (the
     // slots of all/any/race): `c` is told at once, inside attach or inside
     // the settle, instead of on a later turn. User handlers downstream are
     // still queued, so Promises/A+ ordering holds for them.
-    void attach_inline(continuation* c) {
-        cont_ = c;
-        observed_ = true;
-        inline_cont_ = true;
-        if (st_ != status::pending)
-            fire_inline();
-    }
+    void attach_inline(continuation* c) { attach_at(c, true); }
 
     // Settles with an error (loop thread).
     void set_error(std::exception_ptr e) {
@@ -159,7 +165,59 @@ public:
 protected:
     void set_upstream(state_base* s) noexcept { upstream_ = s; }
 
+    // Settles this state with whatever `inner` settles with, without staying
+    // in between (rule 6). `inner` is pending or settled, and we hold its
+    // future's reference, which this call takes over. With a consumer, the
+    // consumer moves onto `inner` and this state is done: it stays pending
+    // and is released by its owners. Without one, this state becomes
+    // `inner`'s continuation (`inner` owns a reference to it) and forwards
+    // the consumer that attaches later; until then it is fired as usual
+    // and must pass `inner`'s result on (node::on_inner).
+    void forward_to(state_base* inner, continuation* self) {
+        if (continuation* c = std::exchange(cont_, nullptr)) {
+            inner->attach_at(c, inline_cont_, true);
+        } else {
+            forwarding_ = true;
+            upstream_ = inner;
+            add_ref();
+            inner->attach(self);
+        }
+        inner->release();
+    }
+
+    // True while this state forwards to its upstream (see forward_to).
+    bool forwarding() const noexcept { return forwarding_; }
+    void stop_forwarding() noexcept { forwarding_ = false; }
+
 private:
+    // `moving`: `c` was attached elsewhere before, so it must hear where it
+    // went even when that is `this`.
+    void attach_at(continuation* c, bool inl, bool moving = false) {
+        state_base* s = this;
+        while (s->forwarding_) {
+            // s waits on `in` as its continuation and adds nothing: leave
+            // and give the consumer to `in`. A fire of `in` already queued
+            // finds the new continuation when it runs.
+            state_base* in = s->upstream_;
+            in->cont_ = nullptr;
+            s->forwarding_ = false;
+            s->upstream_ = nullptr;
+            s->release();  // the reference `in` owned; our caller holds another on `this`
+            s = in;
+        }
+        if (s != this || moving)
+            c->moved_to(*s);
+        s->cont_ = c;
+        s->observed_ = true;
+        s->inline_cont_ = inl;
+        if (s->st_ != status::pending) {
+            if (inl)
+                s->fire_inline();
+            else
+                s->schedule_fire();
+        }
+    }
+
     // The fire task owns one reference to the settled state until the
     // continuation has taken the result (or the task is destroyed unrun, when
     // the reactor is destroyed).
@@ -244,6 +302,9 @@ protected:
     status st_ = status::pending;
     bool observed_ = false;
     bool inline_cont_ = false;
+
+private:
+    bool forwarding_ = false;
 };
 
 // A state with storage for a T. The value lives in a union so that a T

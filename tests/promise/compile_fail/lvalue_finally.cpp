@@ -1,0 +1,16 @@
+// expect: vow::future::finally consumes the future (one future, one consumer): call it on an rvalue, std::move(f).finally(...)
+// finally on a named future: one future has one consumer, so it must be moved.
+#include <exception>
+#include <utility>
+
+#include <vow/promise/future.hpp>
+#include <vow/promise/make_future.hpp>
+
+void chain(vow::reactor& r) {
+    auto f = vow::make_ready_future(r, 1);
+#ifdef VOW_COMPILE_FAIL
+    (void)f.finally([] {});
+#else
+    (void)std::move(f).finally([] {});
+#endif
+}

@@ -165,6 +165,18 @@ public:
     }
     std::uint64_t opened() const noexcept { return opened_; }
     reactor& get_reactor() const noexcept { return r_; }
+    // A request in flight or an idle connection open: shutting down would
+    // touch the reactor. Otherwise the client may outlive its reactor, and
+    // closing is left unchecked.
+    bool holds_reactor() const noexcept {
+        if (!ops_.empty())
+            return true;
+        for (auto& [key, pl] : pools_)
+            for (auto& c : pl.idle)
+                if (c.s.is_open())
+                    return true;
+        return false;
+    }
 
 private:
     // Starts (or restarts) an attempt: a pooled connection, a new one, or a
@@ -472,7 +484,8 @@ http_client::http_client(reactor& r, http_client_options opts)
     : impl_(std::make_shared<impl>(checked(r, "net::http_client::http_client"), std::move(opts))) {}
 http_client::~http_client() {
     if (impl_) {
-        vow::detail::check_thread(impl_->get_reactor(), "net::http_client::~http_client");
+        if (impl_->holds_reactor())
+            vow::detail::check_thread(impl_->get_reactor(), "net::http_client::~http_client");
         impl_->shutdown();
     }
 }
@@ -492,7 +505,8 @@ future<http_response> http_client::request(std::string_view method, std::string_
     return impl_->request(method, url, std::move(body), std::move(opts));
 }
 void http_client::close_idle() noexcept {
-    vow::detail::check_thread(impl_->get_reactor(), "net::http_client::close_idle");
+    if (impl_->holds_reactor())
+        vow::detail::check_thread(impl_->get_reactor(), "net::http_client::close_idle");
     impl_->close_idle();
 }
 std::size_t http_client::idle_connections() const noexcept { return impl_->idle_count(); }

@@ -225,6 +225,17 @@ public:
     std::size_t connections() const noexcept { return conns_.size(); }
     std::uint64_t requests() const noexcept { return requests_; }
     reactor& get_reactor() const noexcept { return r_; }
+    // Listening, or a connection open: closing would touch the reactor.
+    // Otherwise the server may outlive its reactor, and closing is left
+    // unchecked.
+    bool holds_reactor() const noexcept {
+        if (listener_.is_open())
+            return true;
+        for (auto& c : conns_)
+            if (c->stream.is_open())
+                return true;
+        return false;
+    }
 
 private:
     void accept(tcp_stream s) {
@@ -619,7 +630,8 @@ http_server::http_server(reactor& r, std::string_view host, std::uint16_t port, 
 
 http_server::~http_server() {
     if (impl_) {
-        vow::detail::check_thread(impl_->get_reactor(), "net::http_server::~http_server");
+        if (impl_->holds_reactor())
+            vow::detail::check_thread(impl_->get_reactor(), "net::http_server::~http_server");
         impl_->close_all();
     }
 }
@@ -642,7 +654,8 @@ future<void> http_server::shutdown(reactor::duration grace) {
     return impl_->shutdown(grace);
 }
 void http_server::close() noexcept {
-    vow::detail::check_thread(impl_->get_reactor(), "net::http_server::close");
+    if (impl_->holds_reactor())
+        vow::detail::check_thread(impl_->get_reactor(), "net::http_server::close");
     impl_->close_all();
 }
 address http_server::local_address() const { return impl_->local(); }

@@ -608,7 +608,9 @@ future<void> tcp_stream::shutdown(io_options opts) {
 
 void tcp_stream::close() noexcept {
     if (impl_) {
-        vow::detail::check_thread(impl_->get_reactor(), "net::tcp_stream::close");
+        // A closed stream touches nothing of its reactor, which may be gone.
+        if (impl_->is_open())
+            vow::detail::check_thread(impl_->get_reactor(), "net::tcp_stream::close");
         impl_->close();
     }
 }

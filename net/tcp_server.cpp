@@ -273,6 +273,13 @@ reactor& checked(reactor& r, const char* function) {
     return r;
 }
 
+// The check of closing: a closed server touches nothing of its reactor, and
+// may outlive it (~reactor closes what is still open).
+void check_if_open(const tcp_server::impl& s, const char* function) noexcept {
+    if (s.is_open())
+        vow::detail::check_thread(s.get_reactor(), function);
+}
+
 }  // namespace
 
 tcp_server::tcp_server(reactor& r, std::string_view host, std::uint16_t port, server_options opts)
@@ -283,7 +290,7 @@ tcp_server::tcp_server(reactor& r, const address& where, server_options opts)
 
 tcp_server::~tcp_server() {
     if (impl_) {
-        vow::detail::check_thread(impl_->get_reactor(), "net::tcp_server::~tcp_server");
+        check_if_open(*impl_, "net::tcp_server::~tcp_server");
         impl_->close();
     }
 }
@@ -291,7 +298,7 @@ tcp_server::tcp_server(tcp_server&&) noexcept = default;
 tcp_server& tcp_server::operator=(tcp_server&& o) noexcept {
     if (this != &o) {
         if (impl_) {
-            vow::detail::check_thread(impl_->get_reactor(), "net::tcp_server::operator=");
+            check_if_open(*impl_, "net::tcp_server::operator=");
             impl_->close();
         }
         impl_ = std::move(o.impl_);
@@ -322,7 +329,7 @@ future<tcp_stream> tcp_server::accept(io_options opts) {
 }
 void tcp_server::close() noexcept {
     if (impl_) {
-        vow::detail::check_thread(impl_->get_reactor(), "net::tcp_server::close");
+        check_if_open(*impl_, "net::tcp_server::close");
         impl_->close();
     }
 }

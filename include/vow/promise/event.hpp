@@ -25,8 +25,13 @@ public:
     explicit event(reactor& r) noexcept : r_(&r) {}
     event(const event&) = delete;
     event& operator=(const event&) = delete;
-    // Rejects every waiter with vow::broken_promise.
-    ~event() { detail::check_thread(*r_, "event::~event"); }
+    // Rejects every waiter with vow::broken_promise. Without waiters it
+    // touches nothing of the reactor (which may then be gone already), and
+    // is not checked.
+    ~event() {
+        if (!waiters_.empty())
+            detail::check_thread(*r_, "event::~event");
+    }
 
     // Sets the flag and fulfils every waiter, oldest first.
     void set() {

@@ -30,8 +30,13 @@ public:
     semaphore(reactor& r, std::size_t permits) noexcept : r_(&r), permits_(permits) {}
     semaphore(const semaphore&) = delete;
     semaphore& operator=(const semaphore&) = delete;
-    // Rejects every waiter with vow::broken_promise.
-    ~semaphore() { detail::check_thread(*r_, "semaphore::~semaphore"); }
+    // Rejects every waiter with vow::broken_promise. Without waiters it
+    // touches nothing of the reactor (which may then be gone already), and
+    // is not checked.
+    ~semaphore() {
+        if (!waiters_.empty())
+            detail::check_thread(*r_, "semaphore::~semaphore");
+    }
 
     // A future fulfilled when a permit is ours. With a token, a waiter whose
     // stop is requested leaves the line and rejects with vow::cancelled_error.

@@ -5,9 +5,9 @@
 
 #include <vow/net/resolve.hpp>
 #include <vow/net/tcp.hpp>
-#include <vow/promise/detail/stop_link.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/promise.hpp>
+#include <vow/reactor/stop_link.hpp>
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -187,7 +187,7 @@ private:
     address last_addr_;
     int last_error_ = 0;
     handle timer_;
-    vow::detail::stop_link link_;
+    vow::stop_link link_;
     std::shared_ptr<connect_op> self_;
 };
 
@@ -204,6 +204,7 @@ void check_connect_options(const connect_options& o) {
 }  // namespace
 
 future<tcp_stream> connect(reactor& r, std::string_view host, std::uint16_t port, connect_options opts) {
+    vow::detail::check_thread(r, "net::connect");
     check_connect_options(opts);
     if (host.empty())
         throw invalid_argument("vow::net::connect: the host is empty");
@@ -228,6 +229,7 @@ future<tcp_stream> connect(reactor& r, std::string_view host, std::uint16_t port
 }
 
 future<tcp_stream> connect(reactor& r, const address& to, connect_options opts) {
+    vow::detail::check_thread(r, "net::connect");
     check_connect_options(opts);
     if (to.empty() || to.port() == 0)
         throw invalid_argument(fmt::format("vow::net::connect: cannot connect to '{}' (empty address or port 0)", to));

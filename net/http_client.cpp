@@ -12,9 +12,9 @@
 #include <vow/net/http_client.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/net/url.hpp>
-#include <vow/promise/detail/stop_link.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/promise.hpp>
+#include <vow/reactor/stop_link.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -55,7 +55,7 @@ public:
         request_options ro;
         int redirects = 0;
         handle timer;
-        vow::detail::stop_link link;
+        vow::stop_link link;
         bool done = false;
         std::list<std::shared_ptr<op>>::iterator pos;
         // The current attempt.
@@ -164,6 +164,19 @@ public:
         return n;
     }
     std::uint64_t opened() const noexcept { return opened_; }
+    reactor& get_reactor() const noexcept { return r_; }
+    // A request in flight or an idle connection open: shutting down would
+    // touch the reactor. Otherwise the client may outlive its reactor, and
+    // closing is left unchecked.
+    bool holds_reactor() const noexcept {
+        if (!ops_.empty())
+            return true;
+        for (auto& [key, pl] : pools_)
+            for (auto& c : pl.idle)
+                if (c.s.is_open())
+                    return true;
+        return false;
+    }
 
 private:
     // Starts (or restarts) an attempt: a pooled connection, a new one, or a
@@ -458,23 +471,44 @@ private:
     bool closing_ = false;
 };
 
-http_client::http_client(reactor& r, http_client_options opts) : impl_(std::make_shared<impl>(r, std::move(opts))) {}
+namespace {
+// The thread check (docs/design.md, "Threading"), before the constructor
+// does anything else.
+reactor& checked(reactor& r, const char* function) {
+    vow::detail::check_thread(r, function);
+    return r;
+}
+}  // namespace
+
+http_client::http_client(reactor& r, http_client_options opts)
+    : impl_(std::make_shared<impl>(checked(r, "net::http_client::http_client"), std::move(opts))) {}
 http_client::~http_client() {
-    if (impl_)
+    if (impl_) {
+        if (impl_->holds_reactor())
+            vow::detail::check_thread(impl_->get_reactor(), "net::http_client::~http_client");
         impl_->shutdown();
+    }
 }
 
+// Members that act on the client are checked; the getters are not.
 future<http_response> http_client::get(std::string_view url, request_options opts) {
+    vow::detail::check_thread(impl_->get_reactor(), "net::http_client::get");
     return impl_->request("GET", url, {}, std::move(opts));
 }
 future<http_response> http_client::post(std::string_view url, std::string body, request_options opts) {
+    vow::detail::check_thread(impl_->get_reactor(), "net::http_client::post");
     return impl_->request("POST", url, std::move(body), std::move(opts));
 }
 future<http_response> http_client::request(std::string_view method, std::string_view url, std::string body,
                                            request_options opts) {
+    vow::detail::check_thread(impl_->get_reactor(), "net::http_client::request");
     return impl_->request(method, url, std::move(body), std::move(opts));
 }
-void http_client::close_idle() noexcept { impl_->close_idle(); }
+void http_client::close_idle() noexcept {
+    if (impl_->holds_reactor())
+        vow::detail::check_thread(impl_->get_reactor(), "net::http_client::close_idle");
+    impl_->close_idle();
+}
 std::size_t http_client::idle_connections() const noexcept { return impl_->idle_count(); }
 std::uint64_t http_client::connections_opened() const noexcept { return impl_->opened(); }
 

@@ -224,6 +224,18 @@ public:
     address local() const { return listener_.local_address(); }
     std::size_t connections() const noexcept { return conns_.size(); }
     std::uint64_t requests() const noexcept { return requests_; }
+    reactor& get_reactor() const noexcept { return r_; }
+    // Listening, or a connection open: closing would touch the reactor.
+    // Otherwise the server may outlive its reactor, and closing is left
+    // unchecked.
+    bool holds_reactor() const noexcept {
+        if (listener_.is_open())
+            return true;
+        for (auto& c : conns_)
+            if (c->stream.is_open())
+                return true;
+        return false;
+    }
 
 private:
     void accept(tcp_stream s) {
@@ -602,25 +614,50 @@ private:
     std::uint64_t requests_ = 0;
 };
 
+namespace {
+// The thread check (docs/design.md, "Threading"), before the constructor
+// does anything else.
+reactor& checked(reactor& r, const char* function) {
+    vow::detail::check_thread(r, function);
+    return r;
+}
+}  // namespace
+
 http_server::http_server(reactor& r, std::string_view host, std::uint16_t port, http_server_options opts)
-    : impl_(std::make_shared<impl>(r, host, port, opts)) {
+    : impl_(std::make_shared<impl>(checked(r, "net::http_server::http_server"), host, port, opts)) {
     impl_->start();
 }
 
 http_server::~http_server() {
-    if (impl_)
+    if (impl_) {
+        if (impl_->holds_reactor())
+            vow::detail::check_thread(impl_->get_reactor(), "net::http_server::~http_server");
         impl_->close_all();
+    }
 }
 
+// Members that act on the server are checked; the getters are not.
 void http_server::add_route(std::string_view method, std::string_view pattern, http_handler fn) {
+    vow::detail::check_thread(impl_->get_reactor(), "net::http_server::route");
     impl_->add_route(method, pattern, std::move(fn));
 }
-void http_server::on_response(access_log fn) { impl_->on_response(std::move(fn)); }
+void http_server::on_response(access_log fn) {
+    vow::detail::check_thread(impl_->get_reactor(), "net::http_server::on_response");
+    impl_->on_response(std::move(fn));
+}
 void http_server::on_error(std::function<void(std::exception_ptr, const http_request&)> fn) {
+    vow::detail::check_thread(impl_->get_reactor(), "net::http_server::on_error");
     impl_->on_error(std::move(fn));
 }
-future<void> http_server::shutdown(reactor::duration grace) { return impl_->shutdown(grace); }
-void http_server::close() noexcept { impl_->close_all(); }
+future<void> http_server::shutdown(reactor::duration grace) {
+    vow::detail::check_thread(impl_->get_reactor(), "net::http_server::shutdown");
+    return impl_->shutdown(grace);
+}
+void http_server::close() noexcept {
+    if (impl_->holds_reactor())
+        vow::detail::check_thread(impl_->get_reactor(), "net::http_server::close");
+    impl_->close_all();
+}
 address http_server::local_address() const { return impl_->local(); }
 std::uint16_t http_server::port() const { return impl_->local().port(); }
 std::size_t http_server::connections() const noexcept { return impl_->connections(); }

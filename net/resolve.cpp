@@ -19,9 +19,9 @@
 
 #include <vow/error.hpp>
 #include <vow/net/error.hpp>
-#include <vow/promise/detail/stop_link.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/promise.hpp>
+#include <vow/reactor/stop_link.hpp>
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -283,7 +283,7 @@ private:
         promise<address_list> p;
         std::string host;
         handle timer;
-        detail::stop_link link;
+        vow::stop_link link;
     };
 
     // Settles a lookup before the resolver did, and cancels its query.
@@ -559,7 +559,11 @@ void resolver_thread::report(std::uint64_t id, outcome o) {
     r_.call_soon_threadsafe([svc = &svc_, id, o = std::move(o)]() mutable { svc->complete(id, std::move(o)); });
 }
 
-void check_thread(reactor& r, const char* who) {
+// Where thread checks are on (docs/design.md, "Threading"), a call off the
+// reactor's thread aborts like every thread-bound function; where they are
+// compiled out, resolve keeps its own cheap guard and throws instead.
+void check_thread(reactor& r, const char* who, const char* function) {
+    vow::detail::check_thread(r, function);
     if (!r.in_reactor_thread())
         throw vow::usage_error(fmt::format("vow::net::{}: called off the reactor's thread", who));
 }
@@ -567,7 +571,7 @@ void check_thread(reactor& r, const char* who) {
 }  // namespace
 
 future<std::vector<address>> resolve(reactor& r, std::string_view host, std::uint16_t port, resolve_options opts) {
-    check_thread(r, "resolve");
+    check_thread(r, "resolve", "net::resolve");
     check_host(host);
     if (opts.timeout <= reactor::duration::zero())
         throw vow::invalid_argument(fmt::format(
@@ -601,7 +605,7 @@ future<std::vector<address>> resolve(reactor& r, std::string_view host, std::uin
 }
 
 void configure_resolver(reactor& r, resolver_config config) {
-    check_thread(r, "configure_resolver");
+    check_thread(r, "configure_resolver", "net::configure_resolver");
     for (const address& a : config.nameservers)
         if (a.empty())
             throw vow::invalid_argument("vow::net::configure_resolver: a nameserver is an empty address");

@@ -11,9 +11,9 @@
 #include "net_internal.hpp"
 
 #include <vow/net/tcp.hpp>
-#include <vow/promise/detail/stop_link.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/promise.hpp>
+#include <vow/reactor/stop_link.hpp>
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -246,13 +246,13 @@ private:
         explicit pending_read(reactor& r) : p(r) {}
         promise<std::string> p;
         handle timer;
-        vow::detail::stop_link link;
+        vow::stop_link link;
     };
     struct pending_wait {
         explicit pending_wait(reactor& r) : p(r) {}
         promise<void> p;
         handle timer;
-        vow::detail::stop_link link;
+        vow::stop_link link;
     };
 
     static std::string op_name(const char* name) { return fmt::format("tcp_stream::{}", name); }
@@ -548,9 +548,19 @@ stream_impl& need(const std::shared_ptr<stream_impl>& impl, const char* op) {
     return *impl;
 }
 
+// need() and the thread check (docs/design.md, "Threading") of the members
+// that act on the stream; the getters are not checked. `function` is the
+// full name for the check's message.
+stream_impl& bound(const std::shared_ptr<stream_impl>& impl, const char* op, const char* function) {
+    stream_impl& s = need(impl, op);
+    vow::detail::check_thread(s.get_reactor(), function);
+    return s;
+}
+
 }  // namespace
 
 tcp_stream tcp_stream::adopt(reactor& r, int fd, stream_options opts) {
+    vow::detail::check_thread(r, "net::tcp_stream::adopt");
     if (fd < 0)
         throw invalid_argument(fmt::format("vow::net::tcp_stream::adopt: bad file descriptor {}", fd));
     if (opts.max_write_buffer == 0 || opts.high_water > opts.max_write_buffer) {
@@ -569,15 +579,16 @@ tcp_stream tcp_stream::adopt(reactor& r, int fd, stream_options opts) {
 }
 
 future<std::string> tcp_stream::read_some(io_options opts) {
-    return need(impl_, "read_some").start_read(stream_impl::read_kind::some, 0, {}, opts, "read_some");
+    return bound(impl_, "read_some", "net::tcp_stream::read_some").start_read(stream_impl::read_kind::some, 0, {}, opts, "read_some");
 }
 
 future<std::string> tcp_stream::read_exactly(std::size_t n, io_options opts) {
-    return need(impl_, "read_exactly").start_read(stream_impl::read_kind::exactly, n, {}, opts, "read_exactly");
+    return bound(impl_, "read_exactly", "net::tcp_stream::read_exactly")
+        .start_read(stream_impl::read_kind::exactly, n, {}, opts, "read_exactly");
 }
 
 future<std::string> tcp_stream::read_until(std::string_view delimiter, std::size_t max_bytes, io_options opts) {
-    auto& s = need(impl_, "read_until");
+    auto& s = bound(impl_, "read_until", "net::tcp_stream::read_until");
     if (delimiter.empty())
         throw invalid_argument("vow::net::tcp_stream::read_until: the delimiter is empty");
     if (max_bytes < delimiter.size())
@@ -588,14 +599,20 @@ future<std::string> tcp_stream::read_until(std::string_view delimiter, std::size
 }
 
 future<void> tcp_stream::write(std::string_view data, io_options opts) {
-    return need(impl_, "write").write(data, opts);
+    return bound(impl_, "write", "net::tcp_stream::write").write(data, opts);
 }
 
-future<void> tcp_stream::shutdown(io_options opts) { return need(impl_, "shutdown").shutdown(opts); }
+future<void> tcp_stream::shutdown(io_options opts) {
+    return bound(impl_, "shutdown", "net::tcp_stream::shutdown").shutdown(opts);
+}
 
 void tcp_stream::close() noexcept {
-    if (impl_)
+    if (impl_) {
+        // A closed stream touches nothing of its reactor, which may be gone.
+        if (impl_->is_open())
+            vow::detail::check_thread(impl_->get_reactor(), "net::tcp_stream::close");
         impl_->close();
+    }
 }
 
 bool tcp_stream::is_open() const noexcept { return impl_ && impl_->is_open(); }
@@ -606,10 +623,10 @@ address tcp_stream::local_address() const { return impl_ ? impl_->local() : addr
 address tcp_stream::peer_address() const { return impl_ ? impl_->peer() : address{}; }
 int tcp_stream::native_handle() const noexcept { return impl_ ? impl_->fd() : -1; }
 reactor& tcp_stream::get_reactor() const { return need(impl_, "get_reactor").get_reactor(); }
-void tcp_stream::set_nodelay(bool on) { need(impl_, "set_nodelay").set_nodelay(on); }
+void tcp_stream::set_nodelay(bool on) { bound(impl_, "set_nodelay", "net::tcp_stream::set_nodelay").set_nodelay(on); }
 
 void tcp_stream::set_write_limits(std::size_t high_water, std::size_t max_write_buffer) {
-    auto& s = need(impl_, "set_write_limits");
+    auto& s = bound(impl_, "set_write_limits", "net::tcp_stream::set_write_limits");
     if (max_write_buffer == 0 || high_water > max_write_buffer)
         throw invalid_argument(fmt::format("vow::net::tcp_stream::set_write_limits: need 0 < high_water ({}) <= "
                                            "max_write_buffer ({})",

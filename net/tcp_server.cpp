@@ -5,9 +5,9 @@
 #include "net_internal.hpp"
 
 #include <vow/net/tcp.hpp>
-#include <vow/promise/detail/stop_link.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/promise.hpp>
+#include <vow/reactor/stop_link.hpp>
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -116,13 +116,14 @@ public:
     bool is_open() const noexcept { return fd_ >= 0; }
     const address& local() const noexcept { return local_; }
     std::uint64_t accepted() const noexcept { return accepted_; }
+    reactor& get_reactor() const noexcept { return *r_; }
 
 private:
     struct pending_accept {
         explicit pending_accept(reactor& r) : p(r) {}
         promise<tcp_stream> p;
         handle timer;
-        vow::detail::stop_link link;
+        vow::stop_link link;
     };
 
     [[noreturn]] void fail(int err, const char* what, const address& where) {
@@ -265,23 +266,41 @@ address listen_address(std::string_view host, std::uint16_t port) {
     return *a;
 }
 
+// The thread check (docs/design.md, "Threading") of the constructors, which
+// runs before anything else they do.
+reactor& checked(reactor& r, const char* function) {
+    vow::detail::check_thread(r, function);
+    return r;
+}
+
+// The check of closing: a closed server touches nothing of its reactor, and
+// may outlive it (~reactor closes what is still open).
+void check_if_open(const tcp_server::impl& s, const char* function) noexcept {
+    if (s.is_open())
+        vow::detail::check_thread(s.get_reactor(), function);
+}
+
 }  // namespace
 
 tcp_server::tcp_server(reactor& r, std::string_view host, std::uint16_t port, server_options opts)
-    : tcp_server(r, listen_address(host, port), opts) {}
+    : tcp_server(checked(r, "net::tcp_server::tcp_server"), listen_address(host, port), opts) {}
 
 tcp_server::tcp_server(reactor& r, const address& where, server_options opts)
-    : impl_(std::make_shared<impl>(r, where, opts)) {}
+    : impl_(std::make_shared<impl>(checked(r, "net::tcp_server::tcp_server"), where, opts)) {}
 
 tcp_server::~tcp_server() {
-    if (impl_)
+    if (impl_) {
+        check_if_open(*impl_, "net::tcp_server::~tcp_server");
         impl_->close();
+    }
 }
 tcp_server::tcp_server(tcp_server&&) noexcept = default;
 tcp_server& tcp_server::operator=(tcp_server&& o) noexcept {
     if (this != &o) {
-        if (impl_)
+        if (impl_) {
+            check_if_open(*impl_, "net::tcp_server::operator=");
             impl_->close();
+        }
         impl_ = std::move(o.impl_);
     }
     return *this;
@@ -293,13 +312,26 @@ tcp_server::impl& need(const std::shared_ptr<tcp_server::impl>& p, const char* o
         throw usage_error(fmt::format("vow::net::tcp_server::{}: the server was moved from", op));
     return *p;
 }
+// need() and the thread check, for the members that act on the server (the
+// getters are not checked).
+tcp_server::impl& bound(const std::shared_ptr<tcp_server::impl>& p, const char* op, const char* function) {
+    tcp_server::impl& s = need(p, op);
+    vow::detail::check_thread(s.get_reactor(), function);
+    return s;
+}
 }  // namespace
 
-void tcp_server::on_connection(connection_handler fn) { need(impl_, "on_connection").on_connection(std::move(fn)); }
-future<tcp_stream> tcp_server::accept(io_options opts) { return need(impl_, "accept").accept(opts); }
+void tcp_server::on_connection(connection_handler fn) {
+    bound(impl_, "on_connection", "net::tcp_server::on_connection").on_connection(std::move(fn));
+}
+future<tcp_stream> tcp_server::accept(io_options opts) {
+    return bound(impl_, "accept", "net::tcp_server::accept").accept(opts);
+}
 void tcp_server::close() noexcept {
-    if (impl_)
+    if (impl_) {
+        check_if_open(*impl_, "net::tcp_server::close");
         impl_->close();
+    }
 }
 bool tcp_server::is_open() const noexcept { return impl_ && impl_->is_open(); }
 address tcp_server::local_address() const { return need(impl_, "local_address").local(); }

@@ -2,6 +2,7 @@
 // receives cross-thread posts, one carries stop(); every timer and watcher is
 // a libevent event embedded in a refcounted node shared with its handle.
 #include <vow/reactor/reactor.hpp>
+#include <vow/reactor/stop_link.hpp>
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -11,8 +12,11 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <memory>
 #include <mutex>
+#include <sstream>
 
 namespace vow {
 namespace detail {
@@ -31,6 +35,10 @@ struct handle_node {
     bool running = false;   // inside its own callback
     bool cancelled = false; // cancel() came while running
     const char* what = "";
+    // call_every's stop_token form: reset (and freed) when the node is
+    // disarmed, so a stop request never reaches a timer that is gone. Its
+    // callable holds the node by a raw pointer: no ownership cycle.
+    std::unique_ptr<stop_link> stop;
 
     void link(reactor& r) noexcept {
         owner = &r;
@@ -58,10 +66,19 @@ struct handle_node {
         if (next)
             next->prev = prev;
         prev = next = nullptr;
+        stop.reset();
         if (!running)
             fn.reset();
         owner = nullptr;
         --refs;
+    }
+
+    // The thread check of a handle's members. Only an armed node knows its
+    // reactor; a handle whose timer fired, was cancelled or whose reactor is
+    // gone touches nothing shared, and stays a no-op on any thread.
+    void check_thread(const char* function) const noexcept {
+        if (armed)
+            detail::check_thread(*owner, function);
     }
 
     void release() noexcept {
@@ -78,24 +95,61 @@ handle::handle(handle&& other) noexcept : node_(std::exchange(other.node_, nullp
 
 handle& handle::operator=(handle&& other) noexcept {
     if (this != &other) {
-        if (node_)
+        if (node_) {
+            node_->check_thread("handle::operator=");
             node_->release();
+        }
         node_ = std::exchange(other.node_, nullptr);
     }
     return *this;
 }
 
 handle::~handle() {
-    if (node_)
+    if (node_) {
+        node_->check_thread("handle::~handle");
         node_->release();
+    }
 }
 
 void handle::cancel() noexcept {
-    if (node_)
+    if (node_) {
+        node_->check_thread("handle::cancel");
         node_->disarm();
+    }
 }
 
-bool handle::active() const noexcept { return node_ && node_->armed; }
+bool handle::active() const noexcept {
+    if (!node_)
+        return false;
+    node_->check_thread("handle::active");
+    return node_->armed;
+}
+
+// --------------------------------------------------------- thread check
+
+void detail::thread_check_failed(const reactor& r, const char* function) noexcept {
+    // std::thread::id prints as the pthread_t; in hex it matches gdb's
+    // "Thread 0x7f..." lines.
+    auto hex = [](std::thread::id id) {
+        std::ostringstream out;
+        out << std::hex << std::showbase << id;
+        return out.str();
+    };
+    std::string message;
+    try {
+        message = fmt::format(
+            "vow: {} called on thread {} but the reactor belongs to thread {}; thread-bound functions "
+            "must be called on the reactor's thread, the one that constructed it or last entered run() "
+            "(docs/design.md, \"Threading\"); from other threads use call_soon_threadsafe\n",
+            function, hex(std::this_thread::get_id()), hex(r.owner_.load(std::memory_order_relaxed)));
+    } catch (...) {
+        message = "vow: a thread-bound function was called off its reactor's thread (docs/design.md, "
+                  "\"Threading\")\n";
+    }
+    std::fputs(message.c_str(), stderr);
+    std::fflush(stderr);
+    std::abort();
+}
 
 // --------------------------------------------------------------- reactor
 
@@ -156,10 +210,11 @@ reactor::reactor() {
         event_base_free(base_);
         throw;
     }
-    update_time();
+    refresh_time();
 }
 
 reactor::~reactor() {
+    detail::check_thread(*this, "reactor::~reactor");
     closing_ = true;
     while (!services_.empty()) {
         auto svc = std::move(services_.back().second);
@@ -224,7 +279,7 @@ void reactor::on_remote(int, short, void* self) {
 void reactor::on_drain(int, short, void* self) { static_cast<reactor*>(self)->drain(); }
 
 void reactor::drain() {
-    update_time();
+    refresh_time();
     std::size_t budget = drain_budget;
     for (;;) {
         try {
@@ -309,7 +364,7 @@ void reactor::enter_run(const char* what) {
     owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     running_ = true;
     stopped_ = false;
-    update_time();
+    refresh_time();
 }
 
 void reactor::leave_run() noexcept { running_ = false; }
@@ -352,11 +407,18 @@ bool reactor::run_once(bool block) {
     return rc == 0;
 }
 
-void reactor::set_exception_handler(exception_handler handler) { on_exception_ = std::move(handler); }
+void reactor::set_exception_handler(exception_handler handler) {
+    detail::check_thread(*this, "reactor::set_exception_handler");
+    on_exception_ = std::move(handler);
+}
 
-void reactor::set_slow_callback_handler(slow_callback_handler handler) { on_slow_ = std::move(handler); }
+void reactor::set_slow_callback_handler(slow_callback_handler handler) {
+    detail::check_thread(*this, "reactor::set_slow_callback_handler");
+    on_slow_ = std::move(handler);
+}
 
 void reactor::report_exception(std::exception_ptr error, std::string_view where) noexcept {
+    detail::check_thread(*this, "reactor::report_exception");
     if (on_exception_) {
         try {
             on_exception_(error, where);
@@ -381,7 +443,7 @@ void reactor::on_node(int, short, void* arg) {
     reactor* r = n->owner;
     if (!n->armed)
         return;  // cancelled by an earlier callback of this turn
-    r->update_time();
+    r->refresh_time();
     ++n->refs;  // keep the node alive through its own callback
     try {
         if (n->once) {
@@ -412,35 +474,47 @@ void reactor::on_node(int, short, void* arg) {
     n->release();
 }
 
-handle reactor::add_timer(duration d, bool periodic, detail::task fn) {
+handle reactor::add_timer(duration d, bool periodic, detail::task fn, const char* function,
+                          const std::stop_token* token) {
+    detail::check_thread(*this, function);
     if (periodic ? d <= duration::zero() : d < duration::zero())
-        throw invalid_argument(fmt::format(
-            "vow::reactor::{}: the {} must be {}, got {}", periodic ? "call_every" : "call_later",
-            periodic ? "period" : "delay", periodic ? "positive" : "zero or more",
-            std::chrono::duration_cast<std::chrono::microseconds>(d)));
-    auto* n = new detail::handle_node;
+        throw invalid_argument(fmt::format("vow::{}: the {} must be {}, got {}", function,
+                                           periodic ? "period" : "delay", periodic ? "positive" : "zero or more",
+                                           std::chrono::duration_cast<std::chrono::microseconds>(d)));
+    if (token && token->stop_requested())
+        return handle();  // `fn` is destroyed on the way out, here on the reactor's thread
+    auto n = std::make_unique<detail::handle_node>();
     n->fn = std::move(fn);
     n->once = !periodic;
     n->what = periodic ? "call_every callback" : "call_later callback";
-    event_assign(&n->ev, base_, -1, periodic ? EV_PERSIST : 0, &reactor::on_node, n);
+    if (token && token->stop_possible()) {
+        // Runs on this thread, on a later turn, unless disarm() reset the
+        // link first: then the node is armed, and the reactor's reference
+        // keeps it alive; the extra one covers disarm() dropping that.
+        n->stop = std::make_unique<stop_link>(*this, *token, [node = n.get()] {
+            ++node->refs;
+            node->disarm();
+            node->release();
+        });
+    }
+    event_assign(&n->ev, base_, -1, periodic ? EV_PERSIST : 0, &reactor::on_node, n.get());
     // Count the delay from the present, not from libevent's cached time of
     // this turn, which is older than now(): the timer must not fire early.
     event_base_update_cache_time(base_);
     timeval tv = to_timeval(d);
-    if (event_add(&n->ev, &tv) != 0) {
-        delete n;
+    if (event_add(&n->ev, &tv) != 0)
         throw reactor_error("vow::reactor: event_add() failed for a timer");
-    }
     n->link(*this);
-    return handle(n);
+    return handle(n.release());
 }
 
 handle reactor::add_watch(int fd, watch_kind kind, detail::task fn) {
-    const char* name = kind == watch_kind::reader ? "add_reader"
-                       : kind == watch_kind::writer ? "add_writer"
-                                                    : "add_signal_handler";
+    const char* name = kind == watch_kind::reader   ? "reactor::add_reader"
+                       : kind == watch_kind::writer ? "reactor::add_writer"
+                                                    : "reactor::add_signal_handler";
+    detail::check_thread(*this, name);
     if (kind == watch_kind::signal ? (fd <= 0 || fd >= NSIG) : fd < 0)
-        throw invalid_argument(fmt::format("vow::reactor::{}: {} {} is not valid", name,
+        throw invalid_argument(fmt::format("vow::{}: {} {} is not valid", name,
                                            kind == watch_kind::signal ? "signal number" : "fd", fd));
     short what = EV_PERSIST | (kind == watch_kind::reader   ? EV_READ
                                : kind == watch_kind::writer ? EV_WRITE
@@ -453,7 +527,7 @@ handle reactor::add_watch(int fd, watch_kind kind, detail::task fn) {
     event_assign(&n->ev, base_, fd, what, &reactor::on_node, n);
     if (event_add(&n->ev, nullptr) != 0) {
         delete n;
-        throw reactor_error(fmt::format("vow::reactor::{}: libevent refused {} {}", name,
+        throw reactor_error(fmt::format("vow::{}: libevent refused {} {}", name,
                                         kind == watch_kind::signal ? "signal" : "fd", fd));
     }
     n->link(*this);

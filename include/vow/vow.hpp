@@ -4,6 +4,7 @@
 #include <vow/error.hpp>
 #include <vow/reactor/handle.hpp>
 #include <vow/reactor/reactor.hpp>
+#include <vow/reactor/stop_link.hpp>
 #include <vow/promise/all.hpp>
 #include <vow/promise/any.hpp>
 #include <vow/promise/event.hpp>

@@ -6,6 +6,7 @@
 
 #include "fake_dns_server.hpp"
 
+#include <vow/config.hpp>
 #include <vow/net/error.hpp>
 #include <vow/net/resolve.hpp>
 #include <vow/vow.hpp>
@@ -223,7 +224,16 @@ BOOST_AUTO_TEST_CASE(bad_arguments_throw_invalid_argument_and_start_nothing) {
     expect_error<vow::net::dns_error>(*this, resolve(r, longest, 80));
 }
 
-BOOST_AUTO_TEST_CASE(calls_off_the_reactor_thread_throw_usage_error) {
+// Where thread checks are on, the same calls abort instead (covered with the
+// other checks by tests/reactor/thread_check_test.cpp).
+BOOST_AUTO_TEST_CASE(calls_off_the_reactor_thread_throw_usage_error_where_thread_checks_are_off,
+                     *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
+                         boost::test_tools::assertion_result ok(VOW_THREAD_CHECKS == 0);
+                         if (!ok)
+                             ok.message() << "thread checks are on in this build: such a call aborts "
+                                             "(tests/reactor/thread_check_test.cpp)";
+                         return ok;
+                     })) {
     bool resolve_threw = false, configure_threw = false;
     std::thread t([&] {
         try {

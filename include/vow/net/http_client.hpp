@@ -29,7 +29,9 @@
 // keep reactor::run() running until idle_timeout closes them; close_idle()
 // or destroying the client closes them at once.
 //
-// Thread safety: thread-bound to the reactor's thread.
+// Thread safety: thread-bound to the reactor's thread. Where thread checks
+// are on (docs/design.md, "Threading"), the constructor, the destructor and
+// every member but the getters abort when called on another thread.
 #pragma once
 
 #include <vow/net/error.hpp>

@@ -45,7 +45,9 @@
 // connection may idle for idle_timeout. They are checked by one
 // sweep timer per server (every quarter second or less), not per request.
 //
-// Thread safety: thread-bound to the reactor's thread.
+// Thread safety: thread-bound to the reactor's thread. Where thread checks
+// are on (docs/design.md, "Threading"), the constructor, the destructor and
+// every member but the getters abort when called on another thread.
 #pragma once
 
 #include <vow/net/address.hpp>

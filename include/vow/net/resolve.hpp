@@ -69,7 +69,8 @@ struct resolve_options {
 // Throws vow::invalid_argument (nothing is started) for an empty host, one
 // longer than 253 bytes, or one with a NUL, a space or another control
 // character; for a timeout that is not positive; and for another family.
-// Throws vow::usage_error when called off the reactor's thread.
+// Called off the reactor's thread: aborts where thread checks are on
+// (docs/design.md, "Threading"), throws vow::usage_error where they are not.
 [[nodiscard]] future<std::vector<address>> resolve(reactor& r, std::string_view host, std::uint16_t port = 0,
                                                    resolve_options opts = {});
 

@@ -43,6 +43,9 @@
 // last handle go, when done. ~reactor closes whatever is still open.
 //
 // Thread safety: thread-bound to the reactor's thread, like the reactor.
+// Where thread checks are on (docs/design.md, "Threading"), every member that
+// acts on a stream or server, connect() and the constructors abort when
+// called on another thread; the getters (is_open, port, ...) are not checked.
 #pragma once
 
 #include <vow/error.hpp>

@@ -5,7 +5,8 @@
 //   auto e = vow::make_exception_future<int>(r, std::runtime_error("no"));
 //
 // Handlers chained on them still run on a later turn, never inside `then`.
-// Reactor thread only (they create futures, which are thread-bound).
+// Reactor thread only (they create futures, which are thread-bound; checked
+// where thread checks are on).
 #pragma once
 
 #include <vow/promise/detail/state.hpp>
@@ -28,6 +29,7 @@ template <class T = void, class V,
           class R = std::conditional_t<std::is_void_v<T>, std::decay_t<V>, T>>
     requires(!std::is_same_v<std::decay_t<V>, std::source_location>)
 future<R> make_ready_future(reactor& r, V&& value, std::source_location where = std::source_location::current()) {
+    detail::check_thread(r, "make_ready_future");
     auto* s = new detail::state<R>(r, where, 1);
     try {
         s->set_value(std::forward<V>(value));
@@ -42,6 +44,7 @@ future<R> make_ready_future(reactor& r, V&& value, std::source_location where = 
 template <class T = void>
     requires std::is_void_v<T>
 future<void> make_ready_future(reactor& r, std::source_location where = std::source_location::current()) {
+    detail::check_thread(r, "make_ready_future");
     auto* s = new detail::state<void>(r, where, 1);
     s->set_value();
     return detail::future_access::make<void>(s);
@@ -53,6 +56,7 @@ future<void> make_ready_future(reactor& r, std::source_location where = std::sou
 template <class T>
 future<T> make_exception_future(reactor& r, std::exception_ptr error,
                                 std::source_location where = std::source_location::current()) {
+    detail::check_thread(r, "make_exception_future");
     if (!error)
         detail::throw_null_exception("make_exception_future");
     auto* s = new detail::state<T>(r, where, 1);

@@ -10,8 +10,9 @@
 // instead of hanging when nothing alive can settle the future, and when the
 // reactor is stopped (reactor::stop()) before the future settles.
 //
-// Thread safety: call on the reactor's thread, not from inside a callback
-// (that would be a nested run: vow::usage_error).
+// Thread safety: call on the reactor's thread (the future is thread-bound;
+// checked where thread checks are on), not from inside a callback (that
+// would be a nested run: vow::usage_error).
 #pragma once
 
 #include <vow/error.hpp>
@@ -32,6 +33,7 @@ state_base* drive_until_settled(reactor& r, state_base& s);
 
 template <class T>
 T run_until_complete(reactor& r, future<T> f) {
+    detail::check_thread(r, "run_until_complete");
     struct guard {
         detail::state_base* s;
         ~guard() { s->release(); }

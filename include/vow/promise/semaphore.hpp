@@ -9,7 +9,9 @@
 // waiters are served strictly in the order they called acquire() (FIFO), and
 // a released permit goes to the oldest waiter before anyone else. Destroying
 // the semaphore rejects its waiters with vow::broken_promise.
-// Thread safety: thread-bound (docs/design.md).
+// Thread safety: thread-bound (docs/design.md); construct it anywhere, use
+// and destroy it on its reactor's thread (checked where thread checks are
+// on; the two getters are not checked).
 #pragma once
 
 #include <vow/promise/detail/waiters.hpp>
@@ -28,10 +30,18 @@ public:
     semaphore(reactor& r, std::size_t permits) noexcept : r_(&r), permits_(permits) {}
     semaphore(const semaphore&) = delete;
     semaphore& operator=(const semaphore&) = delete;
+    // Rejects every waiter with vow::broken_promise. Without waiters it
+    // touches nothing of the reactor (which may then be gone already), and
+    // is not checked.
+    ~semaphore() {
+        if (!waiters_.empty())
+            detail::check_thread(*r_, "semaphore::~semaphore");
+    }
 
     // A future fulfilled when a permit is ours. With a token, a waiter whose
     // stop is requested leaves the line and rejects with vow::cancelled_error.
     future<void> acquire(std::stop_token token = {}, std::source_location where = std::source_location::current()) {
+        detail::check_thread(*r_, "semaphore::acquire");
         if (permits_ > 0 && waiters_.empty()) {
             --permits_;
             return make_ready_future(*r_, where);
@@ -41,6 +51,7 @@ public:
 
     // Takes a permit now if one is free and nobody waits; false otherwise.
     bool try_acquire() noexcept {
+        detail::check_thread(*r_, "semaphore::try_acquire");
         if (permits_ == 0 || !waiters_.empty())
             return false;
         --permits_;
@@ -49,6 +60,7 @@ public:
 
     // Returns `n` permits: each goes to the oldest waiter, or back to the pool.
     void release(std::size_t n = 1) {
+        detail::check_thread(*r_, "semaphore::release");
         for (; n > 0; --n) {
             if (waiters_.empty())
                 ++permits_;

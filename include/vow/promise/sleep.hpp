@@ -6,15 +6,16 @@
 //   auto nap = vow::sleep(r, 1h, stop.get_token());
 //   stop.request_stop();   // any thread: nap rejects with vow::cancelled_error
 //
-// Reactor thread only. Throws vow::invalid_argument for a negative delay.
+// Reactor thread only (checked where thread checks are on). Throws
+// vow::invalid_argument for a negative delay.
 #pragma once
 
 #include <vow/error.hpp>
-#include <vow/promise/detail/stop_link.hpp>
 #include <vow/promise/future.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/promise.hpp>
 #include <vow/reactor/reactor.hpp>
+#include <vow/reactor/stop_link.hpp>
 
 #include <exception>
 #include <memory>
@@ -39,6 +40,7 @@ inline void check_sleep_delay(reactor::duration delay) {
 // Fulfils the returned future `delay` from now, on a timer of `r`.
 inline future<void> sleep(reactor& r, reactor::duration delay,
                           std::source_location where = std::source_location::current()) {
+    detail::check_thread(r, "sleep");
     detail::check_sleep_delay(delay);
     promise<void> p(r, where);
     future<void> f = p.get_future();
@@ -50,13 +52,14 @@ inline future<void> sleep(reactor& r, reactor::duration delay,
 // as stop is requested on `token`, from any thread.
 inline future<void> sleep(reactor& r, reactor::duration delay, std::stop_token token,
                           std::source_location where = std::source_location::current()) {
+    detail::check_thread(r, "sleep");
     detail::check_sleep_delay(delay);
     if (token.stop_requested())
         return make_exception_future<void>(r, detail::make_cancelled_error("sleep"), where);
     struct op {
         promise<void> p;
         handle timer;
-        detail::stop_link link;
+        stop_link link;
         bool done = false;
         op(reactor& rr, std::source_location w) : p(rr, w) {}
         void finish(bool cancelled) {

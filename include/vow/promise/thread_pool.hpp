@@ -9,7 +9,7 @@
 // wakeup.
 //
 // Thread safety: thread_pool::submit is any-thread; to_thread is reactor
-// thread (it creates a future). The pool must outlive the work submitted to
+// thread (it creates a future; checked where thread checks are on). The pool must outlive the work submitted to
 // it; the default pool lives until the process exits, so finish (or drop)
 // your reactors' work before returning from main.
 #pragma once
@@ -73,6 +73,7 @@ auto to_thread(reactor& r, thread_pool& pool, F&& fn, std::source_location where
     static_assert(std::is_invocable_v<std::decay_t<F>&>, "vow::to_thread: the function must take no arguments");
     using R = std::invoke_result_t<std::decay_t<F>&>;
     static_assert(!std::is_reference_v<R>, "vow::to_thread: return a value, not a reference");
+    detail::check_thread(r, "to_thread");
     promise<R> p(r, where);
     future<R> f = p.get_future();
     pool.submit([p = std::move(p), fn = std::forward<F>(fn)]() mutable {

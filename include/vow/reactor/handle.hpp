@@ -5,7 +5,11 @@
 //   h.cancel();  // the callback never runs, and is destroyed now
 //
 // Thread safety: thread-bound. A handle is used and destroyed on its
-// reactor's thread (see docs/design.md, "Threading").
+// reactor's thread (see docs/design.md, "Threading"). Where thread checks
+// are on, cancel(), active(), assigning over and destroying a handle whose
+// timer or watcher is still armed abort on another thread; a handle that
+// is inactive (fired, cancelled, or its reactor gone) no longer knows its
+// reactor and is left alone, on any thread.
 #pragma once
 
 namespace vow {

@@ -11,8 +11,11 @@
 //   r.run();  // returns once nothing is left that could run a callback
 //
 // Thread safety: thread-bound, except where a function says "any thread".
-// The reactor's thread is the one that constructed it, or the one currently
-// inside `run()`. The rules are written once in docs/design.md ("Threading").
+// The reactor's thread is the one that constructed it, or the last one that
+// entered `run()`. The rules are written once in docs/design.md
+// ("Threading"). Where thread checks are on (the default without NDEBUG,
+// and the `thread_checks` build option), a thread-bound function called on
+// another thread aborts with a message naming the function and the rule.
 //
 // Ownership: every callable is moved (or copied, if passed as an lvalue) into
 // the reactor. It is destroyed on the reactor's thread right after it runs
@@ -20,6 +23,7 @@
 // destroyed; never on another thread, never twice.
 #pragma once
 
+#include <vow/config.hpp>
 #include <vow/error.hpp>
 #include <vow/reactor/detail/task.hpp>
 #include <vow/reactor/detail/task_queue.hpp>
@@ -32,6 +36,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string_view>
 #include <thread>
 #include <type_traits>
@@ -42,6 +47,24 @@ struct event_base;
 struct event;
 
 namespace vow {
+
+class reactor;
+
+namespace detail {
+// The thread check of every thread-bound function (docs/design.md,
+// "Threading"): returns if the calling thread is `r`'s thread, otherwise
+// prints "vow: <function> called on thread ... but the reactor belongs to
+// thread ...", with the rule, and aborts. `function` names the caller as the
+// user wrote it ("reactor::call_later", "net::tcp_stream::write").
+// Compiled to nothing where VOW_THREAD_CHECKS is 0 (<vow/config.hpp>).
+// The fast path is inline: one relaxed atomic load and a compare with the
+// calling thread's id.
+inline void check_thread(const reactor& r, const char* function) noexcept;
+
+// The failing path, out of line. Always in the library, whatever the build
+// option, so code built with checks links against a library built without.
+[[noreturn, gnu::cold]] void thread_check_failed(const reactor& r, const char* function) noexcept;
+}  // namespace detail
 
 class reactor {
 public:
@@ -63,7 +86,9 @@ public:
     // Destroys every pending callable without running it (queued callbacks,
     // timers, watchers, cross-thread posts), then frees the event_base.
     // Handles that outlive the reactor become inactive. Must be called on the
-    // reactor's thread, outside of `run()`.
+    // reactor's thread, outside of `run()`: a reactor run by another thread
+    // is that thread's until another `run()`, so construct it on the thread
+    // that runs and destroys it.
     ~reactor();
 
     reactor(const reactor&) = delete;
@@ -74,7 +99,9 @@ public:
     // Runs callbacks until `stop()` is called, or until nothing is left that
     // could run one: no queued callbacks, no armed timers, watchers or signal
     // handlers, no pending cross-thread posts, no live `work_guard`.
-    // The calling thread becomes the reactor's thread.
+    // Any thread: the calling thread becomes the reactor's thread, and stays
+    // so after `run()` returns, until another thread calls `run()`. Hand the
+    // reactor over with the usual synchronisation (e.g. starting the thread).
     // Throws vow::usage_error if the reactor is already running.
     void run();
 
@@ -100,7 +127,7 @@ public:
     // run. The promise layer uses it to break promises silently at teardown.
     [[nodiscard]] bool closing() const noexcept { return closing_; }
 
-    // True if the calling thread is the reactor's thread.
+    // True if the calling thread is the reactor's thread. Any thread.
     [[nodiscard]] bool in_reactor_thread() const noexcept {
         return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id();
     }
@@ -111,6 +138,7 @@ public:
     // of up to 48 bytes, no libevent call while the queue is being drained.
     template <class F>
     void call_soon(F&& fn) {
+        detail::check_thread(*this, "reactor::call_soon");
         ready_.push(std::forward<F>(fn));
         if (!drain_scheduled_) [[unlikely]]
             schedule_drain();
@@ -128,30 +156,46 @@ public:
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     call_later(duration delay, F&& fn) {
-        return add_timer(delay, false, detail::task(std::forward<F>(fn)));
+        return add_timer(delay, false, detail::task(std::forward<F>(fn)), "reactor::call_later");
     }
 
     // Runs `fn` at `when` (or at once, on a later turn, if `when` has passed).
+    // Reactor thread only.
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     call_at(time_point when, F&& fn) {
         auto delay = when - clock::now();
-        return call_later(delay < duration::zero() ? duration::zero() : delay, std::forward<F>(fn));
+        return add_timer(delay < duration::zero() ? duration::zero() : delay, false,
+                         detail::task(std::forward<F>(fn)), "reactor::call_at");
     }
 
     // Runs `fn` every `period`, first after one period, until the handle is
     // cancelled. Ticks keep to the original schedule (no drift); ticks missed
-    // because the loop was busy are skipped, not bunched up.
-    // Throws vow::invalid_argument if `period` is not positive.
+    // because the loop was busy are skipped, not bunched up. Reactor thread
+    // only. Throws vow::invalid_argument if `period` is not positive.
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     call_every(duration period, F&& fn) {
-        return add_timer(period, true, detail::task(std::forward<F>(fn)));
+        return add_timer(period, true, detail::task(std::forward<F>(fn)), "reactor::call_every");
+    }
+
+    // As above, and the timer is also cancelled once stop is requested on
+    // `token`, from any thread: on a later turn of the loop, `fn` stops
+    // ticking and is destroyed on the reactor's thread, as if the handle had
+    // been cancelled (the handle becomes inactive). A token whose stop was
+    // requested already schedules nothing: `fn` is destroyed here and the
+    // handle is inactive. The link to the token (a vow::stop_link) lives as
+    // long as the timer is armed. Reactor thread only. Throws
+    // vow::invalid_argument if `period` is not positive, stopped token or not.
+    template <class F>
+    [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
+    call_every(duration period, F&& fn, std::stop_token token) {
+        return add_timer(period, true, detail::task(std::forward<F>(fn)), "reactor::call_every", &token);
     }
 
     // Runs `fn` each time `fd` is readable (level-triggered) until cancelled.
     // The reactor does not own `fd`: cancel the handle before closing it.
-    // Throws vow::invalid_argument for a negative fd.
+    // Reactor thread only. Throws vow::invalid_argument for a negative fd.
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     add_reader(int fd, F&& fn) {
@@ -159,6 +203,7 @@ public:
     }
 
     // Runs `fn` each time `fd` is writable (level-triggered) until cancelled.
+    // Reactor thread only.
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     add_writer(int fd, F&& fn) {
@@ -167,7 +212,8 @@ public:
 
     // Runs `fn` on the reactor's thread each time signal `signo` arrives,
     // until cancelled. As in libevent, only one reactor at a time should
-    // handle signals. Throws vow::invalid_argument for a bad signal number.
+    // handle signals. Reactor thread only. Throws vow::invalid_argument for a
+    // bad signal number.
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     add_signal_handler(int signo, F&& fn) {
@@ -176,9 +222,17 @@ public:
 
     // The loop's cached monotonic time: taken when the loop starts running a
     // batch of callbacks, a timer or a watcher. Cheap; use `update_time()`
-    // to refresh it inside a long callback. Reactor thread only.
-    [[nodiscard]] time_point now() const noexcept { return now_; }
-    void update_time() noexcept { now_ = clock::now(); }
+    // to refresh it inside a long callback. Reactor thread only (another
+    // thread would read it while the loop writes it; use clock::now()).
+    [[nodiscard]] time_point now() const noexcept {
+        detail::check_thread(*this, "reactor::now");
+        return now_;
+    }
+    // Reactor thread only.
+    void update_time() noexcept {
+        detail::check_thread(*this, "reactor::update_time");
+        refresh_time();
+    }
 
     // The underlying libevent base, for interop. Events added to it directly
     // also keep `run()` running while they are pending.
@@ -193,7 +247,10 @@ public:
     // slow_callback_duration). Zero, the default, turns the check off.
     // Reports go to `set_slow_callback_handler`'s handler, by default one
     // line to stderr. Reactor thread only.
-    void set_slow_callback_duration(duration threshold) noexcept { slow_threshold_ = threshold; }
+    void set_slow_callback_duration(duration threshold) noexcept {
+        detail::check_thread(*this, "reactor::set_slow_callback_duration");
+        slow_threshold_ = threshold;
+    }
     [[nodiscard]] duration slow_callback_duration() const noexcept { return slow_threshold_; }
     void set_slow_callback_handler(slow_callback_handler handler);
 
@@ -238,6 +295,7 @@ public:
     template <class S>
     S& use_service() {
         static_assert(std::is_base_of_v<service, S>, "S must derive from vow::reactor::service");
+        detail::check_thread(*this, "reactor::use_service");
         static const char key = 0;
         for (auto& [k, svc] : services_)
             if (k == &key)
@@ -253,11 +311,16 @@ public:
 
 private:
     friend struct detail::handle_node;
+    friend void detail::thread_check_failed(const reactor& r, const char* function) noexcept;
     enum class watch_kind : unsigned char { reader, writer, signal };
 
     void schedule_drain();
     void post_remote(detail::task fn);
-    handle add_timer(duration d, bool periodic, detail::task fn);
+    void refresh_time() noexcept { now_ = clock::now(); }
+    // `function` names the public caller for errors and the thread check.
+    // With a token (call_every's stop_token form) the timer is linked to it.
+    handle add_timer(duration d, bool periodic, detail::task fn, const char* function,
+                     const std::stop_token* token = nullptr);
     handle add_watch(int fd_or_signo, watch_kind kind, detail::task fn);
     void enter_run(const char* what);
     void leave_run() noexcept;
@@ -301,5 +364,12 @@ private:
     exception_handler on_exception_;
     slow_callback_handler on_slow_;
 };
+
+inline void detail::check_thread([[maybe_unused]] const reactor& r, [[maybe_unused]] const char* function) noexcept {
+#if VOW_THREAD_CHECKS
+    if (!r.in_reactor_thread()) [[unlikely]]
+        thread_check_failed(r, function);
+#endif
+}
 
 }  // namespace vow

@@ -4,9 +4,9 @@
 // leaves the line and rejects with vow::cancelled_error.
 #pragma once
 
-#include <vow/promise/detail/stop_link.hpp>
 #include <vow/promise/future.hpp>
 #include <vow/promise/promise.hpp>
+#include <vow/reactor/stop_link.hpp>
 
 #include <cstddef>
 #include <exception>

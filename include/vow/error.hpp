@@ -86,3 +86,15 @@ public:
 };
 
 }  // namespace vow
+
+namespace vow {
+
+// An operation on a vow::queue that close() has shut: a push() after close
+// (or parked at close), or a pop() once the closed queue is empty. Like
+// asyncio's QueueShutDown, it marks the end of the queue rather than a bug.
+class queue_closed : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace vow

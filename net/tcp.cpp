@@ -21,13 +21,18 @@
 #include <fmt/chrono.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fcntl.h>
+#include <limits>
 #include <list>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <optional>
+#include <source_location>
 #include <sys/socket.h>
+#include <type_traits>
 #include <unistd.h>
+#include <variant>
 #include <vector>
 
 namespace vow::net::detail {
@@ -58,7 +63,7 @@ bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
 class stream_impl final : public net_object {
 public:
-    enum class read_kind : unsigned char { some, exactly, until };
+    enum class read_kind : unsigned char { some, exactly, until, line };
 
     stream_impl(reactor& r, int fd, const stream_options& o) : r_(&r), fd_(fd), opts_(o) {
         event_assign(&rev_, r.native_handle(), fd, EV_READ | EV_PERSIST, &stream_impl::on_read_event, this);
@@ -108,8 +113,12 @@ public:
 
     // ------------------------------------------------------------ reads
 
-    future<std::string> start_read(read_kind kind, std::size_t n, std::string_view delim, const io_options& o,
-                                   const char* name) {
+    // T is std::string for read_some, read_exactly and read_until, and
+    // std::optional<std::string> for read_line (std::nullopt: the end).
+    template <class T>
+    future<T> start_read(read_kind kind, std::size_t n, std::string_view delim, const io_options& o,
+                         const char* name) {
+        static_assert(std::is_same_v<T, std::string> || std::is_same_v<T, std::optional<std::string>>);
         if (rop_)
             throw usage_error(fmt::format(
                 "vow::net::tcp_stream::{}: another read is still pending; a stream allows one read at a time",
@@ -119,17 +128,16 @@ public:
         spec_.delim.assign(delim);
         spec_.scanned = 0;
         spec_.name = name;
-        std::string value;
-        std::exception_ptr error;
-        if (try_complete(value, error)) {
-            if (error)
-                return make_exception_future<std::string>(*r_, std::move(error));
-            return make_ready_future<std::string>(*r_, std::move(value));
+        read_result res;
+        if (try_complete(res)) {
+            if (res.error)
+                return make_exception_future<T>(*r_, std::move(res.error));
+            return make_ready_future<T>(*r_, value_as<T>(res));
         }
         if (o.stop.stop_requested())
-            return make_exception_future<std::string>(*r_, make_cancelled(op_name(name)));
-        rop_.emplace(*r_);
-        future<std::string> f = rop_->p.get_future();
+            return make_exception_future<T>(*r_, make_cancelled(op_name(name)));
+        rop_.emplace(*r_, std::in_place_type<T>);
+        future<T> f = std::get<promise<T>>(rop_->p).get_future();
         if (auto d = effective_deadline(*r_, o.timeout, o.deadline))
             rop_->timer = r_->call_at(*d, [this] { fail_read(make_timeout(op_name(spec_.name))); });
         if (o.stop.stop_possible())
@@ -237,14 +245,36 @@ public:
 private:
     struct read_spec {
         read_kind kind = read_kind::some;
-        std::size_t n = 0;        // exactly: count; until: max_bytes
+        std::size_t n = 0;        // exactly: count; until: max_bytes; line: max
         std::string delim;
-        std::size_t scanned = 0;  // until: bytes searched without a match
+        std::size_t scanned = 0;  // until, line: bytes searched without a match
         const char* name = "read_some";
     };
+    // What try_complete decided: a value, read_line's clean end of stream
+    // (`end`: std::nullopt), or an error.
+    struct read_result {
+        std::string value;
+        std::exception_ptr error;
+        bool end = false;
+    };
+    template <class T>
+    static T value_as(read_result& res) {
+        if constexpr (std::is_same_v<T, std::string>)
+            return std::move(res.value);
+        else if (res.end)
+            return std::nullopt;
+        else
+            return T(std::move(res.value));
+    }
+    // The pending read's promise: read_line's future has its own type. The
+    // alternative is fixed when the read starts, so settling it costs one
+    // index test, and the byte-moving paths are the same for every kind.
+    using read_promise = std::variant<promise<std::string>, promise<std::optional<std::string>>>;
     struct pending_read {
-        explicit pending_read(reactor& r) : p(r) {}
-        promise<std::string> p;
+        template <class T>
+        pending_read(reactor& r, std::in_place_type_t<T>)
+            : p(std::in_place_type<promise<T>>, r, std::source_location::current()) {}
+        read_promise p;
         handle timer;
         vow::stop_link link;
     };
@@ -265,7 +295,9 @@ private:
     }
 
     // Completes spec_ from the buffer, end of stream or error if it can.
-    bool try_complete(std::string& value, std::exception_ptr& error) {
+    bool try_complete(read_result& res) {
+        std::string& value = res.value;
+        std::exception_ptr& error = res.error;
         switch (spec_.kind) {
         case read_kind::some:
             if (!in_.empty()) {
@@ -278,6 +310,10 @@ private:
                 value = in_.take(spec_.n);
                 return true;
             }
+            break;
+        case read_kind::line:
+            if (take_line(res))
+                return true;
             break;
         case read_kind::until: {
             const std::string_view buf = in_.view();
@@ -313,6 +349,17 @@ private:
         if (eof_) {
             if (spec_.kind == read_kind::some)
                 return true;   // "" marks the end of stream
+            if (spec_.kind == read_kind::line) {
+                // take_line left at most max bytes, or max + 1 ending in '\r'.
+                if (in_.empty()) {
+                    res.end = true;
+                } else {
+                    value = in_.take_all();
+                    if (value.back() == '\r')
+                        value.pop_back();   // a "\r\n" cut after its '\r' (as Go's bufio.ScanLines)
+                }
+                return true;
+            }
             auto partial = in_.take_all();
             auto n = partial.size();
             error = std::make_exception_ptr(incomplete_read(
@@ -325,9 +372,68 @@ private:
         return false;
     }
 
+    // read_line: the line at the front of the buffer if it is complete, or
+    // a limit_error if it is longer than max (spec_.n), and then its bytes
+    // are dropped. A line of max bytes plus "\r\n" has its '\n' within the
+    // first max + 2 bytes, so no more are ever searched.
+    bool take_line(read_result& res) {
+        const std::string_view buf = in_.view();
+        const std::size_t max = spec_.n;
+        const std::size_t window =
+            std::min(buf.size(), max > std::numeric_limits<std::size_t>::max() - 2 ? buf.size() : max + 2);
+        const std::size_t pos = buf.substr(0, window).find('\n', spec_.scanned);
+        if (pos != std::string_view::npos) {
+            const std::size_t len = pos > 0 && buf[pos - 1] == '\r' ? pos - 1 : pos;
+            if (len <= max) {
+                res.value = in_.take(pos + 1);
+                res.value.resize(len);
+                return true;
+            }
+        } else {
+            spec_.scanned = window;
+            // Still within max, or max + 1 bytes whose last is a '\r' that a
+            // '\n' may follow: the line may yet fit.
+            if (buf.size() <= max || (buf.size() - max == 1 && buf[max] == '\r'))
+                return false;
+        }
+        res.error = std::make_exception_ptr(limit_error(fmt::format(
+            "vow::net::tcp_stream::read_line: a line is longer than max ({} bytes); it is dropped through its "
+            "'\\n', so the next read starts on the line after it",
+            max)));
+        drop_line(pos == std::string_view::npos ? window : pos);
+        return true;
+    }
+
+    // Drops the buffered bytes of a too-long line through its '\n', searched
+    // from `from`. Without one, the rest of the line is still to come: the
+    // stream drops what arrives until its '\n' (discarding_).
+    void drop_line(std::size_t from) {
+        const std::size_t nl = in_.view().find('\n', from);
+        if (nl != std::string_view::npos) {
+            in_.consume(nl + 1);
+        } else {
+            in_.clear();
+            discarding_ = !eof_;
+            resume_reading();   // if the read-ahead had paused: dropping needs no room
+        }
+    }
+
+    // Drops the start of a chunk that belongs to a too-long line, through
+    // its '\n'; false if nothing is left of the chunk.
+    bool skip_dropped_line(const char*& data, std::size_t& size) noexcept {
+        const void* nl = std::memchr(data, '\n', size);
+        if (!nl)
+            return false;
+        discarding_ = false;
+        const auto skip = static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
+        data += skip;
+        size -= skip;
+        return size > 0;
+    }
+
     // Takes the pending read's promise and frees its timer and stop link.
-    promise<std::string> take_read() {
-        auto p = std::move(rop_->p);
+    read_promise take_read() {
+        read_promise p = std::move(rop_->p);
         rop_->timer.cancel();
         rop_->link.reset();
         rop_.reset();
@@ -335,20 +441,29 @@ private:
     }
 
     void finish_read() {
-        std::string value;
-        std::exception_ptr error;
-        if (!try_complete(value, error))
+        read_result res;
+        if (!try_complete(res))
             return;
-        auto p = take_read();
-        if (error)
-            p.reject(std::move(error));
+        read_promise p = take_read();
+        if (auto* s = std::get_if<promise<std::string>>(&p)) {
+            if (res.error)
+                s->reject(std::move(res.error));
+            else
+                s->resolve(std::move(res.value));
+            return;
+        }
+        auto& line = std::get<promise<std::optional<std::string>>>(p);
+        if (res.error)
+            line.reject(std::move(res.error));
         else
-            p.resolve(std::move(value));
+            line.resolve(value_as<std::optional<std::string>>(res));
     }
 
     void fail_read(std::exception_ptr e) {
-        if (rop_)
-            take_read().reject(std::move(e));
+        if (!rop_)
+            return;
+        read_promise p = take_read();
+        std::visit([&](auto& q) { q.reject(std::move(e)); }, p);
     }
 
     static promise<void> take_wait(pending_wait& w) {
@@ -411,13 +526,21 @@ private:
             return;
         ssize_t n = ::recv(fd_, buf, net_service::scratch_size, 0);
         if (n > 0) {
+            const char* data = buf;
+            auto size = static_cast<std::size_t>(n);
+            // The rest of a line read_line found too long is dropped as it
+            // arrives, whatever read is pending (or none): it is never
+            // buffered, so an endless line costs no memory.
+            if (discarding_ && !skip_dropped_line(data, size))
+                return;
             if (rop_ && spec_.kind == read_kind::some && in_.empty()) {
-                take_read().resolve(std::string(buf, static_cast<std::size_t>(n)));
+                std::get<promise<std::string>>(take_read()).resolve(std::string(data, size));
                 return;
             }
-            in_.append(buf, static_cast<std::size_t>(n));
+            in_.append(data, size);
         } else if (n == 0) {
             eof_ = true;
+            discarding_ = false;   // the too-long line ended with the stream
             pause_reading();
         } else {
             if (errno == EINTR || would_block(errno))
@@ -506,6 +629,7 @@ private:
     bool writing_ = false;
     bool eof_ = false;
     bool shut_requested_ = false;
+    bool discarding_ = false;   // dropping the rest of a too-long line, through its '\n'
     int error_ = 0;
     byte_buffer in_;
     byte_buffer out_;
@@ -579,12 +703,13 @@ tcp_stream tcp_stream::adopt(reactor& r, int fd, stream_options opts) {
 }
 
 future<std::string> tcp_stream::read_some(io_options opts) {
-    return bound(impl_, "read_some", "net::tcp_stream::read_some").start_read(stream_impl::read_kind::some, 0, {}, opts, "read_some");
+    return bound(impl_, "read_some", "net::tcp_stream::read_some")
+        .start_read<std::string>(stream_impl::read_kind::some, 0, {}, opts, "read_some");
 }
 
 future<std::string> tcp_stream::read_exactly(std::size_t n, io_options opts) {
     return bound(impl_, "read_exactly", "net::tcp_stream::read_exactly")
-        .start_read(stream_impl::read_kind::exactly, n, {}, opts, "read_exactly");
+        .start_read<std::string>(stream_impl::read_kind::exactly, n, {}, opts, "read_exactly");
 }
 
 future<std::string> tcp_stream::read_until(std::string_view delimiter, std::size_t max_bytes, io_options opts) {
@@ -595,7 +720,12 @@ future<std::string> tcp_stream::read_until(std::string_view delimiter, std::size
         throw invalid_argument(fmt::format(
             "vow::net::tcp_stream::read_until: max_bytes ({}) is smaller than the delimiter ({} bytes)", max_bytes,
             delimiter.size()));
-    return s.start_read(stream_impl::read_kind::until, max_bytes, delimiter, opts, "read_until");
+    return s.start_read<std::string>(stream_impl::read_kind::until, max_bytes, delimiter, opts, "read_until");
+}
+
+future<std::optional<std::string>> tcp_stream::read_line(std::size_t max, io_options opts) {
+    return bound(impl_, "read_line", "net::tcp_stream::read_line")
+        .start_read<std::optional<std::string>>(stream_impl::read_kind::line, max, {}, opts, "read_line");
 }
 
 future<void> tcp_stream::write(std::string_view data, io_options opts) {

@@ -92,6 +92,14 @@ public:
 
 namespace vow {
 
+// An operation on a vow::queue that close() has shut: a push() after close
+// (or parked at close), or a pop() once the closed queue is empty. Like
+// asyncio's QueueShutDown, it marks the end of the queue rather than a bug.
+class queue_closed : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // The message of the exception `e` holds: its what(), or "a non-std
 // exception" for anything not derived from std::exception, or "no error"
 // for a null exception_ptr. Never throws (except std::bad_alloc).

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <source_location>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,18 @@ struct fixture : vow::test::reactor_fixture {
     fixture(const fixture&) = delete;
     fixture& operator=(const fixture&) = delete;
     ~fixture() { vow::set_unhandled_rejection_handler(std::move(previous)); }
+
+    // Runs the reactor until `f` settles, which must be a rejection: its error.
+    template <class T>
+    std::exception_ptr error_of(vow::future<T> f) {
+        try {
+            (void)vow::run_until_complete(r, std::move(f));
+        } catch (...) {
+            return std::current_exception();
+        }
+        BOOST_FAIL("the future fulfilled; it should have rejected");
+        return nullptr;
+    }
 };
 
 }  // namespace
@@ -193,6 +206,240 @@ BOOST_AUTO_TEST_CASE(destroying_it_rejects_parked_operations_with_broken_promise
     q2.reset();
     BOOST_CHECK_THROW((void)vow::run_until_complete(r, std::move(pop)), vow::broken_promise);
     BOOST_CHECK_THROW(vow::run_until_complete(r, std::move(push)), vow::broken_promise);
+}
+
+// ------------------------------------------------------------------ close
+
+BOOST_AUTO_TEST_CASE(close_still_delivers_the_values_already_queued_then_pop_rejects_with_queue_closed) {
+    vow::queue<int> q(r, 5);
+    for (int i = 0; i < 3; ++i)
+        (void)q.push(i);
+    q.close();
+    BOOST_TEST(q.size() == 3u);
+    std::vector<int> out;
+    for (int i = 0; i < 3; ++i)
+        out.push_back(vow::run_until_complete(r, q.pop()));
+    BOOST_TEST(out == (std::vector<int>{0, 1, 2}), per_element());
+    BOOST_CHECK_THROW((void)vow::run_until_complete(r, q.pop()), vow::queue_closed);
+    // And for every later pop too.
+    BOOST_CHECK_THROW((void)vow::run_until_complete(r, q.pop()), vow::queue_closed);
+}
+
+BOOST_AUTO_TEST_CASE(every_pop_waiting_at_close_rejects_with_queue_closed) {
+    vow::queue<int> q(r, 1);
+    std::vector<vow::future<int>> pops;
+    for (int i = 0; i < 3; ++i)
+        pops.push_back(q.pop());
+    q.close();
+    for (auto& f : pops) {
+        auto e = error_of(std::move(f));
+        BOOST_CHECK_THROW(std::rethrow_exception(e), vow::queue_closed);
+        BOOST_TEST(message_of(e) == "vow::queue::pop: the queue is closed and empty");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_push_waiting_at_close_rejects_with_queue_closed_and_its_value_is_dropped) {
+    vow::queue<std::shared_ptr<int>> q(r, 1);
+    auto value = std::make_shared<int>(7);
+    (void)q.push(std::make_shared<int>(1));
+    auto parked = q.push(value);
+    BOOST_REQUIRE(!parked.available());
+    BOOST_TEST(value.use_count() == 2);  // ours, and the parked push's
+    q.close();
+    BOOST_TEST(value.use_count() == 1);  // dropped at close, not on a later turn
+    auto e = error_of(std::move(parked));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::queue_closed);
+    BOOST_TEST(message_of(e).find("closed while this push waited") != std::string::npos);
+    // The value that made it in is still delivered.
+    BOOST_TEST(*vow::run_until_complete(r, q.pop()) == 1);
+    BOOST_CHECK_THROW((void)vow::run_until_complete(r, q.pop()), vow::queue_closed);
+}
+
+BOOST_AUTO_TEST_CASE(push_after_close_rejects_with_queue_closed) {
+    vow::queue<int> q(r, 5);
+    q.close();
+    auto f = q.push(1);
+    BOOST_TEST(f.failed());  // decided at once: nothing to wait for
+    auto e = error_of(std::move(f));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::queue_closed);
+    BOOST_TEST(message_of(e).find("vow::queue::push: the queue is closed") == 0u);
+    BOOST_TEST(q.empty());
+}
+
+BOOST_AUTO_TEST_CASE(try_push_after_close_returns_false_and_leaves_the_value_untouched) {
+    vow::queue<std::unique_ptr<int>> q(r, 5);
+    q.close();
+    auto v = std::make_unique<int>(3);
+    BOOST_TEST(!q.try_push(v));
+    BOOST_REQUIRE(v);
+    BOOST_TEST(*v == 3);
+    BOOST_TEST(q.empty());
+}
+
+BOOST_AUTO_TEST_CASE(try_pop_after_close_returns_the_values_left_then_nothing) {
+    vow::queue<int> q(r, 5);
+    (void)q.push(1);
+    (void)q.push(2);
+    q.close();
+    BOOST_TEST(q.try_pop().value_or(-1) == 1);
+    BOOST_TEST(q.try_pop().value_or(-1) == 2);
+    BOOST_TEST(!q.try_pop().has_value());
+    BOOST_TEST(!q.try_pop().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(close_is_idempotent_and_closed_reports_it) {
+    vow::queue<int> q(r, 2);
+    BOOST_TEST(!q.closed());
+    (void)q.push(4);
+    auto parked = q.pop();  // served at once: the queue holds a value
+    q.close();
+    BOOST_TEST(q.closed());
+    q.close();
+    BOOST_TEST(q.closed());
+    BOOST_TEST(vow::run_until_complete(r, std::move(parked)) == 4);
+    BOOST_CHECK_THROW((void)vow::run_until_complete(r, q.pop()), vow::queue_closed);
+}
+
+BOOST_AUTO_TEST_CASE(a_pop_that_already_has_its_value_keeps_it_when_the_queue_closes) {
+    vow::queue<int> q(r, 1);
+    // A pop that parked, then got a value; its continuation has not run yet.
+    auto handed = q.pop();
+    (void)q.push(1);
+    // A pop that was ready at once.
+    (void)q.push(2);
+    auto ready = q.pop();
+    BOOST_TEST(ready.available());
+    q.close();
+    BOOST_TEST(vow::run_until_complete(r, std::move(handed)) == 1);
+    BOOST_TEST(vow::run_until_complete(r, std::move(ready)) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_waiter_cancelled_before_close_rejects_with_cancelled_error_not_queue_closed) {
+    vow::queue<int> q(r, 1);
+    std::stop_source stop_pop, stop_push;
+    auto pop = q.pop(stop_pop.get_token());
+    stop_pop.request_stop();
+    run();  // the stop reaches the loop: the pop leaves the line
+    vow::queue<int> full(r, 1);
+    (void)full.push(0);
+    auto push = full.push(1, stop_push.get_token());
+    stop_push.request_stop();
+    run();
+    q.close();
+    full.close();
+    BOOST_CHECK_THROW((void)vow::run_until_complete(r, std::move(pop)), vow::cancelled_error);
+    BOOST_CHECK_THROW(vow::run_until_complete(r, std::move(push)), vow::cancelled_error);
+    BOOST_TEST(vow::run_until_complete(r, full.pop()) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_stop_requested_after_close_leaves_the_queue_closed_rejection_alone) {
+    vow::queue<int> q(r, 1);
+    std::stop_source stop;
+    auto pop = q.pop(stop.get_token());
+    q.close();
+    stop.request_stop();  // too late: the pop already left the line
+    run();
+    auto e = error_of(std::move(pop));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::queue_closed);
+}
+
+BOOST_AUTO_TEST_CASE(close_wins_over_a_stop_that_has_not_reached_the_loop_yet_and_the_pop_settles_once) {
+    // request_stop posts the cancellation to the loop; close() runs before
+    // that post, so the pop rejects with queue_closed and the post finds
+    // nothing left to cancel.
+    vow::queue<int> q(r, 1);
+    std::stop_source stop;
+    auto pop = q.pop(stop.get_token());
+    stop.request_stop();
+    q.close();
+    auto e = error_of(std::move(pop));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::queue_closed);
+    run();
+}
+
+BOOST_AUTO_TEST_CASE(a_token_still_cancels_a_pop_on_a_queue_that_is_never_closed_after_another_was) {
+    // Closing one queue touches no other queue's waiters or their tokens.
+    vow::queue<int> closed_one(r, 1);
+    vow::queue<int> open_one(r, 1);
+    std::stop_source stop;
+    auto pop = open_one.pop(stop.get_token());
+    closed_one.close();
+    run();
+    BOOST_TEST(!pop.available());
+    stop.request_stop();
+    BOOST_CHECK_THROW((void)vow::run_until_complete(r, std::move(pop)), vow::cancelled_error);
+}
+
+BOOST_AUTO_TEST_CASE(close_from_a_pop_continuation_rejects_the_pops_still_waiting) {
+    vow::queue<int> q(r, 1);
+    std::vector<std::string> got;
+    auto first = q.pop().then([&](int v) {
+        got.push_back("value " + std::to_string(v));
+        q.close();
+    });
+    std::vector<vow::future<void>> rest;
+    for (int i = 0; i < 2; ++i)
+        rest.push_back(q.pop()
+                           .then([&](int v) { got.push_back("unexpected " + std::to_string(v)); })
+                           .catch_([&](const vow::queue_closed&) { got.push_back("closed"); }));
+    (void)q.push(1);  // handed to the first pop; its continuation closes the queue
+    vow::run_until_complete(r, std::move(first));
+    for (auto& f : rest)
+        vow::run_until_complete(r, std::move(f));
+    BOOST_TEST(got == (std::vector<std::string>{"value 1", "closed", "closed"}), per_element());
+    BOOST_CHECK_THROW(vow::run_until_complete(r, q.push(2)), vow::queue_closed);
+}
+
+BOOST_AUTO_TEST_CASE(close_from_a_pop_continuation_on_a_queue_with_values_left_still_delivers_them) {
+    vow::queue<int> q(r, 3);
+    for (int i = 0; i < 3; ++i)
+        (void)q.push(i);
+    std::vector<int> got;
+    vow::run_until_complete(r, q.pop().then([&](int v) {
+        got.push_back(v);
+        q.close();
+    }));
+    got.push_back(vow::run_until_complete(r, q.pop()));
+    got.push_back(vow::run_until_complete(r, q.pop()));
+    BOOST_TEST(got == (std::vector<int>{0, 1, 2}), per_element());
+    BOOST_CHECK_THROW((void)vow::run_until_complete(r, q.pop()), vow::queue_closed);
+}
+
+BOOST_AUTO_TEST_CASE(a_consumer_loop_ends_on_queue_closed_after_every_value_a_push_reported_queued) {
+    vow::queue<int> q(r, 2);
+    constexpr int n = 100;
+    std::vector<int> consumed;
+    bool ended = false;
+    std::function<vow::future<void>(int)> produce = [&](int i) -> vow::future<void> {
+        if (i == n) {
+            q.close();
+            return vow::make_ready_future(r);
+        }
+        return q.push(i).then([&, i] { return produce(i + 1); });
+    };
+    std::function<vow::future<void>()> consume = [&]() -> vow::future<void> {
+        return q.pop()
+            .then([&](int v) -> vow::future<void> {
+                consumed.push_back(v);
+                return consume();
+            })
+            .catch_([&](const vow::queue_closed&) { ended = true; });
+    };
+    vow::run_until_complete(r, vow::all(consume(), produce(0)));
+    BOOST_TEST(ended);
+    BOOST_TEST(consumed.size() == std::size_t(n));
+    bool in_order = consumed.size() == std::size_t(n);
+    for (int i = 0; in_order && i < n; ++i)
+        in_order = consumed[std::size_t(i)] == i;
+    BOOST_TEST(in_order);
+}
+
+BOOST_AUTO_TEST_CASE(destroying_a_closed_queue_rejects_nothing_more) {
+    auto q = std::make_unique<vow::queue<int>>(r, 1);
+    auto pop = q->pop();
+    q->close();
+    q.reset();  // the pop was already rejected by close: no broken_promise now
+    BOOST_CHECK_THROW((void)vow::run_until_complete(r, std::move(pop)), vow::queue_closed);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,12 +1,12 @@
 // fuzz_stream_framing - libFuzzer target for tcp_stream's read framing
-// (read_some, read_exactly, read_until in net/tcp.cpp).
+// (read_some, read_exactly, read_until, read_line in net/tcp.cpp).
 //
 // A tcp_stream is adopted on one end of a socketpair; the other end is a
 // plain socket the target writes to. The input is a little program:
 //
 //   byte 0     the stream's read_ahead_limit: 0 the default, else 1..64
 //              (so reading pauses and resumes all the time)
-//   then ops   op % 8:  0,1  write 1..48 bytes (taken from the input)
+//   then ops   op % 9:  0,1  write 1..48 bytes (taken from the input)
 //                       2    read_some
 //                       3    read_exactly(0..63)
 //                       4    read_until(1..3 delimiter bytes from the input,
@@ -14,6 +14,7 @@
 //                       5    the next read gets a zero timeout
 //                       6    cancel the pending read (its stop_token)
 //                       7    end of stream (the writer shuts down)
+//                       8    read_line(max 0..63)
 //
 // A read is started only when none is pending (one read at a time), and
 // the loop is turned after every op, so writes land before, during and
@@ -22,8 +23,14 @@
 //   - the bytes read, in order, are exactly the bytes written: a value is a
 //     prefix of the unread bytes (read_some: a non-empty one), of the length
 //     asked for (read_exactly), ending at the first delimiter within
-//     max_bytes (read_until);
-//   - limit_error only when max_bytes are unread and hold no delimiter;
+//     max_bytes (read_until), or read_line's line: the unread bytes before
+//     the first '\n' without one '\r' before it, at most max of them, or at
+//     the end of stream the unread rest (without a final '\r'), and
+//     std::nullopt when nothing is unread;
+//   - limit_error only when max_bytes are unread and hold no delimiter, or
+//     read_line's line is longer than max; the model then drops that line
+//     through its '\n', also from bytes written later, and every later read
+//     must agree (the stream drops it too);
 //   - after limit_error, timeout or cancellation nothing is lost: the next
 //     reads see the same bytes;
 //   - incomplete_read only after end of stream, with partial() holding
@@ -44,6 +51,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -75,19 +83,57 @@ struct program {
     }
 };
 
-enum class kind { some, exactly, until };
+enum class kind { some, exactly, until, line };
 
 std::string show(std::string_view s) { return vow::fuzz::show(s, 200); }
 
 struct pending_read {
     kind k = kind::some;
-    std::size_t n = 0;          // exactly: count; until: max_bytes
+    std::size_t n = 0;          // exactly: count; until: max_bytes; line: max
     std::string delim;
     bool timed = false;
     bool cancelled = false;
     std::stop_source stop;
-    vow::future<std::string> f;
+    vow::future<std::string> f;                      // some, exactly, until
+    vow::future<std::optional<std::string>> line;    // line
+    bool available() const { return k == kind::line ? line.available() : f.available(); }
 };
+
+// What read_line must do with the unread bytes `unread`.
+struct line_verdict {
+    enum { undecided, line, end, too_long } what = undecided;
+    std::string value;       // line: the line
+    std::size_t taken = 0;   // line: bytes it consumes
+};
+
+line_verdict expect_line(std::string_view unread, std::size_t max, bool eof) {
+    line_verdict v;
+    const std::size_t window = std::min(unread.size(), max + 2);
+    const std::size_t pos = unread.substr(0, window).find('\n');
+    if (pos != std::string_view::npos) {
+        const std::size_t len = pos > 0 && unread[pos - 1] == '\r' ? pos - 1 : pos;
+        if (len > max) {
+            v.what = line_verdict::too_long;
+        } else {
+            v.what = line_verdict::line;
+            v.value = std::string(unread.substr(0, len));
+            v.taken = pos + 1;
+        }
+    } else if (unread.size() > max && !(unread.size() == max + 1 && unread[max] == '\r')) {
+        v.what = line_verdict::too_long;
+    } else if (eof) {
+        if (unread.empty()) {
+            v.what = line_verdict::end;
+        } else {
+            v.what = line_verdict::line;
+            v.value = std::string(unread);
+            if (v.value.back() == '\r')
+                v.value.pop_back();
+            v.taken = unread.size();
+        }
+    }
+    return v;
+}
 
 class session {
 public:
@@ -105,7 +151,7 @@ public:
 
         bool zero_timeout = false;
         while (!prog_.done()) {
-            switch (prog_.next() % 8) {
+            switch (prog_.next() % 9) {
             case 0:
             case 1:
                 write(prog_.bytes(prog_.next() % 48 + 1));
@@ -137,6 +183,10 @@ public:
                 break;
             case 7:
                 end_of_stream();
+                break;
+            case 8:
+                start(kind::line, prog_.next() % 64, {}, zero_timeout);
+                zero_timeout = false;
                 break;
             }
             turn();
@@ -184,13 +234,33 @@ private:
             }
             rest.remove_prefix(static_cast<std::size_t>(k));
         }
-        avail_ += bytes;
+        std::string_view kept = bytes;
+        if (dropping_) {   // the rest of a too-long line: the stream drops it through its '\n'
+            auto nl = kept.find('\n');
+            if (nl == std::string_view::npos)
+                return;
+            dropping_ = false;
+            kept.remove_prefix(nl + 1);
+        }
+        avail_ += kept;
     }
 
     void end_of_stream() {
         if (!eof_sent_) {
             eof_sent_ = true;
+            dropping_ = false;
             ::shutdown(writer_, SHUT_WR);
+        }
+    }
+
+    // read_line rejected a too-long line: drop it through its '\n'.
+    void drop_line() {
+        auto nl = avail_.find('\n');
+        if (nl != std::string::npos) {
+            consume(nl + 1);
+        } else {
+            avail_.clear();
+            dropping_ = !eof_sent_;
         }
     }
 
@@ -216,6 +286,9 @@ private:
         case kind::until:
             read_->f = stream_.read_until(read_->delim, n, o);
             break;
+        case kind::line:
+            read_->line = stream_.read_line(n, o);
+            break;
         }
     }
 
@@ -233,6 +306,8 @@ private:
         case kind::until:
             return avail_.size() >= rd.n ||
                    std::string_view(avail_).substr(0, rd.n).find(rd.delim) != std::string_view::npos;
+        case kind::line:
+            return expect_line(avail_, rd.n, false).what != line_verdict::undecided;
         }
         return false;
     }
@@ -242,13 +317,13 @@ private:
     void turn() {
         const int budget = read_ && decidable() ? 1000 : 3;
         for (int i = 0; i < budget; ++i) {
-            if (read_ && read_->f.available())
+            if (read_ && read_->available())
                 break;
             r_.run_once(false);
         }
         if (!read_)
             return;
-        if (!read_->f.available()) {
+        if (!read_->available()) {
             if (decidable() && !read_->timed && !read_->cancelled)
                 die("the read stalled although the bytes written decide it", describe());
             return;
@@ -259,7 +334,7 @@ private:
 
     std::string describe() const {
         const auto& rd = *read_;
-        const char* names[] = {"read_some", "read_exactly", "read_until"};
+        const char* names[] = {"read_some", "read_exactly", "read_until", "read_line"};
         return std::string(names[static_cast<int>(rd.k)]) + " n=" + std::to_string(rd.n) + " delim='" +
                show(rd.delim) + "'" + (rd.timed ? " timed" : "") + (rd.cancelled ? " cancelled" : "") +
                (eof_sent_ ? " eof-sent" : "");
@@ -277,6 +352,10 @@ private:
         read_->cancelled = rd.cancelled;
         const std::string_view unread = avail_;
         last_was_eof_ = false;
+        if (rd.k == kind::line) {
+            check_line(std::move(rd));
+            return;
+        }
         try {
             value = vow::run_until_complete(r_, std::move(rd.f));
         } catch (const vow::net::limit_error&) {
@@ -332,10 +411,45 @@ private:
                     describe() + " got '" + show(value) + "'");
             break;
         }
+        case kind::line:
+            break;   // check_line
         }
         if (unread.substr(0, value.size()) != value)
             die("the bytes read are not the bytes written", describe() + " got '" + show(value) + "'");
         consume(value.size());
+    }
+
+    void check_line(pending_read rd) {
+        const std::string_view unread = avail_;
+        const line_verdict expected = expect_line(unread, rd.n, eof_sent_);
+        std::optional<std::string> line;
+        try {
+            line = vow::run_until_complete(r_, std::move(rd.line));
+        } catch (const vow::net::limit_error&) {
+            if (expected.what != line_verdict::too_long)
+                die("read_line gave limit_error for a line within max", describe());
+            drop_line();
+            return;
+        } catch (const vow::timeout_error&) {
+            if (!rd.timed)
+                die("timeout_error from a read without a timeout", describe());
+            return;   // nothing consumed
+        } catch (const vow::cancelled_error&) {
+            if (!rd.cancelled)
+                die("cancelled_error from a read nobody cancelled", describe());
+            return;
+        } catch (const std::exception& e) {
+            die("unexpected error", describe() + ": " + e.what());
+        }
+        if (!line) {
+            if (expected.what != line_verdict::end)
+                die("read_line gave std::nullopt before the end of stream or with bytes unread", describe());
+            return;
+        }
+        if (expected.what != line_verdict::line || *line != expected.value)
+            die("read_line gave another line", describe() + " got '" + show(*line) + "' expected '" +
+                                                    show(expected.value) + "'");
+        consume(expected.taken);
     }
 
     vow::reactor& r_;
@@ -344,6 +458,7 @@ private:
     tcp_stream stream_;
     std::string avail_;   // written and not yet read, in order
     bool eof_sent_ = false;
+    bool dropping_ = false;   // dropping the rest of a too-long line
     bool last_was_eof_ = false;
     std::optional<pending_read> read_;
 };

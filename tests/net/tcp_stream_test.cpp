@@ -5,14 +5,18 @@
 #include <net_fixture.hpp>
 
 #include <vow/net/tcp.hpp>
+#include <vow/promise/make_future.hpp>
 #include <vow/promise/run_until_complete.hpp>
 #include <vow/promise/sleep.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -45,6 +49,10 @@ struct small_read_ahead_fixture : vow::test::stream_pair_fixture {
         return o;
     }
 };
+
+// A read_line result as text BOOST_TEST can print: the line, or
+// "<end of stream>" for std::nullopt.
+std::string text(const std::optional<std::string>& line) { return line ? *line : "<end of stream>"; }
 
 int nodelay_of(const tcp_stream& s) {
     int v = -1;
@@ -178,12 +186,347 @@ BOOST_FIXTURE_TEST_CASE(a_second_concurrent_read_throws_usage_error, pair_fixtur
     BOOST_CHECK_THROW((void)peer.read_some(), vow::usage_error);
     BOOST_CHECK_THROW((void)peer.read_exactly(3), vow::usage_error);
     BOOST_CHECK_THROW((void)peer.read_until("\n", 10), vow::usage_error);
+    BOOST_CHECK_THROW((void)peer.read_line(), vow::usage_error);
     // The first read is unharmed.
     wait(client.write("data"));
     BOOST_TEST(wait(std::move(first)) == "data");
     // And once it is done, the next read may start.
     wait(client.write("more"));
     BOOST_TEST(wait(peer.read_exactly(4)) == "more");
+}
+
+// ------------------------------------------------------------ read_line
+
+BOOST_FIXTURE_TEST_CASE(read_line_returns_each_line_without_its_lf_or_crlf, pair_fixture) {
+    wait(client.write("one\ntwo\r\nthree\n"));
+    BOOST_TEST(text(wait(peer.read_line())) == "one");
+    BOOST_TEST(text(wait(peer.read_line())) == "two");
+    BOOST_TEST(text(wait(peer.read_line())) == "three");
+    BOOST_TEST(peer.buffered_input() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(read_line_strips_only_one_carriage_return_and_only_before_the_newline, pair_fixture) {
+    wait(client.write("a\rb\nc\r\r\n\rd\n"));
+    BOOST_TEST(text(wait(peer.read_line())) == "a\rb");
+    BOOST_TEST(text(wait(peer.read_line())) == "c\r");
+    BOOST_TEST(text(wait(peer.read_line())) == "\rd");
+}
+
+BOOST_FIXTURE_TEST_CASE(empty_lines_are_empty_strings_not_the_end, pair_fixture) {
+    wait(client.write("\n\r\n\nlast\n"));
+    for (int i = 0; i < 3; ++i) {
+        auto line = wait(peer.read_line());
+        BOOST_REQUIRE(line.has_value());
+        BOOST_TEST(line->empty());
+    }
+    BOOST_TEST(text(wait(peer.read_line())) == "last");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_line_already_read_ahead_resolves_at_once, pair_fixture) {
+    wait(client.write("ready\n"));
+    wait_until([&] { return peer.buffered_input() == 6; });
+    auto f = peer.read_line();
+    BOOST_TEST(f.available());
+    BOOST_TEST(text(wait(std::move(f))) == "ready");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_line_split_across_many_segments_arrives_whole, pair_fixture) {
+    auto f = peer.read_line();
+    for (std::string_view piece : {"he", "l", "lo, wo", "rld", "\r"}) {
+        wait(client.write(piece));
+        settle(5ms);
+        BOOST_TEST(!f.available());   // no '\n' yet
+    }
+    wait(client.write("\nnext"));
+    BOOST_TEST(text(wait(std::move(f))) == "hello, world");
+    auto g = peer.read_line();
+    settle(5ms);
+    BOOST_TEST(!g.available());
+    wait(client.write(" one\n"));
+    BOOST_TEST(text(wait(std::move(g))) == "next one");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_line_sent_one_byte_at_a_time_arrives_whole, pair_fixture) {
+    const std::string line = "GET /index.html HTTP/1.0";
+    auto f = peer.read_line();
+    for (char c : line + "\r\n") {
+        wait(client.write(std::string(1, c)));
+        wait(vow::sleep(r, 1ms));
+    }
+    BOOST_TEST(text(wait(std::move(f))) == line);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_unterminated_last_line_is_returned_at_end_of_stream_then_nullopt, pair_fixture) {
+    wait(client.write("first\nno newline"));
+    wait(client.shutdown());
+    BOOST_TEST(text(wait(peer.read_line())) == "first");
+    BOOST_TEST(text(wait(peer.read_line())) == "no newline");
+    BOOST_TEST(!wait(peer.read_line()).has_value());
+    BOOST_TEST(peer.at_eof());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_carriage_return_ending_the_last_line_is_dropped_at_end_of_stream, pair_fixture) {
+    wait(client.write("cut short\r"));
+    wait(client.shutdown());
+    BOOST_TEST(text(wait(peer.read_line())) == "cut short");
+    BOOST_TEST(!wait(peer.read_line()).has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(read_line_at_a_clean_end_of_stream_is_nullopt_every_time, pair_fixture) {
+    wait(client.write("only\n"));
+    wait(client.shutdown());
+    BOOST_TEST(text(wait(peer.read_line())) == "only");
+    BOOST_TEST(!wait(peer.read_line()).has_value());
+    BOOST_TEST(!wait(peer.read_line()).has_value());
+    BOOST_TEST(peer.at_eof());
+    BOOST_TEST(peer.is_open());
+    BOOST_TEST(wait(peer.read_some()) == "");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_pending_read_line_resolves_with_nullopt_when_the_peer_shuts_down, pair_fixture) {
+    auto f = peer.read_line();
+    settle();
+    BOOST_TEST(!f.available());
+    wait(client.shutdown());
+    BOOST_TEST(!wait(std::move(f)).has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_line_longer_than_max_is_a_limit_error_and_the_next_read_line_gets_the_next_line,
+                        pair_fixture) {
+    wait(client.write("this line is too long\nnext\n"));
+    wait_until([&] { return peer.buffered_input() == 27; });
+    auto e = wait_error(peer.read_line(10));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::net::limit_error);
+    const auto message = vow::test::message_of(e);
+    BOOST_TEST(message.find("read_line") != std::string::npos);
+    BOOST_TEST(message.find("max (10 bytes)") != std::string::npos);
+    BOOST_TEST(message.find("dropped") != std::string::npos);
+    BOOST_TEST(peer.buffered_input() == 5u);   // "next\n": the long line is gone
+    BOOST_TEST(text(wait(peer.read_line(10))) == "next");
+}
+
+BOOST_FIXTURE_TEST_CASE(max_bounds_the_line_as_returned_and_the_line_end_does_not_count, pair_fixture) {
+    wait(client.write("abcde\nabcde\r\nabcdef\nok\nabcd\r\r\nabcde\rx\nend\n"));
+    BOOST_TEST(text(wait(peer.read_line(5))) == "abcde");   // exactly max, LF
+    BOOST_TEST(text(wait(peer.read_line(5))) == "abcde");   // exactly max, CRLF
+    BOOST_CHECK_THROW(wait(peer.read_line(5)), vow::net::limit_error);   // max + 1
+    BOOST_TEST(text(wait(peer.read_line(5))) == "ok");
+    BOOST_TEST(text(wait(peer.read_line(5))) == "abcd\r");   // the first '\r' is part of the line
+    BOOST_CHECK_THROW(wait(peer.read_line(5)), vow::net::limit_error);   // a '\r' not before '\n' counts
+    BOOST_TEST(text(wait(peer.read_line(5))) == "end");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_max_of_zero_allows_only_empty_lines, pair_fixture) {
+    wait(client.write("\r\nx\n\n"));
+    BOOST_TEST(text(wait(peer.read_line(0))) == "");
+    BOOST_CHECK_THROW(wait(peer.read_line(0)), vow::net::limit_error);
+    BOOST_TEST(text(wait(peer.read_line(0))) == "");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_line_of_max_bytes_and_a_carriage_return_waits_for_the_byte_after_it, pair_fixture) {
+    auto f = peer.read_line(5);
+    wait(client.write("abcde\r"));
+    settle();
+    BOOST_TEST(!f.available());   // a '\n' next would make it fit
+    wait(client.write("\n"));
+    BOOST_TEST(text(wait(std::move(f))) == "abcde");
+    auto g = peer.read_line(5);
+    wait(client.write("abcde\r"));
+    settle();
+    BOOST_TEST(!g.available());
+    wait(client.write("x"));   // it does not fit after all
+    BOOST_CHECK_THROW(wait(std::move(g)), vow::net::limit_error);
+    wait(client.write("yz\nafter\n"));
+    BOOST_TEST(text(wait(peer.read_line(5))) == "after");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_pending_read_line_rejects_as_soon_as_the_line_passes_max, pair_fixture) {
+    auto f = peer.read_line(10);
+    wait(client.write(std::string(11, 'x')));
+    BOOST_CHECK_THROW(wait(std::move(f)), vow::net::limit_error);   // no need to wait for its '\n'
+    BOOST_TEST(peer.buffered_input() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_rest_of_a_too_long_line_arriving_later_in_pieces_is_dropped_through_its_newline,
+                        pair_fixture) {
+    auto f = peer.read_line(10);
+    wait(client.write(std::string(20, 'x')));
+    BOOST_CHECK_THROW(wait(std::move(f)), vow::net::limit_error);
+    auto next = peer.read_line(10);
+    for (std::string_view piece : {"yyyy", "zzzz", "still the long line"}) {
+        wait(client.write(piece));
+        settle(5ms);
+        BOOST_TEST(!next.available());
+        BOOST_TEST(peer.buffered_input() == 0u);   // dropped, not buffered
+    }
+    wait(client.write("...its end\r\nnext"));
+    settle(5ms);
+    BOOST_TEST(!next.available());
+    wait(client.write(" line\n"));
+    BOOST_TEST(text(wait(std::move(next))) == "next line");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_too_long_line_longer_than_the_read_ahead_limit_is_dropped_and_the_next_line_is_intact,
+                        small_read_ahead_fixture) {
+    // 1 MiB without a '\n', then two lines: read ahead 1 KiB at a time,
+    // rejected at 101 bytes, dropped through its '\n' across many reads.
+    std::string junk(1024 * 1024, 'j');
+    auto w = client.write(junk + "\nnext\nand more\n");
+    settle(20ms);
+    BOOST_TEST(peer.buffered_input() <= 1024u + 64 * 1024);
+    BOOST_CHECK_THROW(wait(peer.read_line(100)), vow::net::limit_error);
+    BOOST_TEST(text(wait(peer.read_line(100))) == "next");
+    BOOST_TEST(text(wait(peer.read_line(100))) == "and more");
+    wait(std::move(w));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_endless_line_after_a_limit_error_is_dropped_as_it_arrives_and_never_buffered,
+                        pair_fixture) {
+    wait(client.write("0123456789+"));
+    BOOST_CHECK_THROW(wait(peer.read_line(10)), vow::net::limit_error);
+    // No read is pending: the stream still drops what arrives, so the
+    // writer is never pushed back and the buffer never grows.
+    std::size_t most = 0;
+    const std::string chunk(256 * 1024, 'z');
+    for (int i = 0; i < 32; ++i) {   // 8 MiB
+        wait(client.write(chunk));
+        most = std::max(most, peer.buffered_input());
+    }
+    wait_until([&] {
+        most = std::max(most, peer.buffered_input());
+        return client.buffered_output() == 0;
+    });
+    BOOST_TEST(most == 0u);
+    wait(client.write("\nafter\n"));
+    BOOST_TEST(text(wait(peer.read_line(10))) == "after");
+}
+
+BOOST_FIXTURE_TEST_CASE(every_read_waits_for_the_bytes_after_a_line_being_dropped, pair_fixture) {
+    wait(client.write(std::string(50, 'x')));
+    BOOST_CHECK_THROW(wait(peer.read_line(10)), vow::net::limit_error);
+    auto some = peer.read_some();
+    wait(client.write("rest of the long line"));
+    settle();
+    BOOST_TEST(!some.available());
+    wait(client.write("\nfresh"));
+    BOOST_TEST(wait(std::move(some)) == "fresh");
+    // read_until and read_exactly see the same: the dropped line is gone.
+    wait(client.write(std::string(30, 'y')));
+    BOOST_CHECK_THROW(wait(peer.read_line(10)), vow::net::limit_error);
+    auto exactly = peer.read_exactly(3);
+    wait(client.write("yyy\nabc"));
+    BOOST_TEST(wait(std::move(exactly)) == "abc");
+}
+
+BOOST_FIXTURE_TEST_CASE(end_of_stream_while_a_too_long_line_is_dropped_gives_nullopt, pair_fixture) {
+    wait(client.write(std::string(50, 'x')));
+    BOOST_CHECK_THROW(wait(peer.read_line(10)), vow::net::limit_error);
+    wait(client.write("more of it, and no newline"));
+    wait(client.shutdown());
+    BOOST_TEST(!wait(peer.read_line(10)).has_value());
+    BOOST_TEST(peer.at_eof());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_too_long_unterminated_last_line_is_a_limit_error_then_nullopt, pair_fixture) {
+    wait(client.write("short\n" + std::string(20, 'x')));
+    wait(client.shutdown());
+    BOOST_TEST(text(wait(peer.read_line(10))) == "short");
+    BOOST_CHECK_THROW(wait(peer.read_line(10)), vow::net::limit_error);
+    BOOST_TEST(!wait(peer.read_line(10)).has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_read_line_that_times_out_keeps_the_partial_line_for_the_next_read, pair_fixture) {
+    vow::net::io_options o;
+    o.timeout = 30ms;
+    auto f = peer.read_line(64 * 1024, o);
+    wait(client.write("par"));
+    auto e = wait_error(std::move(f));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::timeout_error);
+    BOOST_TEST(vow::test::message_of(e).find("read_line") != std::string::npos);
+    wait(client.write("tial\n"));
+    BOOST_TEST(text(wait(peer.read_line())) == "partial");
+}
+
+BOOST_FIXTURE_TEST_CASE(stopping_a_pending_read_line_rejects_with_cancelled_error_and_loses_nothing,
+                        pair_fixture) {
+    std::stop_source stop;
+    vow::net::io_options o;
+    o.stop = stop.get_token();
+    auto f = peer.read_line(64 * 1024, o);
+    wait(client.write("half a "));
+    wait_until([&] { return peer.buffered_input() == 7; });
+    stop.request_stop();
+    auto e = wait_error(std::move(f));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::cancelled_error);
+    BOOST_TEST(vow::test::message_of(e).find("read_line") != std::string::npos);
+    wait(client.write("line\n"));
+    BOOST_TEST(text(wait(peer.read_line())) == "half a line");
+    // With a token stopped already, a line the buffer holds is still
+    // returned (as by every read); with none, the read rejects at once.
+    std::stop_source stopped;
+    stopped.request_stop();
+    o.stop = stopped.get_token();
+    wait(client.write("waiting\n"));
+    wait_until([&] { return peer.buffered_input() == 8; });
+    BOOST_TEST(text(wait(peer.read_line(64 * 1024, o))) == "waiting");
+    BOOST_CHECK_THROW(wait(peer.read_line(64 * 1024, o)), vow::cancelled_error);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_read_line_pending_when_the_peer_resets_rejects_with_connection_reset, pair_fixture) {
+    auto f = peer.read_line();
+    wait(client.write("no end"));
+    wait_until([&] { return peer.buffered_input() == 6; });
+    reset(client);
+    auto e = error_as<io_error>(wait_error(std::move(f)));
+    BOOST_TEST(e.code() == std::errc::connection_reset);
+}
+
+BOOST_FIXTURE_TEST_CASE(close_rejects_a_pending_read_line_with_operation_canceled, pair_fixture) {
+    auto f = peer.read_line();
+    peer.close();
+    auto e = error_as<io_error>(wait_error(std::move(f)));
+    BOOST_TEST(e.code() == std::errc::operation_canceled);
+    auto later = error_as<io_error>(wait_error(peer.read_line()));
+    BOOST_TEST(later.code() == std::errc::operation_canceled);
+}
+
+BOOST_FIXTURE_TEST_CASE(read_line_mixes_with_read_some_read_exactly_and_read_until, pair_fixture) {
+    wait(client.write("HEAD\r\n12345line two\nkey: value\r\n\r\ntail"));
+    wait_until([&] { return peer.buffered_input() == 38; });
+    BOOST_TEST(text(wait(peer.read_line())) == "HEAD");
+    BOOST_TEST(wait(peer.read_exactly(5)) == "12345");
+    BOOST_TEST(text(wait(peer.read_line())) == "line two");
+    BOOST_TEST(wait(peer.read_until(": ", 100)) == "key: ");
+    BOOST_TEST(text(wait(peer.read_line())) == "value");
+    BOOST_TEST(text(wait(peer.read_line())) == "");
+    BOOST_TEST(wait(peer.read_some()) == "tail");
+    wait(client.write("after some\n"));
+    BOOST_TEST(text(wait(peer.read_line())) == "after some");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_hundred_thousand_lines_come_out_in_order_and_then_the_end, pair_fixture) {
+    constexpr int n = 100000;
+    std::string all;
+    for (int i = 0; i < n; ++i)
+        all += "line " + std::to_string(i) + (i % 3 == 0 ? "\r\n" : "\n");
+    auto w = client.write(all);
+    auto shut = client.shutdown();
+    int count = 0;
+    bool in_order = true;
+    std::function<vow::future<void>()> next = [&]() -> vow::future<void> {
+        return peer.read_line(32).then([&](std::optional<std::string> line) -> vow::future<void> {
+            if (!line)
+                return vow::make_ready_future(r);
+            in_order = in_order && *line == "line " + std::to_string(count);
+            ++count;
+            return next();
+        });
+    };
+    wait(next(), 60s);
+    BOOST_TEST(count == n);
+    BOOST_TEST(in_order);
+    wait(std::move(w));
+    wait(std::move(shut));
 }
 
 // ------------------------------------------------------- end of stream
@@ -653,6 +996,7 @@ BOOST_FIXTURE_TEST_CASE(operations_on_a_default_constructed_stream_throw_usage_e
     BOOST_CHECK_THROW((void)s.read_some(), vow::usage_error);
     BOOST_CHECK_THROW((void)s.read_exactly(1), vow::usage_error);
     BOOST_CHECK_THROW((void)s.read_until("\n", 10), vow::usage_error);
+    BOOST_CHECK_THROW((void)s.read_line(), vow::usage_error);
     BOOST_CHECK_THROW((void)s.write("x"), vow::usage_error);
     BOOST_CHECK_THROW((void)s.shutdown(), vow::usage_error);
     BOOST_CHECK_THROW((void)s.get_reactor(), vow::usage_error);

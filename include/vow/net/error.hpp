@@ -31,7 +31,8 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// A limit was reached: read_until found no delimiter within max_bytes, a
+// A limit was reached: read_until found no delimiter within max_bytes,
+// read_line met a line longer than its max (the stream drops that line), a
 // writer queued more than the stream's write limit, an HTTP message was
 // larger than allowed. Nothing is buffered past a limit.
 class limit_error : public std::length_error {

@@ -20,8 +20,21 @@
 // reading pauses: the kernel's window pushes back on the peer). A read that
 // is cancelled or times out rejects, and loses nothing: the bytes stay
 // buffered for the next read. End of stream is not an error: read_some
-// yields an empty string; read_exactly and read_until reject with
-// vow::net::incomplete_read, which holds the bytes that did arrive.
+// yields an empty string and read_line std::nullopt; read_exactly and
+// read_until reject with vow::net::incomplete_read, which holds the bytes
+// that did arrive. So a line loop needs no catch for the end:
+//
+//   s.read_line().then([](std::optional<std::string> line) {
+//       if (!line) { /* the peer is done */ }
+//   });
+//
+// read_line takes '\n' and "\r\n" line ends alike. A line longer than its
+// max rejects with vow::net::limit_error and the stream drops that line:
+// what is buffered of it at once, the rest as it arrives, through its '\n'.
+// Until that '\n' comes, every read (read_some too) waits for the bytes
+// after it, and the dropped bytes are never buffered, so a peer sending an
+// endless line costs no memory (reading goes on while dropping, even with
+// no read pending, since nothing accumulates).
 //
 // Writes are sent at once (write-through); only what the kernel does not
 // take is copied into the stream's output buffer and sent when the socket
@@ -108,6 +121,20 @@ public:
     // max_bytes smaller than the delimiter.
     [[nodiscard]] future<std::string> read_until(std::string_view delimiter, std::size_t max_bytes,
                                                  io_options opts = {});
+    // The next line, without its '\n' and without one '\r' directly before
+    // it (a '\r' elsewhere stays); an empty line is "". At the end of
+    // stream: the unterminated last line (without a '\r' that ends it, a
+    // "\r\n" cut short, as Go's bufio.ScanLines), then std::nullopt, at a
+    // clean end with nothing buffered. `max` bounds the line as returned:
+    // the '\n' and the '\r' dropped before it do not count, so LF and CRLF
+    // peers get the same limit. A longer line rejects with
+    // vow::net::limit_error as soon as the bytes that arrived prove it too
+    // long (max + 1 bytes and no '\n', one more if the last is a '\r'),
+    // without waiting for its '\n'; the stream drops that line through its
+    // '\n' (when it comes: see the reads paragraph above), so the next
+    // read_line starts on the next line; at the end of stream, the rest of
+    // it is simply gone. Timeouts, cancellation and resets as for every read.
+    [[nodiscard]] future<std::optional<std::string>> read_line(std::size_t max = 64 * 1024, io_options opts = {});
 
     // Sends `data` (copied only if the kernel does not take it all now).
     // Rejects with limit_error if data.size() + buffered_output() exceeds

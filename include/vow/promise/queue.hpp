@@ -1,9 +1,10 @@
 // vow/promise/queue.hpp - a bounded FIFO between producers and consumers
-// (asyncio.Queue).
+// (asyncio.Queue, with asyncio's Queue.shutdown() as close()).
 //
 //   vow::queue<job> jobs(r, 100);
 //   jobs.push(j).then([] { /* there was room */ });
 //   jobs.pop().then([](job j) { ... });
+//   jobs.close();   // producers are done: consumers drain, then see queue_closed
 //
 // push() waits while the queue is full, pop() waits while it is empty; both
 // serve their waiters in FIFO order, and a value handed to a waiting pop()
@@ -11,6 +12,17 @@
 // are buffered, plus one per parked push(). With a token, a parked push or
 // pop whose stop is requested leaves the line and rejects with
 // vow::cancelled_error (a cancelled push drops its value).
+//
+// close() ends the queue the way asyncio's Queue.shutdown() (not
+// immediate) does: the values already queued are still delivered, and after
+// them, and for every pop waiting at close, pop() rejects with
+// vow::queue_closed; parked pushes and push() after close reject with
+// queue_closed (a parked push's value is dropped), and try_push returns
+// false. A consumer loop therefore ends on queue_closed, with nothing lost
+// that a push reported as queued:
+//
+//   jobs.pop().then([](job j) { ... }).catch_([](const vow::queue_closed&) { /* done */ });
+//
 // Destroying the queue rejects parked operations with vow::broken_promise.
 // Thread safety: thread-bound (docs/design.md).
 #pragma once
@@ -22,6 +34,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <exception>
 #include <optional>
 #include <source_location>
 #include <stop_token>
@@ -41,17 +54,24 @@ public:
     queue& operator=(const queue&) = delete;
 
     // Adds `value`; the future is fulfilled once it is in the queue (or
-    // handed to a waiting pop).
+    // handed to a waiting pop). Rejects with vow::queue_closed if the queue
+    // is closed, or is closed while this push waits for room (the value is
+    // then dropped).
     future<void> push(T value, std::stop_token token = {},
                       std::source_location where = std::source_location::current()) {
+        if (closed_)
+            return make_exception_future<void>(
+                *r_, closed_error("vow::queue::push: the queue is closed; close() refuses new values"), where);
         if (!try_push(value))
             return pushers_.add(*r_, token, "queue::push", where, std::optional<T>(std::move(value)));
         return make_ready_future(*r_, where);
     }
 
-    // Adds `value` now if there is room (or a waiting pop); false if full,
-    // and then `value` is left untouched.
+    // Adds `value` now if there is room (or a waiting pop); false if full or
+    // closed, and then `value` is left untouched.
     bool try_push(T& value) {
+        if (closed_)
+            return false;
         if (!poppers_.empty()) {
             poppers_.pop_front().resolve(std::move(value));
             return true;
@@ -62,14 +82,19 @@ public:
         return true;
     }
 
-    // The oldest value, once there is one.
+    // The oldest value, once there is one. Once the queue is closed and
+    // empty, rejects with vow::queue_closed (so does a pop waiting when
+    // close() is called). A pop that already has its value keeps it.
     future<T> pop(std::stop_token token = {}, std::source_location where = std::source_location::current()) {
         if (auto v = try_pop())
             return make_ready_future<T>(*r_, std::move(*v), where);
+        if (closed_)
+            return make_exception_future<T>(*r_, closed_error(pop_closed_message), where);
         return poppers_.add(*r_, token, "queue::pop", where);
     }
 
-    // The oldest value now, or nothing if the queue is empty.
+    // The oldest value now, or nothing if the queue is empty (also after
+    // close(): the values left are still taken, one per call).
     std::optional<T> try_pop() {
         if (items_.empty())
             return std::nullopt;
@@ -84,14 +109,40 @@ public:
         return v;
     }
 
+    // Closes the queue: push() and parked pushes reject with
+    // vow::queue_closed (a parked push's value is dropped), try_push returns
+    // false, and pop() delivers the values already queued, then rejects with
+    // queue_closed, as do the pops waiting now (the queue is empty whenever
+    // a pop waits). The rejections, like every settlement, reach their
+    // continuations on a later turn, so close() may be called anywhere,
+    // including from a continuation of this queue's push or pop. Idempotent.
+    // A stop requested later on a rejected operation's token does nothing.
+    void close() {
+        if (closed_)
+            return;
+        closed_ = true;  // first: nothing parks from here on, even re-entrantly
+        while (!poppers_.empty())
+            poppers_.pop_front().reject(closed_error(pop_closed_message));
+        while (!pushers_.empty())
+            pushers_.pop_front().reject(closed_error(
+                "vow::queue::push: the queue was closed while this push waited for room; its value was dropped"));
+    }
+
+    // True once close() was called.
+    [[nodiscard]] bool closed() const noexcept { return closed_; }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
     [[nodiscard]] bool full() const noexcept { return items_.size() >= capacity_; }
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 
 private:
+    static constexpr const char* pop_closed_message = "vow::queue::pop: the queue is closed and empty";
+
+    static std::exception_ptr closed_error(const char* what) { return std::make_exception_ptr(queue_closed(what)); }
+
     reactor* r_;
     std::size_t capacity_;
+    bool closed_ = false;
     std::deque<T> items_;
     detail::waiter_list<T> poppers_;
     detail::waiter_list<void, std::optional<T>> pushers_;

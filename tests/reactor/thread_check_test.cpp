@@ -14,17 +14,22 @@
 #include <vow/net/resolve.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/promise/event.hpp>
+#include <vow/promise/loop.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/promise.hpp>
+#include <vow/promise/queue.hpp>
 #include <vow/promise/run_until_complete.hpp>
 #include <vow/promise/semaphore.hpp>
 #include <vow/promise/sleep.hpp>
+#include <vow/promise/task_group.hpp>
 #include <vow/promise/thread_pool.hpp>
+#include <vow/promise/with_timeout.hpp>
 #include <vow/reactor/handle.hpp>
 #include <vow/reactor/reactor.hpp>
 #include <vow/reactor/stop_link.hpp>
 
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -160,6 +165,75 @@ BOOST_AUTO_TEST_CASE(stop_link_assign_off_the_reactors_thread_aborts, *vow::test
             link.assign(*reactor_of_another_thread(), stop.get_token(), [] {});
         },
         {"stop_link::assign", thread_rule});
+}
+
+BOOST_AUTO_TEST_CASE(futures_queues_loops_and_groups_off_the_reactors_thread_abort, *vow::test::death_tests()) {
+    // A promise and its future may be made anywhere; chaining on the future
+    // is thread-bound.
+    expect_abort(
+        [] {
+            auto r = reactor_of_another_thread();
+            vow::promise<int> p(*r);
+            (void)p.get_future().then([](int n) { return n; });
+        },
+        {"future::then", thread_rule});
+    expect_abort(
+        [] {
+            auto r = reactor_of_another_thread();
+            vow::promise<int> p(*r);
+            (void)p.get_future().catch_([](std::exception_ptr) { return 0; });
+        },
+        {"future::catch_", thread_rule});
+    expect_abort(
+        [] {
+            auto r = reactor_of_another_thread();
+            vow::promise<int> p(*r);
+            (void)p.get_future().finally([] {});
+        },
+        {"future::finally", thread_rule});
+    expect_abort(
+        [] {
+            auto r = reactor_of_another_thread();
+            vow::promise<int> p(*r);
+            (void)p.get_future().share();
+        },
+        {"future::share", thread_rule});
+    expect_abort(
+        [] {
+            auto r = reactor_of_another_thread();
+            vow::queue<int> q(*r, 4);  // constructing is fine anywhere
+            (void)q.pop();
+        },
+        {"queue::pop", thread_rule});
+    expect_abort(
+        [] {
+            auto r = reactor_of_another_thread();
+            vow::queue<int> q(*r, 4);
+            q.close();
+        },
+        {"queue::close", thread_rule});
+    expect_abort([] { (void)vow::repeat(*reactor_of_another_thread(), [] { return vow::stop_iteration::yes; }); },
+                 {"repeat", thread_rule});
+    expect_abort(
+        [] {
+            std::stop_source stop;
+            (void)vow::keep_doing(*reactor_of_another_thread(), [] {}, stop.get_token());
+        },
+        {"keep_doing", thread_rule});
+    expect_abort(
+        [] {
+            auto r = reactor_of_another_thread();
+            vow::task_group tg(*r);  // constructing is fine anywhere
+            (void)tg.spawn([&] { return vow::make_ready_future(*r, 1); });
+        },
+        {"task_group::spawn", thread_rule});
+    expect_abort(
+        [] {
+            auto r = reactor_of_another_thread();
+            vow::promise<int> p(*r);
+            (void)vow::with_timeout(p.get_future(), 1s);
+        },
+        {"with_timeout", thread_rule});
 }
 
 BOOST_AUTO_TEST_CASE(promise_layer_objects_and_functions_off_the_reactors_thread_abort, *vow::test::death_tests()) {

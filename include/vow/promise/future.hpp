@@ -176,7 +176,7 @@ public:
         } else {
             using R = typename detail::then_result<F, T>::type;
             using Out = detail::unwrap_t<R>;
-            return chain<detail::then_node<T, std::decay_t<F>, Out>, Out>(std::forward<F>(fn), where, "then");
+            return chain<detail::then_node<T, std::decay_t<F>, Out>, Out>(std::forward<F>(fn), where, "then", "future::then");
         }
     }
     // On an lvalue: a compile error that says to std::move it (below).
@@ -208,7 +208,7 @@ public:
                           "void for future<void>): the recovered value replaces the error");
             return future<T>();
         } else {
-            return chain<detail::catch_node<T, std::decay_t<F>, E>, T>(std::forward<F>(fn), where, "catch_");
+            return chain<detail::catch_node<T, std::decay_t<F>, E>, T>(std::forward<F>(fn), where, "catch_", "future::catch_");
         }
     }
     template <class F>
@@ -227,7 +227,7 @@ public:
             static_assert(detail::dependent_false<F>, "vow::future<T>::finally: the handler must take no arguments");
             return future<T>();
         } else {
-            return chain<detail::finally_node<T, std::decay_t<F>>, T>(std::forward<F>(fn), where, "finally");
+            return chain<detail::finally_node<T, std::decay_t<F>>, T>(std::forward<F>(fn), where, "finally", "future::finally");
         }
     }
     template <class F>
@@ -261,8 +261,9 @@ private:
     explicit future(detail::state<T>* s) noexcept : s_(s) {}
 
     template <class Node, class Out, class F>
-    future<Out> chain(F&& fn, std::source_location where, const char* operation) {
+    future<Out> chain(F&& fn, std::source_location where, const char* operation, const char* checked_as) {
         detail::state<T>* src = detail::future_access::take(*this, operation);
+        detail::check_thread(src->get_reactor(), checked_as);
         Node* n;
         try {
             n = new Node(src->get_reactor(), where, src, std::forward<F>(fn));

@@ -328,6 +328,7 @@ future<void> repeat(reactor& r, F&& body, std::source_location where = std::sour
                       "vow::future<vow::stop_iteration> (stop_iteration::yes ends the loop)");
         return {};
     } else {
+        detail::check_thread(r, "repeat");
         return detail::start_loop(new detail::repeat_node<Fn>(r, where, std::forward<F>(body)));
     }
 }
@@ -347,6 +348,7 @@ future<void> do_until(reactor& r, P&& stop, F&& body, std::source_location where
                       "vow::do_until: the body must take no arguments and return vow::future<void> (or void)");
         return {};
     } else {
+        detail::check_thread(r, "do_until");
         return detail::start_loop(
             new detail::do_until_node<Pn, Fn, void>(r, where, std::forward<P>(stop), std::forward<F>(body)));
     }
@@ -369,6 +371,7 @@ future<void> do_for_each(reactor& r, Range&& range, F&& fn, std::source_location
         static_assert(detail::dependent_false<F>, "vow::do_for_each: fn must return vow::future<void> (or void)");
         return {};
     } else {
+        detail::check_thread(r, "do_for_each");
         return detail::start_loop(
             new detail::for_each_node<Range, Fn, void>(r, where, std::forward<Range>(range), std::forward<F>(fn)));
     }
@@ -389,6 +392,7 @@ future<void> do_for_each(reactor& r, It first, It last, F&& fn,
         static_assert(detail::dependent_false<F>, "vow::do_for_each: fn must return vow::future<void> (or void)");
         return {};
     } else {
+        detail::check_thread(r, "do_for_each");
         return detail::start_loop(new detail::for_each_iter_node<It, Fn, void>(r, where, std::move(first),
                                                                              std::move(last), std::forward<F>(fn)));
     }
@@ -409,6 +413,7 @@ future<void> keep_doing(reactor& r, F&& body, std::stop_token token,
             static_assert(detail::dependent_false<F>, "vow::keep_doing: the body must return vow::future<void> (or void)");
             return {};
         } else {
+            detail::check_thread(r, "keep_doing");
             return detail::start_loop(
                 new detail::keep_doing_node<Fn, void>(r, where, std::forward<F>(body), std::move(token)));
         }
@@ -418,6 +423,7 @@ future<void> keep_doing(reactor& r, F&& body, std::stop_token token,
                       "vow::future<void> (or void)");
         return {};
     } else {
+        detail::check_thread(r, "keep_doing");
         return detail::start_loop(
             new detail::keep_doing_node<Fn, void>(r, where, std::forward<F>(body), std::move(token)));
     }

@@ -149,6 +149,7 @@ auto map_concurrent(reactor& r, std::vector<Item> items, std::size_t limit, F&& 
     using FR = std::invoke_result_t<std::decay_t<F>&, Item&&>;
     static_assert(detail::is_future_v<FR>, "vow::map_concurrent: fn must return a vow::future");
     using R = detail::unwrap_t<FR>;
+    detail::check_thread(r, "map_concurrent");
     if (limit == 0)
         throw invalid_argument("vow::map_concurrent: the limit must be at least 1");
     auto* n = new detail::map_node<Item, std::decay_t<F>, R>(r, where, std::move(items), limit, std::forward<F>(fn));

@@ -50,6 +50,12 @@ public:
         if (capacity == 0)
             throw invalid_argument("vow::queue: the capacity must be at least 1");
     }
+    // Destroying a queue with pops or pushes parked rejects them
+    // (broken_promise); that is thread-bound, an idle queue is not.
+    ~queue() {
+        if (!poppers_.empty() || !pushers_.empty())
+            detail::check_thread(*r_, "queue::~queue");
+    }
     queue(const queue&) = delete;
     queue& operator=(const queue&) = delete;
 
@@ -59,6 +65,7 @@ public:
     // then dropped).
     future<void> push(T value, std::stop_token token = {},
                       std::source_location where = std::source_location::current()) {
+        detail::check_thread(*r_, "queue::push");
         if (closed_)
             return make_exception_future<void>(
                 *r_, closed_error("vow::queue::push: the queue is closed; close() refuses new values"), where);
@@ -70,6 +77,7 @@ public:
     // Adds `value` now if there is room (or a waiting pop); false if full or
     // closed, and then `value` is left untouched.
     bool try_push(T& value) {
+        detail::check_thread(*r_, "queue::try_push");
         if (closed_)
             return false;
         if (!poppers_.empty()) {
@@ -86,6 +94,7 @@ public:
     // empty, rejects with vow::queue_closed (so does a pop waiting when
     // close() is called). A pop that already has its value keeps it.
     future<T> pop(std::stop_token token = {}, std::source_location where = std::source_location::current()) {
+        detail::check_thread(*r_, "queue::pop");
         if (auto v = try_pop())
             return make_ready_future<T>(*r_, std::move(*v), where);
         if (closed_)
@@ -96,6 +105,7 @@ public:
     // The oldest value now, or nothing if the queue is empty (also after
     // close(): the values left are still taken, one per call).
     std::optional<T> try_pop() {
+        detail::check_thread(*r_, "queue::try_pop");
         if (items_.empty())
             return std::nullopt;
         std::optional<T> v(std::move(items_.front()));
@@ -118,6 +128,7 @@ public:
     // including from a continuation of this queue's push or pop. Idempotent.
     // A stop requested later on a rejected operation's token does nothing.
     void close() {
+        detail::check_thread(*r_, "queue::close");
         if (closed_)
             return;
         closed_ = true;  // first: nothing parks from here on, even re-entrantly

@@ -91,6 +91,7 @@ auto retry(reactor& r, retry_policy policy, F&& fn, std::stop_token token = {},
     using FR = std::invoke_result_t<std::decay_t<F>&>;
     static_assert(detail::is_future_v<FR>, "vow::retry: fn must return a vow::future");
     using T = detail::unwrap_t<FR>;
+    detail::check_thread(r, "retry");
     detail::check_retry_policy(policy);
     auto op = std::make_shared<detail::retry_op<std::decay_t<F>, T>>(r, std::move(policy), std::forward<F>(fn),
                                                                      std::move(token), where);

@@ -166,6 +166,7 @@ public:
         } else {
             if (!s_)
                 detail::throw_future_consumed("shared_future::then");
+            detail::check_thread(s_->get_reactor(), "shared_future::then");
             using R = typename detail::then_result<F, A>::type;
             using Out = detail::unwrap_t<R>;
             auto* n = new detail::shared_then_node<T, std::decay_t<F>, Out>(s_->get_reactor(), where, s_,
@@ -184,6 +185,7 @@ private:
 template <class T>
 shared_future<T> future<T>::share(std::source_location where) && {
     detail::state<T>* src = detail::future_access::take(*this, "share");
+    detail::check_thread(src->get_reactor(), "future::share");
     auto* sh = new detail::shared_state<T>(src->get_reactor(), where, src);
     src->attach(sh);
     src->release();

@@ -182,7 +182,12 @@ public:
     task_group(const task_group&) = delete;
     task_group& operator=(const task_group&) = delete;
     // Requests stop on the tasks still running; see the header comment.
-    ~task_group() { core_->abandon(); }
+    // Thread-bound while tasks run (stopping them touches their state).
+    ~task_group() {
+        if (core_->running() != 0)
+            detail::check_thread(core_->get_reactor(), "task_group::~task_group");
+        core_->abandon();
+    }
 
     // Starts a task: calls `fn(token)` (or `fn()`) now, on this thread, and
     // watches the future it returns. Throws vow::usage_error if the group no
@@ -202,6 +207,7 @@ public:
                 return spawned<void>();
             } else {
                 using T = detail::unwrap_t<R>;
+                detail::check_thread(core_->get_reactor(), "task_group::spawn");
                 core_->check_spawn();
                 reactor& r = core_->get_reactor();
                 future<T> task;
@@ -224,12 +230,16 @@ public:
     // Settles once every task has settled: rejects with the first task's
     // error, else resolves. After it settled, spawn() throws.
     [[nodiscard]] future<void> join(std::source_location where = std::source_location::current()) {
+        detail::check_thread(core_->get_reactor(), "task_group::join");
         return core_->join(where);
     }
 
     // Requests stop on every task (through their token). spawn() throws
     // afterwards. Idempotent.
-    void cancel() noexcept { core_->cancel(); }
+    void cancel() noexcept {
+        detail::check_thread(core_->get_reactor(), "task_group::cancel");
+        core_->cancel();
+    }
 
     // The token every task gets.
     [[nodiscard]] std::stop_token get_token() const noexcept { return core_->token(); }

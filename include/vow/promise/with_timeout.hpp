@@ -110,6 +110,7 @@ future<T> with_timeout(future<T>& f, reactor::duration limit, std::optional<std:
     if (limit < reactor::duration::zero())
         throw invalid_argument("vow::with_timeout: the time limit must not be negative");
     state<T>* src = future_access::take(f, "with_timeout");
+    check_thread(src->get_reactor(), "with_timeout");
     auto* n = new timeout_node<T>(src->get_reactor(), where, src, std::move(stop));
     try {
         n->arm(limit);
@@ -213,6 +214,7 @@ auto with_timeout(reactor& r, reactor::duration limit, F&& fn,
         return future<void>();
     } else {
         using T = detail::unwrap_t<std::invoke_result_t<Fn&, std::stop_token>>;
+        detail::check_thread(r, "with_timeout");
         if (limit < reactor::duration::zero())
             throw invalid_argument("vow::with_timeout: the time limit must not be negative");
         auto* n = new detail::scoped_timeout_node<T>(r, where, limit);

@@ -9,6 +9,7 @@
 // memory_probe.hpp) and run in the plain build only; elsewhere they are
 // skipped with the reason in the log.
 #include <boost/test/unit_test.hpp>
+#include <build_kind.hpp>
 #include <memory_probe.hpp>
 #include <promise_fixture.hpp>
 

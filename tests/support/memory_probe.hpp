@@ -23,9 +23,10 @@
 // files.
 #pragma once
 
+#include <build_kind.hpp>
+
 #include <boost/test/unit_test.hpp>
 
-#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -37,23 +38,6 @@
 #endif
 
 namespace vow::test {
-
-// True in an AddressSanitizer or ThreadSanitizer build.
-inline constexpr bool sanitized_build =
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-    true;
-#else
-    false;
-#endif
-#else
-    false;
-#endif
-
-// True under `meson test --setup valgrind`, which sets VOW_TEST_VALGRIND.
-inline bool under_valgrind() { return std::getenv("VOW_TEST_VALGRIND") != nullptr; }
 
 // A "VmXXX:" field of /proc/self/status, in KiB; nullopt if unreadable.
 inline std::optional<long> proc_status_kib(std::string_view field) {

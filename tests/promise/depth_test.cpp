@@ -5,6 +5,7 @@
 // it is one million: ASan and TSan make every step many times slower and
 // fatter, and a million frames would overflow the stack just as surely.
 #include <boost/test/unit_test.hpp>
+#include <build_kind.hpp>
 #include <promise_fixture.hpp>
 
 #include <vow/promise/future.hpp>
@@ -12,32 +13,19 @@
 #include <vow/promise/promise.hpp>
 
 #include <chrono>
-#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <utility>
 
 BOOST_AUTO_TEST_SUITE(depth_test)
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define VOW_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define VOW_TEST_SANITIZED 1
-#endif
-#endif
-
 namespace {
 
-// Under valgrind (meson test --setup valgrind sets VOW_TEST_VALGRIND) every
-// step is fifty times slower again; a hundred thousand still proves the
-// point, since a recursive implementation would need that many frames.
-bool under_valgrind() { return std::getenv("VOW_TEST_VALGRIND") != nullptr; }
-#ifdef VOW_TEST_SANITIZED
-const long chain_length = under_valgrind() ? 100'000 : 1'000'000;
-#else
-const long chain_length = under_valgrind() ? 100'000 : 10'000'000;
-#endif
+// Under valgrind every step is fifty times slower again; a hundred thousand
+// still proves the point, since a recursive implementation would need that
+// many frames.
+using vow::test::under_valgrind;
+const long chain_length = under_valgrind() ? 100'000 : vow::test::sanitized_build ? 1'000'000 : 10'000'000;
 const long recursion_depth = under_valgrind() ? 100'000 : 1'000'000;
 
 // Sums n + (n-1) + ... + 1 by recursion: each step's handler returns the

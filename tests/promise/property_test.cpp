@@ -62,6 +62,7 @@
 #include <vow/promise/with_timeout.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <build_kind.hpp>
 #include <promise_fixture.hpp>
 
 #include <atomic>
@@ -87,23 +88,11 @@
 
 BOOST_AUTO_TEST_SUITE(property_test)
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define VOW_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define VOW_TEST_SANITIZED 1
-#endif
-#endif
-
 using namespace std::chrono_literals;
 
 namespace {
 
-#ifdef VOW_TEST_SANITIZED
-constexpr std::uint64_t program_count = 200;
-#else
-constexpr std::uint64_t program_count = 400;
-#endif
+constexpr std::uint64_t program_count = vow::test::sanitized_build ? 200 : 400;
 
 using value_t = std::int64_t;
 constexpr value_t prime = 1'000'000'007;

@@ -294,6 +294,18 @@ LOOP = [
     ("repeat_bytes", "memory: peak RSS growth over the whole `repeat` loop with a pending body "
      "(Node.js: the async function loop)", "KiB"),
 ]
+# Plot titles (the labels are too long for a subplot).
+LOOP_SHORT = {
+    "then": "plain then step",
+    "repeat_plain": "repeat, plain stop_iteration body",
+    "repeat_ready": "repeat, ready-future body",
+    "repeat_pending": "repeat, pending body (call_soon / microtask)",
+    "recurse_ready": "recursion through then, ready shape",
+    "recurse_pending": "recursion through then, pending shape",
+    "recurse_bytes": "RSS per level, recursion (ready shape)",
+    "recurse_pending_bytes": "RSS per level, recursion (pending shape)",
+    "repeat_bytes": "RSS growth over the repeat loop",
+}
 # Figures shown as a total over the loop (bytes per iteration × N).
 LOOP_TOTAL_KIB = {"repeat_bytes"}
 NODE_HEAP_MB = 4096  # the 1M-level Node.js recursion holds every level until the bottom settles
@@ -605,7 +617,7 @@ def make_plots(plot_dir, micro_rows, net_rows_, headline, loop_rows=()):
         nrows = (len(rows) + cols - 1) // cols
         fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 2.6 * nrows), squeeze=False)
         for ax, row in zip(axes.flat, rows):
-            bars(ax, row)
+            bars(ax, row, getattr(row, "short", None))
         for ax in list(axes.flat)[len(rows):]:
             ax.axis("off")
         fig.suptitle(title + " — medians, whiskers min–max", fontsize=11)
@@ -747,8 +759,9 @@ def main():
                     why[p] = programs[p]
                 elif p in loop_errors:
                     why[p] = f"failed: {loop_errors[p]}"
-            loop_rows.append(Row(key, label, unit, False,
-                                 {p: values[p].get(key, []) for p in LOOP_PEERS}, why))
+            row = Row(key, label, unit, False, {p: values[p].get(key, []) for p in LOOP_PEERS}, why)
+            row.short = LOOP_SHORT.get(key)
+            loop_rows.append(row)
     t_loop = time.time()
 
     net_rows_, net_md, net_status = [], "", None
@@ -834,6 +847,9 @@ def main():
         pinned = f"pinned to core {args.loop_cpu} (`{' '.join(loop_pin)}`)" if loop_pin \
             else "not pinned"
         commit = run_text(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]) or "?"
+        if run_text(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no",
+                     "--", "bench/peers", "bench/results.py", "include", "promise", "reactor"]):
+            commit += " with local changes"
         lm = [LOOP_START, "## Loops: `vow::repeat` and recursion through `then`\n"]
         lm.append(f"Measured by `bench/run{' --quick' if args.quick else ''}"
                   f"{' --only loop' if parts == {'loop'} else ''}` on {started} (vow commit "

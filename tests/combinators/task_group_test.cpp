@@ -301,6 +301,38 @@ BOOST_AUTO_TEST_CASE(a_task_returning_an_empty_future_fails_with_future_consumed
     BOOST_TEST(vow::error_as<vow::cancelled_error>(wait_error(std::move(other))) != nullptr);
 }
 
+// A value whose move throws once `armed`: the move out of the task's
+// future, after the value is in, fails.
+struct fragile {
+    static inline bool armed = false;
+    int v;
+    explicit fragile(int x) : v(x) {}
+    fragile(fragile&& o) : v(o.v) {
+        if (armed)
+            throw tagged_error(8);
+    }
+    fragile& operator=(fragile&&) = delete;
+};
+
+BOOST_AUTO_TEST_CASE(a_task_value_that_cannot_be_moved_out_fails_the_task_and_the_group_sees_it) {
+    vow::task_group tg(r);
+    vow::promise<fragile> kept_p(r), dropped_p(r);
+    auto kept = tg.spawn([&] { return kept_p.get_future(); });
+    tg.spawn([&] { return dropped_p.get_future(); });  // its value goes nowhere; its failure must
+    dropped_p.resolve(fragile(1));
+    kept_p.resolve(fragile(2));
+    fragile::armed = true;
+    auto first = wait_error(tg.join());
+    auto second = wait_error(std::move(kept));
+    fragile::armed = false;
+    BOOST_TEST(vow::error_as<tagged_error>(first) != nullptr);
+    BOOST_TEST(vow::error_as<tagged_error>(second) != nullptr);
+    // Two failures: the first is join's, the second is reported.
+    BOOST_TEST_REQUIRE(unhandled.size() == 1u);
+    BOOST_TEST((unhandled[0].error == second));
+    unhandled.clear();
+}
+
 BOOST_AUTO_TEST_CASE(spawn_after_a_task_failed_throws_usage_error) {
     vow::task_group tg(r);
     auto error = std::make_exception_ptr(tagged_error(1));

@@ -137,23 +137,27 @@ public:
         this->set_upstream(nullptr);
         fired_ = true;
         auto& s = static_cast<state<T>&>(src);
+        // A value that cannot be moved into the spawned future fails the
+        // task like any error: the group must see it, since a dropped
+        // spawned future would not report it.
+        std::exception_ptr e;
         if (s.get_status() != status::value) {
-            std::exception_ptr e = s.take_error();
-            g_->finished(e, this->where());
-            this->set_error(std::move(e));
-            return;
-        }
-        g_->finished(nullptr, this->where());
-        try {
-            if constexpr (std::is_void_v<T>) {
-                s.take_value();
-                this->set_value();
-            } else {
-                this->set_value(s.take_value());
+            e = s.take_error();
+        } else {
+            try {
+                if constexpr (std::is_void_v<T>) {
+                    s.take_value();
+                    this->set_value();
+                } else {
+                    this->set_value(s.take_value());
+                }
+            } catch (...) {
+                e = std::current_exception();
             }
-        } catch (...) {
-            this->set_error(std::current_exception());
         }
+        g_->finished(e, this->where());
+        if (e)
+            this->set_error(std::move(e));
     }
     // Called once the source is done with us: after fire() (the state's
     // ownership of its continuation ends with the fire), or instead of it

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <exception>
 #include <limits>
+#include <memory>
 #include <source_location>
 #include <stdexcept>
 #include <stop_token>
@@ -268,6 +269,88 @@ BOOST_AUTO_TEST_CASE(a_stop_already_requested_gives_cancelled_error_after_the_fi
         stop.get_token());
     BOOST_CHECK_THROW((void)vow::run_until_complete(r, std::move(f)), vow::cancelled_error);
     BOOST_TEST(attempts == 1);
+}
+
+// --- the attempt number ---
+
+BOOST_AUTO_TEST_CASE(fn_taking_the_attempt_number_gets_1_then_one_more_per_retry) {
+    std::vector<std::size_t> seen;
+    auto f = vow::retry(r, quick(5), [&](std::size_t attempt) {
+        seen.push_back(attempt);
+        if (attempt < 4)
+            return vow::make_exception_future<std::size_t>(r, transient("again"));
+        return vow::make_ready_future(r, attempt);
+    });
+    BOOST_TEST(seen == (std::vector<std::size_t>{1}), per_element());  // the first call is inside retry
+    BOOST_TEST(vow::run_until_complete(r, std::move(f)) == 4u);
+    BOOST_TEST(seen == (std::vector<std::size_t>{1, 2, 3, 4}), per_element());
+    run();
+    BOOST_TEST(unhandled.empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_attempt_number_fn_gets_is_the_one_retry_if_sees_for_its_error) {
+    std::vector<std::size_t> called, asked;
+    auto policy = quick(10);
+    policy.retry_if = [&](const std::exception_ptr& e, std::size_t attempt) {
+        asked.push_back(attempt);
+        BOOST_TEST(message_of(e) == "attempt " + std::to_string(attempt));
+        return attempt < 3;
+    };
+    auto f = vow::retry(r, policy, [&](std::size_t attempt) {
+        called.push_back(attempt);
+        return vow::make_exception_future<void>(r, transient("attempt " + std::to_string(attempt)));
+    });
+    BOOST_CHECK_THROW(vow::run_until_complete(r, std::move(f)), transient);
+    BOOST_TEST(called == (std::vector<std::size_t>{1, 2, 3}), per_element());
+    BOOST_TEST(asked == called, per_element());
+}
+
+BOOST_AUTO_TEST_CASE(the_attempt_number_goes_on_after_an_attempt_that_threw) {
+    std::vector<std::size_t> seen;
+    auto f = vow::retry(r, quick(3), [&](std::size_t attempt) -> vow::future<std::string> {
+        seen.push_back(attempt);
+        if (attempt == 1)
+            throw transient("thrown");
+        return vow::make_ready_future(r, "attempt " + std::to_string(attempt));
+    });
+    BOOST_TEST(vow::run_until_complete(r, std::move(f)) == "attempt 2");
+    BOOST_TEST(seen == (std::vector<std::size_t>{1, 2}), per_element());
+}
+
+BOOST_AUTO_TEST_CASE(the_last_attempt_is_numbered_max_attempts) {
+    std::size_t last = 0;
+    auto f = vow::retry(r, quick(3), [&](std::size_t attempt) {
+        last = attempt;
+        return vow::make_exception_future<int>(r, transient("fail"));
+    });
+    BOOST_CHECK_THROW((void)vow::run_until_complete(r, std::move(f)), transient);
+    BOOST_TEST(last == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_functor_taking_the_number_as_another_integer_type_gets_it_too) {
+    std::vector<int> seen;
+    auto f = vow::retry(r, quick(3), [&](int attempt) {
+        seen.push_back(attempt);
+        if (attempt == 1)
+            return vow::make_exception_future<void>(r, transient("once"));
+        return vow::make_ready_future(r);
+    });
+    vow::run_until_complete(r, std::move(f));
+    BOOST_TEST(seen == (std::vector<int>{1, 2}), per_element());
+}
+
+BOOST_AUTO_TEST_CASE(fn_taking_the_attempt_number_is_destroyed_once_the_result_has_settled) {
+    auto token = std::make_shared<int>(0);
+    std::weak_ptr<int> watch = token;
+    auto f = vow::retry(r, quick(2), [&, keep = std::move(token)](std::size_t attempt) {
+        if (attempt == 1)
+            return vow::make_exception_future<int>(r, transient("x"));
+        return vow::make_ready_future(r, *keep + 5);
+    });
+    BOOST_TEST(!watch.expired());
+    BOOST_TEST(vow::run_until_complete(r, std::move(f)) == 5);
+    run();
+    BOOST_TEST(watch.expired());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,11 @@
 //   policy.retry_if = [](const std::exception_ptr& e, std::size_t) { return is_transient(e); };
 //   auto page = vow::retry(r, policy, [&] { return client.get(url); });
 //
+//   // fn may take the attempt number (1 for the first call, then 2, 3...):
+//   auto page = vow::retry(r, policy, [&](std::size_t attempt) {
+//       return client.get(attempt == 1 ? url : mirror(url));
+//   });
+//
 // Attempt 1 starts at once (fn is called inside retry). After a failed
 // attempt k, if attempts remain and retry_if (when set) says yes, it waits
 //   min(max_delay, initial_delay * multiplier^(k-1)) * (1 ± jitter * random)
@@ -47,6 +52,19 @@ namespace detail {
 void check_retry_policy(const retry_policy& p);
 reactor::duration retry_delay(const retry_policy& p, std::size_t attempt, std::mt19937_64& rng);
 
+// fn(attempt) if fn takes the attempt number, else fn(). A functor that
+// takes both gets the number.
+template <class F>
+inline constexpr bool takes_attempt_v = std::is_invocable_v<F&, std::size_t>;
+
+template <class F>
+decltype(auto) call_attempt(F& fn, std::size_t attempt) {
+    if constexpr (takes_attempt_v<F>)
+        return fn(attempt);
+    else
+        return fn();
+}
+
 template <class F, class T>
 struct retry_op : std::enable_shared_from_this<retry_op<F, T>> {
     reactor* r;
@@ -64,7 +82,7 @@ struct retry_op : std::enable_shared_from_this<retry_op<F, T>> {
         ++attempt;
         future<T> f;
         try {
-            f = fn();
+            f = call_attempt(fn, attempt);
         } catch (...) {
             f = make_exception_future<T>(*r, std::current_exception(), where);
         }
@@ -82,20 +100,35 @@ struct retry_op : std::enable_shared_from_this<retry_op<F, T>> {
 
 }  // namespace detail
 
-// Calls the future-returning `fn()` until it succeeds or the policy says stop.
-// Throws vow::invalid_argument for a policy that makes no sense.
+// Calls the future-returning `fn(attempt)` (or `fn()`) until it succeeds or
+// the policy says stop. `attempt` is a std::size_t, 1 for the first call and
+// one more for each retry: the same number retry_if is given for that
+// attempt's error. A throw from `fn` is a failed attempt. `fn` is moved (or
+// copied) into the operation, called on the reactor's thread only, and
+// destroyed once the result has settled. Throws vow::invalid_argument for a
+// policy that makes no sense, without calling `fn`.
 template <class F>
 auto retry(reactor& r, retry_policy policy, F&& fn, std::stop_token token = {},
            std::source_location where = std::source_location::current()) {
-    static_assert(std::is_invocable_v<std::decay_t<F>&>, "vow::retry: fn must take no arguments");
-    using FR = std::invoke_result_t<std::decay_t<F>&>;
-    static_assert(detail::is_future_v<FR>, "vow::retry: fn must return a vow::future");
-    using T = detail::unwrap_t<FR>;
-    detail::check_thread(r, "retry");
-    detail::check_retry_policy(policy);
-    auto op = std::make_shared<detail::retry_op<std::decay_t<F>, T>>(r, std::move(policy), std::forward<F>(fn),
-                                                                     std::move(token), where);
-    return op->run();
+    using Fn = std::decay_t<F>;
+    if constexpr (!detail::takes_attempt_v<Fn> && !std::is_invocable_v<Fn&>) {
+        static_assert(detail::dependent_false<F>,
+                      "vow::retry: fn must take no arguments, or the attempt number (a std::size_t, from 1)");
+        return future<void>();
+    } else {
+        using FR = decltype(detail::call_attempt(std::declval<Fn&>(), std::size_t{1}));
+        if constexpr (!detail::is_future_v<FR>) {
+            static_assert(detail::dependent_false<F>, "vow::retry: fn must return a vow::future");
+            return future<void>();
+        } else {
+            using T = detail::unwrap_t<FR>;
+            detail::check_thread(r, "retry");
+            detail::check_retry_policy(policy);
+            auto op = std::make_shared<detail::retry_op<Fn, T>>(r, std::move(policy), std::forward<F>(fn),
+                                                                std::move(token), where);
+            return op->run();
+        }
+    }
 }
 
 }  // namespace vow

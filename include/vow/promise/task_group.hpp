@@ -29,7 +29,8 @@
 // spawn returns a vow::spawned<T>, which is a future<T> you may keep (for
 // the task's value) or drop (the value is discarded; the group still sees
 // the task's errors, so dropping it reports nothing). A throw from `fn`
-// itself is the task failing.
+// itself is the task failing, and so is an empty future returned by `fn`
+// (with vow::future_consumed).
 //
 // Cost: one allocation per task (the node that watches it), plus what the
 // task itself allocates. Thread safety: thread-bound (docs/design.md).
@@ -134,34 +135,44 @@ public:
 
     void fire(state_base& src) override {
         this->set_upstream(nullptr);
+        fired_ = true;
         auto& s = static_cast<state<T>&>(src);
+        // A value that cannot be moved into the spawned future fails the
+        // task like any error: the group must see it, since a dropped
+        // spawned future would not report it.
+        std::exception_ptr e;
         if (s.get_status() != status::value) {
-            std::exception_ptr e = s.take_error();
-            g_->finished(e, this->where());
-            this->set_error(std::move(e));
-            return;
-        }
-        g_->finished(nullptr, this->where());
-        try {
-            if constexpr (std::is_void_v<T>) {
-                s.take_value();
-                this->set_value();
-            } else {
-                this->set_value(s.take_value());
+            e = s.take_error();
+        } else {
+            try {
+                if constexpr (std::is_void_v<T>) {
+                    s.take_value();
+                    this->set_value();
+                } else {
+                    this->set_value(s.take_value());
+                }
+            } catch (...) {
+                e = std::current_exception();
             }
-        } catch (...) {
-            this->set_error(std::current_exception());
         }
+        g_->finished(e, this->where());
+        if (e)
+            this->set_error(std::move(e));
     }
+    // Called once the source is done with us: after fire() (the state's
+    // ownership of its continuation ends with the fire), or instead of it
+    // when the task's future dies unsettled (the reactor is being
+    // destroyed). Only the second is the task ending.
     void drop() noexcept override {
-        // The task's future died unsettled (the reactor is being destroyed).
-        g_->finished(nullptr, this->where());
+        if (!fired_)
+            g_->finished(nullptr, this->where());
         this->release();
     }
     void moved_to(state_base& src) noexcept override { this->set_upstream(&src); }
 
 private:
     group_core* g_;
+    bool fired_ = false;
 };
 
 template <class F>
@@ -190,8 +201,11 @@ public:
     }
 
     // Starts a task: calls `fn(token)` (or `fn()`) now, on this thread, and
-    // watches the future it returns. Throws vow::usage_error if the group no
-    // longer takes tasks (joined, cancelled or failed).
+    // watches the future it returns. `fn` is moved (or copied) into a local,
+    // called once, and destroyed before spawn returns; a throw from it, or an
+    // empty future, is the task failing, not spawn throwing. Throws
+    // vow::usage_error, without calling `fn`, if the group no longer takes
+    // tasks (joined, cancelled or failed).
     template <class F>
     auto spawn(F&& fn, std::source_location where = std::source_location::current()) {
         using Fn = std::decay_t<F>;
@@ -214,6 +228,8 @@ public:
                 try {
                     Fn f(std::forward<F>(fn));
                     task = detail::call_task(f, core_->token());
+                    if (!task.valid())
+                        detail::throw_future_consumed("task_group::spawn (the task returned an empty future)");
                 } catch (...) {
                     task = make_exception_future<T>(r, std::current_exception(), where);
                 }

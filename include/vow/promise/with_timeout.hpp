@@ -20,6 +20,10 @@
 // std::stop_source it listens to: they reject with timeout_error at once and
 // take the late result silently.
 //
+// In every form, an operation that settled before the time ran out wins,
+// even when the timer fires in the same turn, before the operation's result
+// has reached the timeout (its fire is queued behind the timer).
+//
 // Thread safety: thread-bound.
 #pragma once
 
@@ -93,7 +97,9 @@ public:
 
 private:
     void expire(reactor::duration limit) {
-        if (!this->pending())
+        // Settled already, or the source settled in time and its fire is
+        // still queued: the source wins.
+        if (!this->pending() || (this->upstream() && !this->upstream()->pending()))
             return;
         this->set_error(make_timeout_error(limit));
         if (stop_)
@@ -147,6 +153,10 @@ public:
                     n->release();
             }
             void operator()() {
+                // An operation that settled before the time ran out has won,
+                // even if its fire has not reached us yet.
+                if (const state_base* up = n->upstream(); up && !up->pending())
+                    return;
                 n->timed_out_ = true;
                 n->stop_.request_stop();
             }
@@ -198,9 +208,12 @@ private:
 
 // Calls `fn(token)` now and settles like the future it returns, unless
 // `limit` passes first: then stop is requested on `token`, and once the
-// operation has settled the result rejects with vow::timeout_error. A throw
-// from `fn` rejects the result. Throws vow::invalid_argument for a negative
-// limit.
+// operation has settled the result rejects with vow::timeout_error. An
+// operation that settled before the time ran out wins, even in the turn the
+// timer fires. `fn` is moved into a local, called once, inside this call,
+// and destroyed before it returns; a throw from `fn` (or an empty future)
+// rejects the result. Throws vow::invalid_argument for a negative limit,
+// without calling `fn`.
 template <class F>
 auto with_timeout(reactor& r, reactor::duration limit, F&& fn,
                   std::source_location where = std::source_location::current()) {
@@ -223,6 +236,8 @@ auto with_timeout(reactor& r, reactor::duration limit, F&& fn,
         try {
             Fn f(std::forward<F>(fn));
             op = f(n->token());
+            if (!op.valid())
+                detail::throw_future_consumed("with_timeout (fn returned an empty future)");
         } catch (...) {
             op = make_exception_future<T>(r, std::current_exception(), where);
         }

@@ -95,7 +95,9 @@ int main(int argc, char** argv) try {
     // is caught here, because the group's first error would cancel the rest.
     vow::task_group connections(r);
     server.on_connection([&](vow::net::tcp_stream s) {
-        connections.spawn([&, s](std::stop_token stop) { return echo(r, s, stop).catch_([](std::exception_ptr) {}); });
+        connections.spawn([&, s](std::stop_token stop) {
+            return echo(r, s, stop).catch_([](std::exception_ptr) {});
+        });
     });
     // ANCHOR_END: group
 

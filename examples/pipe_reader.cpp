@@ -55,10 +55,12 @@ int main() {
     });
 
     vow::reactor r;
+    // ANCHOR: ticker
     int ticks = 0;
     std::stop_source done;  // requested at the end of the stream: the ticker stops
     auto tick = [&] { ++ticks; };
     (void)r.call_every(30ms, tick, done.get_token());
+    // ANCHOR_END: ticker
 
     std::string pending;
     auto reading = vow::repeat(r, [&] {

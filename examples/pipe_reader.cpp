@@ -5,8 +5,8 @@
 // readable() turns that callback into a future, as asyncio's sock_recv does
 // (add_reader, a future, remove_reader). The read loop waits for it, reads
 // what is there without ever blocking, and waits again; the loop stays free
-// for other work (here, a timer) in between. This is what the network layer
-// does for every socket.
+// for other work (here, a timer) in between. The network layer does the
+// same for every socket, with a watcher that stays armed between reads.
 #include <vow/vow.hpp>
 
 #include <fmt/core.h>

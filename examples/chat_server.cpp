@@ -10,9 +10,14 @@
 //
 // Memory stays bounded whatever the clients do. A line is at most 4096
 // bytes: a client that sends a longer one gets an error line and is
-// disconnected. Each client has an outgoing queue with one write in flight;
-// a client that stops reading lets its queue fill while the others chat on,
-// and at 64 KiB queued it is disconnected.
+// disconnected. Each client has an outgoing vow::queue of lines with room
+// for 256; a client that stops reading lets its queue fill while the others
+// chat on, and when it is full the client is disconnected.
+//
+// Each client is two loops, tasks of the room's task_group: a reader
+// (read_line, broadcast) and a writer (queue pop, write). When the client
+// leaves, its queue is closed: the writer sends what was queued (an error
+// line, say) and ends. SIGTERM cancels the group, which ends every loop.
 //
 // Prints "listening on HOST:PORT" once it accepts (port 0: a free port),
 // then a line per join and leave. SIGINT or SIGTERM closes the listener and
@@ -28,9 +33,10 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <exception>
 #include <map>
+#include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -55,145 +61,127 @@ bool parse_port(std::string_view s, std::uint16_t& out) {
     return true;
 }
 
-constexpr std::size_t max_line = 4096;         // bytes, "\n" included
-constexpr std::size_t max_queued = 64 * 1024;  // bytes waiting to be written, per client
+constexpr std::size_t max_line = 4096;    // bytes, without the line end
+constexpr std::size_t max_backlog = 256;  // lines queued for a client that does not read
 
 class chat_room {
 public:
+    explicit chat_room(vow::reactor& r) : r_(r), tasks_(r) {}
+
     void join(vow::net::tcp_stream s) {
-        auto id = next_id_++;
-        auto& c = clients_[id];
-        c = client{.id = id, .name = fmt::format("client-{}", id), .s = s};
-        fmt::print("{} joined from {}\n", c.name, s.peer_address());
+        auto c = std::make_shared<client>(r_, next_id_++, std::move(s));
+        clients_.emplace(c->id, c);
+        fmt::print("{} joined from {}\n", c->name, c->s.peer_address());
         std::fflush(stdout);
-        send(c, fmt::format("* you are {}\n", c.name));
-        broadcast(id, fmt::format("* {} joined\n", c.name));
-        read_line(id, std::move(s));
+        send(*c, fmt::format("* you are {}\n", c->name));
+        broadcast(c->id, fmt::format("* {} joined\n", c->name));
+        tasks_.spawn([this, c](std::stop_token stop) { return read_lines(c, stop); });
+        tasks_.spawn([this, c](std::stop_token stop) { return write_lines(c, stop); });
     }
 
-    // Disconnects everyone at once, without announcements, and cuts short
-    // the farewells still being flushed.
+    // Disconnects everyone at once, without announcements: every reader,
+    // writer and farewell still being flushed is cancelled.
     void close_all() {
-        stopping_.request_stop();
-        for (auto& [id, c] : clients_)
-            c.s.close();
         clients_.clear();
+        tasks_.cancel();
     }
 
     [[nodiscard]] std::uint64_t served() const { return next_id_ - 1; }
 
 private:
     struct client {
-        std::uint64_t id = 0;
-        std::string name = {};
-        vow::net::tcp_stream s = {};
-        std::deque<std::string> queue = {};  // lines not yet handed to write()
-        std::size_t queued = 0;              // their bytes, plus the write in flight
-        bool writing = false;                // a write's future is pending
+        client(vow::reactor& r, std::uint64_t id, vow::net::tcp_stream s)
+            : id(id), name(fmt::format("client-{}", id)), s(std::move(s)), out(r, max_backlog) {}
+        std::uint64_t id;
+        std::string name;
+        vow::net::tcp_stream s;
+        vow::queue<std::string> out;  // lines waiting for the writer
     };
+    using client_ptr = std::shared_ptr<client>;
 
-    // A client's read loop: one line, broadcast it, call itself. Each turn is
-    // its own short chain, so a long-lived client holds no growing chain of
-    // futures. Every way it ends (end of stream, a reset, close_all) comes
-    // out in a catch_.
-    void read_line(std::uint64_t id, vow::net::tcp_stream s) {
-        (void)s.read_until("\n", max_line)
-            .then([this, id, s](std::string line) {
-                auto it = clients_.find(id);
-                if (it == clients_.end())
-                    return;  // disconnected while the line was on its way
-                line.pop_back();
-                if (line.ends_with('\r'))  // telnet and `nc -C` end lines with "\r\n"
-                    line.pop_back();
-                broadcast(id, fmt::format("{}: {}\n", it->second.name, line));
-                read_line(id, s);
-            })
-            .catch_([this, id](const vow::net::limit_error&) {
-                leave(id, "line too long",
+    // ANCHOR: reader
+    // The client's lines go to the others until its end of stream (asyncio's
+    // `async for line in reader`). Every way the loop ends leaves the room;
+    // the tasks catch their errors, since the group's first error would
+    // cancel every client.
+    vow::future<void> read_lines(client_ptr c, std::stop_token stop) {
+        auto loop = vow::repeat(r_, [this, c, stop] {
+            return c->s.read_line(max_line, {.stop = stop})
+                .then([this, c](std::optional<std::string> line) {
+                    if (!line)
+                        return vow::stop_iteration::yes;  // end of stream
+                    broadcast(c->id, fmt::format("{}: {}\n", c->name, *line));
+                    return vow::stop_iteration::no;
+                });
+        });
+        return std::move(loop)
+            .then([this, c] { leave(*c, ""); })
+            .catch_([this, c](const vow::net::limit_error&) {
+                leave(*c, "line too long",
                       fmt::format("* error: a line is at most {} bytes\n", max_line));
             })
-            .catch_([this, id](std::exception_ptr) { leave(id, ""); });
+            .catch_([this, c](std::exception_ptr) { leave(*c, ""); });
     }
+    // ANCHOR_END: reader
+
+    // ANCHOR: writer
+    // Writes the client's queue, one write in flight, until leave() closes
+    // the queue: then what was queued is sent, the stream half-closed and
+    // closed. With one write at a time, the backlog of a client that does
+    // not read piles up in its queue, where send() sees it.
+    vow::future<void> write_lines(client_ptr c, std::stop_token stop) {
+        auto loop = vow::repeat(r_, [c, stop] {
+            return c->out.pop(stop)
+                .then([c, stop](std::string lines) {
+                    while (auto more = c->out.try_pop())  // all that waits, in one write
+                        lines += *more;
+                    return c->s.write(lines, {.stop = stop});
+                })
+                .then([] { return vow::stop_iteration::no; });
+        });
+        return std::move(loop)
+            .catch_([c, stop](const vow::queue_closed&) {
+                return c->s.shutdown({.stop = stop, .timeout = 2s});
+            })
+            .finally([c] { c->s.close(); })
+            .catch_([](std::exception_ptr) {});
+    }
+    // ANCHOR_END: writer
 
     // Sends `line` to every client but `from`. A client whose queue is full
     // is not reading: it is disconnected, after the loop, which it must not
     // disturb.
     void broadcast(std::uint64_t from, const std::string& line) {
-        std::vector<std::uint64_t> too_slow;
+        std::vector<client_ptr> too_slow;
         for (auto& [id, c] : clients_)
-            if (id != from && !send(c, line))
-                too_slow.push_back(id);
-        for (auto id : too_slow)
-            leave(id, "too slow");
+            if (id != from && !send(*c, line))
+                too_slow.push_back(c);
+        for (auto& c : too_slow)
+            leave(*c, "too slow");
     }
 
-    // Queues a line for `c`; false, and nothing queued, if the queue is full.
-    bool send(client& c, std::string line) {
-        if (c.queued + line.size() > max_queued)
-            return false;
-        c.queued += line.size();
-        c.queue.push_back(std::move(line));
-        if (!c.writing)
-            write_next(c);
-        return true;
-    }
+    // Queues a line for `c`; false, and nothing queued, if its queue is full.
+    static bool send(client& c, std::string line) { return c.out.try_push(line); }
 
-    // Hands everything queued to one write(), and calls itself when that
-    // write's future resolves. With one write in flight at a time, the
-    // backlog of a client that does not read piles up here, in the queue we
-    // count, not in the stream's output buffer (which write() lets grow to
-    // its high-water mark, 64 KiB, before its future waits).
-    void write_next(client& c) {
-        if (c.queue.empty()) {
-            c.writing = false;
-            return;
-        }
-        c.writing = true;
-        std::string batch;
-        for (auto& line : c.queue)
-            batch += line;
-        c.queue.clear();
-        (void)c.s.write(batch)
-            .then([this, id = c.id, n = batch.size()] {
-                auto it = clients_.find(id);
-                if (it == clients_.end())
-                    return;
-                it->second.queued -= n;
-                write_next(it->second);
-            })
-            .catch_([this, id = c.id](std::exception_ptr) { leave(id, ""); });
-    }
-
-    // Removes a client and tells the others. Closing its stream rejects its
-    // pending read and write, whose handlers then find it gone. A farewell
-    // line is flushed first; the timeout and the stop token bound how long a
-    // client that does not read can keep its connection open that way.
-    void leave(std::uint64_t id, std::string_view why, const std::string& farewell = {}) {
-        auto it = clients_.find(id);
-        if (it == clients_.end())
-            return;
-        auto name = std::move(it->second.name);
-        auto s = it->second.s;
-        clients_.erase(it);
-        if (farewell.empty()) {
-            s.close();
-        } else {
-            (void)s.write(farewell)
-                .then([s, stop = stopping_.get_token()]() mutable {
-                    return s.shutdown({.stop = stop, .timeout = 2s});
-                })
-                .finally([s]() mutable { s.close(); })
-                .catch_([](std::exception_ptr) {});
-        }
+    // Removes a client and tells the others. Its writer sends the farewell,
+    // if any, and closes the stream; without one the stream is closed now,
+    // which also ends a writer stuck on a client that does not read.
+    void leave(client& c, std::string_view why, std::string farewell = {}) {
+        if (clients_.erase(c.id) == 0)
+            return;  // gone already: each of its loops ends here
+        if (farewell.empty() || !send(c, std::move(farewell)))
+            c.s.close();
+        c.out.close();
         auto reason = why.empty() ? std::string() : fmt::format(" ({})", why);
-        fmt::print("{} left{}\n", name, reason);
+        fmt::print("{} left{}\n", c.name, reason);
         std::fflush(stdout);
-        broadcast(0, fmt::format("* {} left{}\n", name, reason));
+        broadcast(0, fmt::format("* {} left{}\n", c.name, reason));
     }
 
-    std::map<std::uint64_t, client> clients_;
+    vow::reactor& r_;
+    vow::task_group tasks_;  // every client's reader and writer
+    std::map<std::uint64_t, client_ptr> clients_;
     std::uint64_t next_id_ = 1;  // 0 is nobody: broadcast(0, ...) reaches everyone
-    std::stop_source stopping_;
 };
 
 }  // namespace
@@ -218,7 +206,7 @@ int main(int argc, char** argv) try {
 
     vow::reactor r;
     vow::net::tcp_server server(r, host, port);
-    chat_room room;
+    chat_room room(r);
     server.on_connection([&](vow::net::tcp_stream s) { room.join(std::move(s)); });
 
     vow::handle sigs[2];

@@ -2,15 +2,16 @@
 //
 //   echo_server [--host H] [--port N]
 //
-// Sends every byte a client sends back to it. Each connection is a chain
-// that calls itself: read_some, write what came, and only when that write's
+// Sends every byte a client sends back to it. Each connection is a
+// vow::repeat loop: read_some, write what came, and only when that write's
 // future resolves, read again. A client that sends but never reads therefore
 // stops being read from (the kernel's window then stops it sending), so the
 // server never buffers more than the stream's high-water mark for it. When
 // the client half-closes, the server flushes what it owes, half-closes too,
 // and closes. Prints "listening on HOST:PORT" once it accepts (port 0: a
-// free port). SIGINT or SIGTERM closes the listener and every connection,
-// then the program says how many connections it served and exits 0.
+// free port). SIGINT or SIGTERM closes the listener and cancels every
+// connection, then the program says how many connections it served and
+// exits 0.
 #include <vow/net/tcp.hpp>
 #include <vow/vow.hpp>
 
@@ -21,7 +22,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
-#include <map>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,42 +43,29 @@ bool parse_port(std::string_view s, std::uint16_t& out) {
     return true;
 }
 
-// The open connections by number, so that a signal can close them all.
-using connections = std::map<std::uint64_t, vow::net::tcp_stream>;
-
-// One turn of a connection's loop. Each turn is a short chain of its own that
-// starts the next turn when it ends, rather than returning it: a connection
-// that echoes for hours then holds one turn's futures, not a chain that grows
-// with every read. The chain's last future is dropped, `(void)`: nobody waits
-// for it, and its catch_ handles every error, so none goes unreported.
-void echo(vow::net::tcp_stream s, std::uint64_t id, connections& open) {
-    (void)s.read_some()
-        .then([s](std::string data) mutable {
-            // "" is the client's end of stream: it will send nothing more.
-            // shutdown() sends our FIN once every echoed byte is out, so a
-            // client that half-closed still receives all of its data.
+// ANCHOR: echo
+// One connection, asyncio's
+//
+//   while data := await reader.read(65536):
+//       writer.write(data)
+//       await writer.drain()
+//
+// as a loop that holds one read or one write at a time, however long the
+// client stays. The stream is closed when the loop ends, however it ends.
+vow::future<void> echo(vow::reactor& r, vow::net::tcp_stream s, std::stop_token stop) {
+    auto loop = vow::repeat(r, [s, stop]() mutable {
+        return s.read_some({.stop = stop}).then([s, stop](std::string data) mutable {
+            // "" is the client's end of stream: shutdown() sends our FIN
+            // once every echoed byte is out.
             if (data.empty())
-                return s.shutdown().then([] { return false; });
-            // Waiting for this future before reading again is the
-            // backpressure: the next read starts only once the kernel has
-            // taken the bytes (or few enough of them are still queued).
-            return s.write(data).then([] { return true; });
-        })
-        .then([s, id, &open](bool more) mutable {
-            if (more) {
-                echo(s, id, open);
-            } else {
-                s.close();
-                open.erase(id);
-            }
-        })
-        .catch_([s, id, &open](std::exception_ptr) mutable {
-            // Reset by the client, or closed by the signal handler: either
-            // way this connection is over, and there is nobody to tell.
-            s.close();
-            open.erase(id);
+                return s.shutdown({.stop = stop}).then([] { return vow::stop_iteration::yes; });
+            // Waiting for the write before reading again is the backpressure.
+            return s.write(data, {.stop = stop}).then([] { return vow::stop_iteration::no; });
         });
+    });
+    return std::move(loop).finally([s]() mutable { s.close(); });
 }
+// ANCHOR_END: echo
 
 }  // namespace
 
@@ -101,24 +89,26 @@ int main(int argc, char** argv) try {
 
     vow::reactor r;
     vow::net::tcp_server server(r, host, port);
-    connections open;
-    std::uint64_t next_id = 0;
+    // ANCHOR: group
+    // Every connection is a task of one group, so one cancel() stops them all.
+    // A connection's own error (a reset, say) ends that connection only: it
+    // is caught here, because the group's first error would cancel the rest.
+    vow::task_group connections(r);
     server.on_connection([&](vow::net::tcp_stream s) {
-        auto id = next_id++;
-        open.emplace(id, s);
-        echo(std::move(s), id, open);
+        connections.spawn([&, s](std::stop_token stop) {
+            return echo(r, s, stop).catch_([](std::exception_ptr) {});
+        });
     });
+    // ANCHOR_END: group
 
-    // Closing is all a graceful stop takes: the listener and the streams were
-    // what kept run() running, and each closed stream rejects its pending
-    // read or write, which ends its chain.
+    // A graceful stop: the listener and the open streams are what keep run()
+    // running; each cancelled connection's loop ends and closes its stream.
     vow::handle sigs[2];
     auto stop = [&] {
         for (auto& h : sigs)
             h.cancel();
         server.close();
-        for (auto& [id, s] : open)
-            s.close();
+        connections.cancel();
     };
     sigs[0] = r.add_signal_handler(SIGINT, stop);
     sigs[1] = r.add_signal_handler(SIGTERM, stop);

@@ -29,6 +29,7 @@
 #include <string>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -48,46 +49,39 @@ bool parse_size(std::string_view s, std::size_t& out) {
     return ec == std::errc() && p == s.data() + s.size() && out > 0;
 }
 
-// The built-in target: hello world on its own reactor and thread.
+// The built-in target: hello world on its own reactor and thread. The
+// thread hands back its port and a promise of its own reactor's: resolving
+// it, from any thread, closes the server, and the thread's run() returns.
 class local_server {
 public:
     local_server() {
-        std::promise<std::uint16_t> port;
-        auto ready = port.get_future();
-        thread_ = std::thread([this, port = std::move(port)]() mutable {
+        std::promise<std::pair<std::uint16_t, vow::promise<void>>> ready;
+        auto started = ready.get_future();
+        thread_ = std::thread([ready = std::move(ready)]() mutable {
             vow::reactor r;
             vow::net::http_server server(r, "127.0.0.1", 0);
             server.get("/", [](const vow::net::http_request&) {
                 return vow::net::http_response::text("hello world");
             });
-            {
-                std::lock_guard lock(m_);
-                r_ = &r;
-                server_ = &server;
-            }
-            port.set_value(server.port());
-            r.run();   // until stop(): the listener keeps it running
-            std::lock_guard lock(m_);
-            r_ = nullptr;
+            vow::promise<void> stop(r);
+            stop.get_future().then([&] { server.close(); }).discard();
+            ready.set_value({server.port(), std::move(stop)});
+            r.run();  // until the server is closed: the listener keeps it running
         });
-        port_ = ready.get();
+        auto [port, stop] = started.get();
+        port_ = port;
+        stop_.emplace(std::move(stop));
     }
     ~local_server() {
-        {
-            std::lock_guard lock(m_);
-            if (r_)
-                r_->call_soon_threadsafe([s = server_] { s->close(); });
-        }
+        stop_->resolve();
         thread_.join();
     }
     std::uint16_t port() const { return port_; }
 
 private:
-    std::mutex m_;
-    vow::reactor* r_ = nullptr;
-    vow::net::http_server* server_ = nullptr;
-    std::uint16_t port_ = 0;
     std::thread thread_;
+    std::uint16_t port_ = 0;
+    std::optional<vow::promise<void>> stop_;
 };
 
 double percentile(const std::vector<double>& sorted, double p) {
@@ -168,13 +162,8 @@ int main(int argc, char** argv) {
             .catch_([&](std::exception_ptr e) {
                 ++errors;
                 ++done;
-                if (first_error.empty()) {
-                    try {
-                        std::rethrow_exception(e);
-                    } catch (const std::exception& ex) {
-                        first_error = ex.what();
-                    }
-                }
+                if (first_error.empty())
+                    first_error = vow::error_message(e);
             });
     });
     vow::run_until_complete(r, std::move(all));

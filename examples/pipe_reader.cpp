@@ -1,9 +1,12 @@
-// examples/pipe_reader.cpp - non-blocking I/O with a readiness callback.
+// examples/pipe_reader.cpp - non-blocking I/O: a readiness callback, and a
+// loop of futures on top of it.
 //
-// The loop watches a file descriptor and calls back when it is readable; the
-// callback reads what is there without ever blocking, and the loop stays free
-// for other work (here, a timer) in between. This is what the network layer
-// does for every socket.
+// The loop watches a file descriptor and calls back when it is readable;
+// readable() turns that callback into a future, as asyncio's sock_recv does
+// (add_reader, a future, remove_reader). The read loop waits for it, reads
+// what is there without ever blocking, and waits again; the loop stays free
+// for other work (here, a timer) in between. The network layer does the
+// same for every socket, with a watcher that stays armed between reads.
 #include <vow/vow.hpp>
 
 #include <fmt/core.h>
@@ -12,11 +15,26 @@
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
+#include <stop_token>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
+
+// Resolves once `fd` is readable: a readiness callback that cancels itself
+// the first time it runs.
+vow::future<void> readable(vow::reactor& r, int fd) {
+    auto ready = std::make_shared<vow::promise<void>>(r);
+    auto watch = std::make_shared<vow::handle>();
+    *watch = r.add_reader(fd, [ready, watch] {
+        watch->cancel();  // safe inside the callback: it is destroyed after it returns
+        ready->resolve();
+    });
+    return ready->get_future();
+}
 
 int main() {
     int fds[2];
@@ -37,28 +55,32 @@ int main() {
     });
 
     vow::reactor r;
+    // ANCHOR: ticker
     int ticks = 0;
-    vow::handle ticker = r.call_every(30ms, [&] { ++ticks; });
+    std::stop_source done;  // requested at the end of the stream: the ticker stops
+    auto tick = [&] { ++ticks; };
+    (void)r.call_every(30ms, tick, done.get_token());
+    // ANCHOR_END: ticker
 
     std::string pending;
-    vow::handle reader;
-    reader = r.add_reader(fds[0], [&] {
-        char buf[256];
-        ssize_t n;
-        while ((n = read(fds[0], buf, sizeof buf)) > 0) {  // drain what is there, never block
-            pending.append(buf, static_cast<std::size_t>(n));
-            for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1))
-                fmt::print("read: {}\n", pending.substr(0, nl));
-        }
-        if (n == 0) {  // the writer closed its end
-            fmt::print("end of stream; the timer ticked meanwhile: {}\n", ticks > 3 ? "yes" : "no");
-            reader.cancel();
-            ticker.cancel();
-        }
-        // n < 0 with EAGAIN: nothing more for now; the loop calls us again.
+    auto reading = vow::repeat(r, [&] {
+        return readable(r, fds[0]).then([&] {
+            char buf[256];
+            ssize_t n;
+            while ((n = read(fds[0], buf, sizeof buf)) > 0) {  // drain what is there, never block
+                pending.append(buf, static_cast<std::size_t>(n));
+                for (std::size_t nl; (nl = pending.find('\n')) != std::string::npos;
+                     pending.erase(0, nl + 1))
+                    fmt::print("read: {}\n", pending.substr(0, nl));
+            }
+            if (n < 0 && errno != EAGAIN)
+                throw std::system_error(errno, std::generic_category(), "read");
+            // n == 0: the writer closed its end; EAGAIN: nothing more for now.
+            return n == 0 ? vow::stop_iteration::yes : vow::stop_iteration::no;
+        });
     });
-
-    r.run();
+    vow::run_until_complete(r, std::move(reading).finally([&] { done.request_stop(); }));
+    fmt::print("end of stream; the timer ticked meanwhile: {}\n", ticks > 3 ? "yes" : "no");
     producer.join();
     close(fds[0]);
 }

@@ -3,8 +3,9 @@
 //
 // A std::stop_source is the cancel button: operations that can wait take
 // its token and reject with vow::cancelled_error when stop is requested.
-// with_timeout rejects with vow::timeout_error when time runs out and, given
-// the stop_source, presses the button so the slow operation is cancelled too.
+// vow::with_timeout(r, limit, fn) calls fn(token); when time runs out it
+// presses the button, waits for the operation to end, and rejects with
+// vow::timeout_error, so nothing of the operation outlives the call.
 #include <vow/vow.hpp>
 
 #include <fmt/core.h>
@@ -24,18 +25,26 @@ int main() {
 
     // 1. A job that finishes in time.
     say("1. a 50 ms job with a 200 ms limit");
-    vow::run_until_complete(r, vow::with_timeout(vow::sleep(r, 50ms), 200ms));
+    auto quick = vow::with_timeout(r, 200ms,
+                                   [&](std::stop_token stop) { return vow::sleep(r, 50ms, stop); });
+    vow::run_until_complete(r, std::move(quick));
     say("   finished in time");
 
-    // 2. A job that is too slow: the limit wins, and the job is cancelled.
+    // ANCHOR: wait_for
+    // 2. A job that is too slow: the limit wins, and the job is cancelled
+    //    before the timeout_error arrives.
     say("2. a 1 hour job with a 100 ms limit");
-    std::stop_source job;
+    auto slow = vow::with_timeout(r, 100ms, [&](std::stop_token stop) {
+        return vow::sleep(r, 1h, stop).catch_([&](const vow::cancelled_error&) {
+            say("   the job was cancelled");
+        });
+    });
     try {
-        vow::run_until_complete(r, vow::with_timeout(vow::sleep(r, 1h, job.get_token()), 100ms, job));
+        vow::run_until_complete(r, std::move(slow));
     } catch (const vow::timeout_error&) {
         say("   timed out");
     }
-    fmt::print("   the job was told to stop: {}\n", job.stop_requested());
+    // ANCHOR_END: wait_for
     r.run();  // returns at once: the hour-long timer was cancelled, nothing is left
     say("   the loop is idle: the slow job's timer is gone");
 

@@ -1,7 +1,7 @@
 // vow/net/resolve.hpp - asynchronous name resolution (libevent's evdns).
 //
 //   auto addrs = vow::net::resolve(r, "example.com", 443);   // future<std::vector<address>>
-//   addrs.then([](std::vector<vow::net::address> a) { fmt::print("{}\n", a.front()); });
+//   std::move(addrs).then([](std::vector<vow::net::address> a) { fmt::print("{}\n", a.front()); });
 //
 //   std::stop_source stop;                                    // give up early, from any thread:
 //   auto f = vow::net::resolve(r, "example.com", 80, {.stop = stop.get_token(), .timeout = 2s});

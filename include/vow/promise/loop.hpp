@@ -76,7 +76,7 @@ inline constexpr std::size_t loop_batch = 4096;
 //   auto call();              // runs the body: an R or a future<R>
 //   bool next(R&&) / next();  // after a value: false ends the loop (R = stop_iteration)
 //   bool ends_quietly(const std::exception_ptr&);  // an error that ends the loop with success
-//   void release();           // the loop ended: destroy the body now
+//   void destroy_body();      // the loop ended: destroy the body now
 template <class Derived, class R>
 class loop_node : public state<void>, public continuation {
 public:
@@ -154,7 +154,7 @@ private:
     }
 
     void succeed() {
-        self().release();
+        self().destroy_body();
         this->set_value();
     }
 
@@ -162,7 +162,7 @@ private:
         if (!this->pending())
             return;
         bool quiet = self().ends_quietly(e);
-        self().release();
+        self().destroy_body();
         if (quiet)
             this->set_value();
         else
@@ -198,7 +198,7 @@ public:
         : loop_node<repeat_node, stop_iteration>(r, where), fn_(std::forward<G>(fn)) {}
     auto call() { return (*fn_)(); }
     bool next(stop_iteration s) { return s == stop_iteration::no; }
-    void release() noexcept { fn_.reset(); }
+    void destroy_body() noexcept { fn_.reset(); }
 
 private:
     std::optional<F> fn_;
@@ -212,7 +212,7 @@ public:
         : loop_node<do_until_node, R>(r, where), stop_(std::forward<Q>(stop)), fn_(std::forward<G>(fn)) {}
     bool finished() { return static_cast<bool>((*stop_)()); }
     auto call() { return (*fn_)(); }
-    void release() noexcept {
+    void destroy_body() noexcept {
         stop_.reset();
         fn_.reset();
     }
@@ -243,33 +243,12 @@ public:
         auto i = it_++;
         return (*fn_)(*i);
     }
-    void release() noexcept { fn_.reset(); }
+    void destroy_body() noexcept { fn_.reset(); }
 
 private:
     range_t range_;
     iter_t it_;
     sent_t end_;
-    std::optional<F> fn_;
-};
-
-template <class It, class F, class R>
-class for_each_iter_node final : public loop_node<for_each_iter_node<It, F, R>, R> {
-public:
-    template <class G>
-    for_each_iter_node(reactor& r, std::source_location where, It first, It last, G&& fn)
-        : loop_node<for_each_iter_node, R>(r, where),
-          it_(std::move(first)),
-          end_(std::move(last)),
-          fn_(std::forward<G>(fn)) {}
-    bool finished() { return it_ == end_; }
-    auto call() {
-        auto i = it_++;
-        return (*fn_)(*i);
-    }
-    void release() noexcept { fn_.reset(); }
-
-private:
-    It it_, end_;
     std::optional<F> fn_;
 };
 
@@ -286,7 +265,7 @@ public:
         else
             return (*fn_)();
     }
-    void release() noexcept { fn_.reset(); }
+    void destroy_body() noexcept { fn_.reset(); }
     // The body's own waits, cancelled by the same token, end the loop cleanly.
     bool ends_quietly(const std::exception_ptr& e) {
         return token_.stop_requested() && error_as<cancelled_error>(e) != nullptr;
@@ -383,19 +362,7 @@ template <class It, class F>
     requires std::input_iterator<It>
 future<void> do_for_each(reactor& r, It first, It last, F&& fn,
                          std::source_location where = std::source_location::current()) {
-    using Fn = std::decay_t<F>;
-    using Elem = std::iter_reference_t<It>;
-    if constexpr (!std::is_invocable_v<Fn&, Elem>) {
-        static_assert(detail::dependent_false<F>, "vow::do_for_each: fn must be callable with an element");
-        return {};
-    } else if constexpr (!detail::void_body<std::invoke_result_t<Fn&, Elem>>) {
-        static_assert(detail::dependent_false<F>, "vow::do_for_each: fn must return vow::future<void> (or void)");
-        return {};
-    } else {
-        detail::check_thread(r, "do_for_each");
-        return detail::start_loop(new detail::for_each_iter_node<It, Fn, void>(r, where, std::move(first),
-                                                                             std::move(last), std::forward<F>(fn)));
-    }
+    return do_for_each(r, std::ranges::subrange<It>(std::move(first), std::move(last)), std::forward<F>(fn), where);
 }
 
 // Calls `body()` (or `body(token)`) again and again until stop is requested

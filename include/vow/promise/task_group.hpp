@@ -135,7 +135,6 @@ public:
 
     void fire(state_base& src) override {
         this->set_upstream(nullptr);
-        fired_ = true;
         auto& s = static_cast<state<T>&>(src);
         // A value that cannot be moved into the spawned future fails the
         // task like any error: the group must see it, since a dropped
@@ -162,9 +161,10 @@ public:
     // Called once the source is done with us: after fire() (the state's
     // ownership of its continuation ends with the fire), or instead of it
     // when the task's future dies unsettled (the reactor is being
-    // destroyed). Only the second is the task ending.
+    // destroyed). Only the second is the task ending; fire() always
+    // settles this node, so a pending node was never fired.
     void drop() noexcept override {
-        if (!fired_)
+        if (this->pending())
             g_->finished(nullptr, this->where());
         this->release();
     }
@@ -172,7 +172,6 @@ public:
 
 private:
     group_core* g_;
-    bool fired_ = false;
 };
 
 template <class F>

@@ -80,12 +80,7 @@ public:
         }
         timer_.cancel();
         try {
-            if (s.get_status() != status::value)
-                this->set_error(s.take_error());
-            else if constexpr (std::is_void_v<T>)
-                s.take_value(), this->set_value();
-            else
-                this->set_value(s.take_value());
+            settle_from<T>(*this, s);
         } catch (...) {
             if (this->pending())
                 this->set_error(std::current_exception());
@@ -183,12 +178,7 @@ public:
             return this->set_error(make_timeout_error(limit_));
         }
         try {
-            if (s.get_status() != status::value)
-                this->set_error(s.take_error());
-            else if constexpr (std::is_void_v<T>)
-                s.take_value(), this->set_value();
-            else
-                this->set_value(s.take_value());
+            settle_from<T>(*this, s);
         } catch (...) {
             if (this->pending())
                 this->set_error(std::current_exception());

@@ -129,19 +129,7 @@ protected:
     }
 
     // Moves a settled source's value or error into this node.
-    template <class In>
-    void pass_through(state<In>& s) {
-        if (s.get_status() == status::value) {
-            if constexpr (std::is_void_v<In>) {
-                s.take_value();
-                this->set_value();
-            } else {
-                this->set_value(s.take_value());
-            }
-        } else {
-            this->set_error(s.take_error());
-        }
-    }
+    void pass_through(state<Out>& s) { settle_from<Out>(*this, s); }
 
 private:
     bool adopting_ = false;

@@ -365,4 +365,18 @@ public:
     void take_value() noexcept { st_ = status::taken; }
 };
 
+// Settles `to` with the value or error the settled `from` holds, moving it
+// out (rule 3: the result flows downstream).
+template <class T>
+void settle_from(state<T>& to, state<T>& from) {
+    if (from.get_status() != status::value) {
+        to.set_error(from.take_error());
+    } else if constexpr (std::is_void_v<T>) {
+        from.take_value();
+        to.set_value();
+    } else {
+        to.set_value(from.take_value());
+    }
+}
+
 }  // namespace vow::detail

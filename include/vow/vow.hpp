@@ -2,6 +2,7 @@
 #pragma once
 
 #include <vow/error.hpp>
+#include <vow/reactor/fd_watcher.hpp>
 #include <vow/reactor/handle.hpp>
 #include <vow/reactor/reactor.hpp>
 #include <vow/reactor/stop_link.hpp>

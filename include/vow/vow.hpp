@@ -12,6 +12,7 @@
 #include <vow/promise/future.hpp>
 #include <vow/promise/loop.hpp>
 #include <vow/promise/make_future.hpp>
+#include <vow/promise/operation.hpp>
 #include <vow/promise/map_concurrent.hpp>
 #include <vow/promise/promise.hpp>
 #include <vow/promise/queue.hpp>

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -338,6 +339,25 @@ BOOST_FIXTURE_TEST_CASE(a_handler_may_stop_accepting_from_inside_itself, fixture
     auto s2 = wait(server.accept());
     BOOST_TEST(s2.peer_address() == c2.local_address());
     BOOST_TEST(got.size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_slow_connection_handler_is_reported_by_the_reactors_slow_callback_check, fixture) {
+    std::vector<std::string> slow;
+    r.set_slow_callback_handler([&](vow::reactor::duration took, std::string_view where) {
+        if (took >= 20ms)
+            slow.emplace_back(where);
+    });
+    r.set_slow_callback_duration(5ms);
+    tcp_server server(r, "127.0.0.1", 0);
+    std::vector<tcp_stream> kept;
+    server.on_connection([&](tcp_stream s) {
+        std::this_thread::sleep_for(20ms);
+        kept.push_back(std::move(s));
+    });
+    auto client = wait(vow::net::connect(r, "127.0.0.1", server.port()));
+    wait_until([&] { return kept.size() == 1; });
+    r.set_slow_callback_duration(vow::reactor::duration::zero());
+    BOOST_TEST(slow == std::vector<std::string>{"tcp_server connection handler"}, boost::test_tools::per_element());
 }
 
 BOOST_FIXTURE_TEST_CASE(out_of_file_descriptors_the_server_reports_once_pauses_and_recovers, fixture) {

@@ -203,10 +203,13 @@ public:
 
     // Every new connection, from now on, goes to `fn` (on the reactor's
     // thread). An exception from `fn` goes to the reactor's exception
-    // handler; the server goes on. An empty function stops accepting until
-    // a handler or an accept() comes. A handler may call on_connection
-    // itself (the running handler lives until it returns). Throws
-    // vow::usage_error while an accept() is pending.
+    // handler, described as "tcp_server connection handler", and a slow
+    // `fn` to its slow-callback check under the same name; the server goes
+    // on. An empty function stops accepting until a handler or an accept()
+    // comes. A handler may call on_connection itself (the running handler
+    // lives until it returns). Throws vow::usage_error while an accept() is
+    // pending, and vow::net::io_error if the reactor cannot watch the
+    // listening socket.
     void on_connection(connection_handler fn);
     // The next connection. One accept() at a time (vow::usage_error
     // otherwise, or while a handler is set).

@@ -155,6 +155,11 @@ public:
     // was read.
     [[nodiscard]] bool at_eof() const noexcept;
     [[nodiscard]] std::size_t buffered_input() const noexcept;
+    // True while a read waits for bytes. False once its future is settled,
+    // although the continuations chained on it may not have run yet: so a
+    // server that keeps one read pending on an idle connection can tell
+    // "nothing came" from "a request came and is on its way to my handler".
+    [[nodiscard]] bool read_pending() const noexcept;
     [[nodiscard]] std::size_t buffered_output() const noexcept;
     [[nodiscard]] address local_address() const;
     [[nodiscard]] address peer_address() const;

@@ -109,11 +109,14 @@ public:
             return 0;
         auto keep = shared_from_this();   // a handler may destroy the server
         const auto before = accepted_;
-        // on_readable takes at most 64 per call; fewer means the backlog is
-        // empty (EAGAIN), or accepting stopped (an error, a handler gone).
-        for (auto round = accepted_; on_readable(), accepted_ - round == 64; round = accepted_) {
+        for (;;) {
+            // on_readable takes at most 64 per call; fewer means the backlog
+            // is empty (EAGAIN), or accepting stopped (an error, a handler gone).
+            const auto round = accepted_;
+            on_readable();
+            if (accepted_ - round < 64)
+                return accepted_ - before;
         }
-        return accepted_ - before;
     }
 
     void close() noexcept {

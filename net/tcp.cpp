@@ -84,6 +84,7 @@ public:
     int fd() const noexcept { return fd_; }
     bool at_eof() const noexcept { return eof_ && in_.empty(); }
     std::size_t buffered_input() const noexcept { return in_.size(); }
+    bool read_pending() const noexcept { return rop_.has_value(); }
     std::size_t buffered_output() const noexcept { return out_.size(); }
     void set_peer(const address& a) { peer_ = a; }
     const stream_options& options() const noexcept { return opts_; }
@@ -708,6 +709,7 @@ void tcp_stream::close() noexcept {
 bool tcp_stream::is_open() const noexcept { return impl_ && impl_->is_open(); }
 bool tcp_stream::at_eof() const noexcept { return impl_ && impl_->at_eof(); }
 std::size_t tcp_stream::buffered_input() const noexcept { return impl_ ? impl_->buffered_input() : 0; }
+bool tcp_stream::read_pending() const noexcept { return impl_ && impl_->read_pending(); }
 std::size_t tcp_stream::buffered_output() const noexcept { return impl_ ? impl_->buffered_output() : 0; }
 address tcp_stream::local_address() const { return impl_ ? impl_->local() : address{}; }
 address tcp_stream::peer_address() const { return impl_ ? impl_->peer() : address{}; }

@@ -1,8 +1,9 @@
 // vow::net::tcp_server: a listening socket watched for readability by a
 // vow::fd_watcher while someone takes connections; each wakeup accepts up
 // to 64 connections with accept4 (non-blocking and close-on-exec in the
-// same call). Out of file descriptors, it pauses listening for 100 ms and
-// reports once, rather than spinning.
+// same call). Out of file descriptors, it pauses listening for 100 ms at a
+// time rather than spinning, and reports each episode twice: when accept
+// starts failing, and when it works again.
 #include "net_internal.hpp"
 
 #include <vow/net/tcp.hpp>
@@ -87,6 +88,21 @@ public:
             return detail::make_expired(why, "tcp_server::accept");
         });
         return f;
+    }
+
+    std::uint64_t accept_backlog() {
+        if (fd_ < 0 || !handler_ || paused_)
+            return 0;
+        auto keep = shared_from_this();   // a handler may destroy the server
+        const auto before = accepted_;
+        for (;;) {
+            // on_readable takes at most 64 per call; fewer means the backlog
+            // is empty (EAGAIN), or accepting stopped (an error, a handler gone).
+            const auto round = accepted_;
+            on_readable();
+            if (accepted_ - round < 64)
+                return accepted_ - before;
+        }
     }
 
     void close() noexcept {
@@ -189,6 +205,8 @@ private:
                 return;
             }
             ++accepted_;
+            if (reported_exhaustion_)
+                report_recovery();
             address peer;
             try {
                 peer = address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
@@ -216,15 +234,23 @@ private:
         }
     }
 
+    // One report per episode of exhaustion, not per failed accept: the
+    // first failure says that accepting pauses, the first accept that works
+    // again (report_recovery) says that it is over, so a log shows each
+    // episode and how long it lasted.
     void pause_for_resources(int err) {
         if (!reported_exhaustion_) {
             reported_exhaustion_ = true;
+            exhausted_since_ = r_->now();
+            exhaustion_errno_ = err;
+            failed_accepts_ = 0;
             r_->report_exception(
-                detail::make_io_error(err, fmt::format("vow::net::tcp_server: accept on {} (pausing 100 ms; "
-                                                       "reported once)",
+                detail::make_io_error(err, fmt::format("vow::net::tcp_server: accept on {} (pausing 100 ms at a "
+                                                       "time until it works again, which is reported too)",
                                                        local_)),
                 "tcp_server accept");
         }
+        ++failed_accepts_;
         paused_ = true;
         watch_.stop();
         pause_timer_ = r_->call_later(std::chrono::milliseconds(100), [this] {
@@ -232,6 +258,25 @@ private:
             if (int err = update_listening())
                 r_->report_exception(listen_failure(err), "tcp_server accept");
         });
+    }
+
+    // Through the same exception handler as the failure, with its errno, so
+    // whoever logs the one sees the other; `where` tells them apart.
+    // noexcept: it runs between accept4 and the stream that owns the new
+    // descriptor.
+    void report_recovery() noexcept {
+        reported_exhaustion_ = false;
+        auto took = std::chrono::duration_cast<std::chrono::milliseconds>(r_->now() - exhausted_since_);
+        std::exception_ptr report;
+        try {
+            report = detail::make_io_error(
+                exhaustion_errno_, fmt::format("vow::net::tcp_server: accept on {} works again, after {} ms in which "
+                                               "{} accept{} failed",
+                                               local_, took.count(), failed_accepts_, failed_accepts_ == 1 ? "" : "s"));
+        } catch (...) {
+            report = std::current_exception();
+        }
+        r_->report_exception(std::move(report), "tcp_server accept recovered");
     }
 
     reactor* r_;
@@ -242,6 +287,9 @@ private:
     bool reported_exhaustion_ = false;
     address local_;
     std::uint64_t accepted_ = 0;
+    reactor::time_point exhausted_since_{};   // while reported_exhaustion_: the episode
+    int exhaustion_errno_ = 0;
+    std::uint64_t failed_accepts_ = 0;
     std::shared_ptr<connection_handler> handler_;   // empty: connections go to accept()
     std::optional<pending_operation<tcp_stream>> accept_;
     std::deque<tcp_stream> ready_;
@@ -323,6 +371,9 @@ void tcp_server::on_connection(connection_handler fn) {
 }
 future<tcp_stream> tcp_server::accept(io_options opts) {
     return bound(impl_, "accept", "net::tcp_server::accept").accept(opts);
+}
+std::uint64_t tcp_server::accept_backlog() {
+    return bound(impl_, "accept_backlog", "net::tcp_server::accept_backlog").accept_backlog();
 }
 void tcp_server::close() noexcept {
     if (impl_) {

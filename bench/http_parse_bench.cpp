@@ -8,7 +8,7 @@
 //
 // Prints the median CPU nanoseconds per operation and the heap allocations per
 // operation (this program replaces the global operator new to count them).
-#include <net/http_parser.hpp>
+#include <net/http/parser.hpp>
 
 #include <fmt/format.h>
 

@@ -14,8 +14,8 @@
 // asyncio would write this with aiohttp, a Semaphore and gather; here the
 // limit and the gathering are one call.
 #include <vow/vow.hpp>
-#include <vow/net/http_client.hpp>
-#include <vow/net/http_server.hpp>
+#include <vow/net/http/client.hpp>
+#include <vow/net/http/server.hpp>
 
 #include <fmt/core.h>
 

@@ -20,7 +20,7 @@
 // still unread when the signal came, is answered; then the program says how
 // many requests it served.
 #include <vow/vow.hpp>
-#include <vow/net/http_server.hpp>
+#include <vow/net/http/server.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/core.h>

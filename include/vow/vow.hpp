@@ -28,10 +28,9 @@
 #include <vow/promise/unhandled_rejection.hpp>
 #include <vow/promise/with_timeout.hpp>
 #include <vow/net/address.hpp>
+#include <vow/net/dns.hpp>
 #include <vow/net/error.hpp>
-#include <vow/net/http_client.hpp>
-#include <vow/net/http_message.hpp>
-#include <vow/net/http_server.hpp>
-#include <vow/net/resolve.hpp>
+#include <vow/net/http.hpp>
+#include <vow/net/io_options.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/net/url.hpp>

@@ -8,7 +8,7 @@
 
 #include <vow/config.hpp>
 #include <vow/net/error.hpp>
-#include <vow/net/resolve.hpp>
+#include <vow/net/dns/resolve.hpp>
 #include <vow/vow.hpp>
 
 #include <chrono>

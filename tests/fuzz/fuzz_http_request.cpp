@@ -1,5 +1,5 @@
 // fuzz_http_request - libFuzzer target for the HTTP/1.1 request parser
-// (net/http_parser.cpp) and the server that uses it (net/http_server.cpp).
+// (net/http/parser.cpp) and the server that uses it (net/http/server.cpp).
 //
 // The input is one byte that chooses how the rest is split, then the bytes
 // a client sends on one connection:
@@ -27,12 +27,12 @@
 //      next input uses the same server, so it stays usable).
 //
 // Run: scripts/fuzz (see docs/fuzzing.md).
-#include <net/http_parser.hpp>
+#include <net/http/parser.hpp>
 
 #include "fuzz_support.hpp"
 
-#include <vow/net/http_message.hpp>
-#include <vow/net/http_server.hpp>
+#include <vow/net/http/message.hpp>
+#include <vow/net/http/server.hpp>
 #include <vow/promise/promise.hpp>
 #include <vow/reactor/reactor.hpp>
 

@@ -1,5 +1,5 @@
 // fuzz_stream_framing - libFuzzer target for tcp_stream's read framing
-// (read_some, read_exactly, read_until, read_line in net/tcp.cpp).
+// (read_some, read_exactly, read_until, read_line in net/tcp/stream.cpp).
 //
 // A tcp_stream is adopted on one end of a socketpair; the other end is a
 // plain socket the target writes to. The input is a little program:

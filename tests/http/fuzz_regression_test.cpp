@@ -4,7 +4,7 @@
 // replays; this case states the bug without needing clang or libFuzzer.
 #include <boost/test/unit_test.hpp>
 
-#include <net/http_parser.hpp>
+#include <net/http/parser.hpp>
 
 #include <string>
 

@@ -6,8 +6,8 @@
 
 #include <promise_fixture.hpp>
 
-#include <vow/net/http_client.hpp>
-#include <vow/net/http_server.hpp>
+#include <vow/net/http/client.hpp>
+#include <vow/net/http/server.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/promise/sleep.hpp>
 

@@ -1,7 +1,7 @@
-// vow::net::http_headers, http_request, http_response (vow/net/http_message.hpp).
+// vow::net::http_headers, http_request, http_response (vow/net/http/message.hpp).
 #include <boost/test/unit_test.hpp>
 
-#include <vow/net/http_message.hpp>
+#include <vow/net/http/message.hpp>
 
 #include <string>
 #include <vector>

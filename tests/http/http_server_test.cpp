@@ -7,9 +7,9 @@
 
 #include <promise_fixture.hpp>
 
-#include <net/http_parser.hpp>
+#include <net/http/parser.hpp>
 
-#include <vow/net/http_server.hpp>
+#include <vow/net/http/server.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/promise/event.hpp>
 #include <vow/promise/sleep.hpp>

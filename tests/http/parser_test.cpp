@@ -1,8 +1,8 @@
-// request_parser (net/http_parser.hpp): valid requests whole, pipelined and
+// request_parser (net/http/parser.hpp): valid requests whole, pipelined and
 // split at every byte; every malformed case with its status; limits.
 #include <boost/test/unit_test.hpp>
 
-#include <net/http_parser.hpp>
+#include <net/http/parser.hpp>
 
 #include <fmt/format.h>
 

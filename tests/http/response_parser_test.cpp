@@ -1,9 +1,9 @@
-// response_parser (net/http_parser.hpp): status lines, the ways a response
+// response_parser (net/http/parser.hpp): status lines, the ways a response
 // body ends (Content-Length, chunked, connection close, no body), EOF, and
 // the same header strictness as for requests.
 #include <boost/test/unit_test.hpp>
 
-#include <net/http_parser.hpp>
+#include <net/http/parser.hpp>
 
 #include <string>
 #include <vector>

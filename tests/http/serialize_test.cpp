@@ -1,8 +1,8 @@
-// serialize_response and serialize_request (net/http_parser.hpp): the bytes
+// serialize_response and serialize_request (net/http/parser.hpp): the bytes
 // they write, and round trips through the parsers.
 #include <boost/test/unit_test.hpp>
 
-#include <net/http_parser.hpp>
+#include <net/http/parser.hpp>
 
 #include <vow/error.hpp>
 

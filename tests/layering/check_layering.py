@@ -5,7 +5,7 @@
 
 Fails (exit status 1, one line per finding) if a library file - anything
 under reactor/, promise/, net/ or include/ - outside reactor/ and the DNS
-adapter net/resolve.cpp
+adapter net/dns/resolve.cpp
 
   * includes a libevent header (<event2/...>), or
   * calls libevent directly (event_add(...), bufferevent_*(...), ...),
@@ -25,7 +25,7 @@ LIBRARY_DIRS = ("reactor", "promise", "net", "include")
 SUFFIXES = {".cpp", ".hpp", ".h", ".cc", ".ipp", ".in"}
 # Where libevent may appear: the reactor, and the evdns adapter.
 ALLOWED_DIRS = ("reactor/",)
-ALLOWED_FILES = ("net/resolve.cpp",)
+ALLOWED_FILES = ("net/dns/resolve.cpp",)
 
 INCLUDE_EVENT2 = re.compile(r'^\s*#\s*include\s*[<"]event2/', re.M)
 INCLUDE_DETAIL = re.compile(r'^\s*#\s*include\s*[<"](vow/(?:promise|reactor)/detail/[^>"]*)', re.M)

@@ -10,8 +10,8 @@
 #include <reactor_fixture.hpp>
 
 #include <vow/config.hpp>
-#include <vow/net/http_client.hpp>
-#include <vow/net/resolve.hpp>
+#include <vow/net/http/client.hpp>
+#include <vow/net/dns/resolve.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/promise/event.hpp>
 #include <vow/promise/loop.hpp>

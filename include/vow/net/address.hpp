@@ -4,7 +4,7 @@
 //   a.to_string();   // "127.0.0.1:8080"; IPv6 as "[::1]:8080"
 //
 // A value type: cheap to copy, comparable, printable with fmt ("{}").
-// Names are resolved by vow::net::resolve (vow/net/resolve.hpp); this type
+// Names are resolved by vow::net::resolve (vow/net/dns/resolve.hpp); this type
 // only holds numeric addresses.
 #pragma once
 

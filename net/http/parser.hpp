@@ -1,4 +1,4 @@
-// net/http_parser.hpp - incremental HTTP/1.1 parsers and serializers
+// net/http/parser.hpp - incremental HTTP/1.1 parsers and serializers
 // (internal to vow: not installed; the server and client build on it).
 //
 //   detail::request_parser p;
@@ -30,7 +30,7 @@
 // The serializers are thread-safe (the Date cache is per thread).
 #pragma once
 
-#include <vow/net/http_message.hpp>
+#include <vow/net/http/message.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -108,7 +108,7 @@ protected:
     // scan_head, then `parse_head(data)` once the head is complete (it
     // fills `msg` but its body and chooses the framing with
     // expect_chunked_body / expect_fixed_body), then read_body. Defined in
-    // http_parser.cpp, the only place it is instantiated.
+    // parser.cpp, the only place it is instantiated.
     template <class Message, class ParseHead>
     parse_result parse_message(std::string_view data, Message& msg, Message& out, ParseHead parse_head);
     // Parses the header lines (after the start line) into `out`.

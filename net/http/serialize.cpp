@@ -1,10 +1,10 @@
 // serialize_response, serialize_request and the cached Date value
-// (net/http_parser.hpp).
+// (net/http/parser.hpp).
 //
 // Header names and values are checked before they are written: a CR or LF
 // in a value taken from user input would otherwise let it add headers or a
 // whole second response (response splitting).
-#include "http_parser.hpp"
+#include "parser.hpp"
 
 #include <vow/error.hpp>
 

@@ -1,4 +1,4 @@
-// vow/net/http_client.hpp - an HTTP/1.1 client with a keep-alive pool.
+// vow/net/http/client.hpp - an HTTP/1.1 client with a keep-alive pool.
 //
 //   vow::net::http_client client(r);
 //   client.get("http://127.0.0.1:8080/users/7")
@@ -35,7 +35,7 @@
 #pragma once
 
 #include <vow/net/error.hpp>
-#include <vow/net/http_message.hpp>
+#include <vow/net/http/message.hpp>
 #include <vow/promise/future.hpp>
 #include <vow/reactor/reactor.hpp>
 

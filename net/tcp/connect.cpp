@@ -3,10 +3,10 @@
 // reported if none does. One deadline covers resolution and every attempt:
 // the whole connect is one vow::pending_operation, and each attempt's
 // socket is watched for writability by a vow::fd_watcher.
-#include "net_internal.hpp"
+#include "../net_internal.hpp"
 
-#include <vow/net/resolve.hpp>
-#include <vow/net/tcp.hpp>
+#include <vow/net/dns/resolve.hpp>
+#include <vow/net/tcp/connect.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/operation.hpp>
 #include <vow/reactor/fd_watcher.hpp>

@@ -4,9 +4,9 @@
 // same call). Out of file descriptors, it pauses listening for 100 ms at a
 // time rather than spinning, and reports each episode twice: when accept
 // starts failing, and when it works again.
-#include "net_internal.hpp"
+#include "../net_internal.hpp"
 
-#include <vow/net/tcp.hpp>
+#include <vow/net/tcp/server.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/operation.hpp>
 #include <vow/reactor/fd_watcher.hpp>

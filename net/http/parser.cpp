@@ -1,11 +1,11 @@
-// The incremental HTTP/1.1 request and response parsers (net/http_parser.hpp).
+// The incremental HTTP/1.1 request and response parsers (net/http/parser.hpp).
 //
 // Both share message_parser: scan_head finds the blank line ending the header
 // block with memchr, checking each line end is CRLF as it goes and resuming
 // where it stopped; the start line and fields are then parsed in one pass;
 // read_body decodes the framing the fields chose, again resuming where it
 // stopped.
-#include "http_parser.hpp"
+#include "parser.hpp"
 
 #include <fmt/format.h>
 

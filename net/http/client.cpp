@@ -1,6 +1,6 @@
 // vow::net::http_client: one op per request (redirects included), a pool of
 // keep-alive tcp_streams per host:port with a cap and a FIFO of waiters,
-// responses parsed by net/http_parser.
+// responses parsed by net/http/parser.
 //
 // Each attempt of an op has a number; continuations of an older attempt
 // (a read that rejects because the attempt's stream was closed) see a
@@ -8,10 +8,10 @@
 // vow::pending_operation: its timeout and stop token end it through
 // retire(), as errors and the client's destruction do through fail(); both
 // give back its slot and close its stream.
-#include "http_parser.hpp"
-#include "net_internal.hpp"
+#include "parser.hpp"
+#include "../net_internal.hpp"
 
-#include <vow/net/http_client.hpp>
+#include <vow/net/http/client.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/net/url.hpp>
 #include <vow/promise/make_future.hpp>

@@ -1,5 +1,5 @@
 // vow::net::http_server: connections on tcp_stream, requests parsed by
-// net/http_parser (strict HTTP/1.1), one sweep timer for every timeout.
+// net/http/parser (strict HTTP/1.1), one sweep timer for every timeout.
 //
 // A connection is a small state machine driven by its own continuations:
 //   idle -(first byte)-> head/body -(complete)-> handling -(response)->
@@ -9,10 +9,10 @@
 // (see close_when_sent).
 // Each complete request in the buffer is answered in order; the responses
 // of consecutive synchronous handlers (pipelining) go out in one write.
-#include "http_parser.hpp"
-#include "net_internal.hpp"
+#include "parser.hpp"
+#include "../net_internal.hpp"
 
-#include <vow/net/http_server.hpp>
+#include <vow/net/http/server.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/promise.hpp>
 

@@ -1,4 +1,4 @@
-// vow/net/http_message.hpp - HTTP/1.1 requests, responses and header lists.
+// vow/net/http/message.hpp - HTTP/1.1 requests, responses and header lists.
 //
 //   vow::net::http_response r = vow::net::http_response::json(R"({"id":7})", 201);
 //   r.headers.add("Location", "/users/7");

@@ -15,7 +15,7 @@
 // The resolver side frees an evdns request only after evdns has called back
 // for it (libevent 2.1 calls back for a cancelled request too, later, from
 // its loop), and frees an evdns base only once no request uses it.
-#include <vow/net/resolve.hpp>
+#include <vow/net/dns/resolve.hpp>
 
 #include <vow/error.hpp>
 #include <vow/net/error.hpp>

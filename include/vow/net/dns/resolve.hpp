@@ -1,4 +1,4 @@
-// vow/net/resolve.hpp - asynchronous name resolution (libevent's evdns).
+// vow/net/dns/resolve.hpp - asynchronous name resolution (libevent's evdns).
 //
 //   auto addrs = vow::net::resolve(r, "example.com", 443);   // future<std::vector<address>>
 //   std::move(addrs).then([](std::vector<vow::net::address> a) { fmt::print("{}\n", a.front()); });

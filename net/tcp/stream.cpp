@@ -10,9 +10,9 @@
 // EAGAIN queue the rest and watch for writability. Each pending read, write
 // and shutdown is a vow::pending_operation: its deadline and stop token end
 // it through the same path.
-#include "net_internal.hpp"
+#include "../net_internal.hpp"
 
-#include <vow/net/tcp.hpp>
+#include <vow/net/tcp/stream.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/operation.hpp>
 #include <vow/reactor/fd_watcher.hpp>

@@ -1,8 +1,8 @@
 // vow::net::http_headers, http_request, http_response: lookups, keep-alive
 // rules and the reason-phrase table.
-#include <vow/net/http_message.hpp>
+#include <vow/net/http/message.hpp>
 
-#include "http_parser.hpp"
+#include "parser.hpp"
 
 #include <algorithm>
 

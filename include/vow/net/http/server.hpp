@@ -1,4 +1,4 @@
-// vow/net/http_server.hpp - an HTTP/1.1 server: routes, handlers that return
+// vow/net/http/server.hpp - an HTTP/1.1 server: routes, handlers that return
 // a response or a future of one, keep-alive, limits, graceful shutdown.
 //
 //   vow::net::http_server server(r, "127.0.0.1", 8080);
@@ -52,7 +52,7 @@
 
 #include <vow/net/address.hpp>
 #include <vow/net/error.hpp>
-#include <vow/net/http_message.hpp>
+#include <vow/net/http/message.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/promise/future.hpp>
 #include <vow/reactor/reactor.hpp>

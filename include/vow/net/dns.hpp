@@ -1,0 +1,4 @@
+// vow/net/dns.hpp - DNS: includes vow/net/dns/resolve.hpp (vow::net::resolve).
+#pragma once
+
+#include <vow/net/dns/resolve.hpp>

@@ -6,9 +6,12 @@
 
 #include <vow/net/tcp.hpp>
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -55,6 +58,30 @@ BOOST_FIXTURE_TEST_CASE(port_zero_picks_a_free_port_and_port_reports_it, fixture
 BOOST_FIXTURE_TEST_CASE(localhost_listens_on_127_0_0_1, fixture) {
     tcp_server server(r, "localhost", 0);
     BOOST_TEST(server.local_address().host() == "127.0.0.1");
+}
+
+// The accepted stream keeps its peer's address (compactly: an IPv6 one is
+// the largest it holds), so peer_address() answers for IPv6 peers too, and
+// still after the peer has gone and the stream was closed.
+BOOST_FIXTURE_TEST_CASE(accepted_stream_keeps_its_ipv6_peer_after_close, fixture) {
+    std::optional<tcp_server> server;
+    try {
+        server.emplace(r, "::1", 0);
+    } catch (const vow::net::io_error& e) {
+        BOOST_TEST_MESSAGE("no IPv6 loopback here, skipped: " << e.what());
+        return;
+    }
+    auto accepted = server->accept();
+    auto c = wait(vow::net::connect(r, "::1", server->port()));
+    auto s = wait(std::move(accepted));
+    const vow::net::address client = c.local_address();
+    BOOST_TEST(client.is_v6());
+    BOOST_TEST(s.peer_address() == client);
+    c.close();
+    BOOST_TEST(wait(s.read_some()).empty());   // the peer's end of stream
+    s.close();
+    BOOST_TEST(s.peer_address() == client);
+    BOOST_TEST(s.peer_address().to_string() == fmt::format("[::1]:{}", client.port()));
 }
 
 BOOST_FIXTURE_TEST_CASE(accept_resolves_with_the_next_connection, fixture) {

@@ -1,0 +1,42 @@
+#!/bin/sh
+# bench/net/http_nginx.sh --port N - nginx as the HTTP hello-world anchor:
+# one worker, no master process (so the harness's pid is the process that
+# serves, and its CPU time is all of nginx's), `return 200 "hello world"`,
+# no access log. Writes its configuration into a temporary directory that
+# is removed when nginx exits, prints the "listening on" line the harness
+# waits for, then becomes nginx (exec): SIGTERM from the harness stops it.
+set -eu
+[ "${1:-}" = "--port" ] && [ -n "${2:-}" ] || { echo "usage: http_nginx.sh --port N" >&2; exit 2; }
+port=$2
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$nginx" ] || { echo "nginx not installed (apt-get install nginx-light)" >&2; exit 1; }
+dir=$(mktemp -d /tmp/vow-bench-nginx.XXXXXX)
+cat > "$dir/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$port reuseport;
+        location / {
+            default_type text/plain;
+            return 200 "hello world";
+        }
+    }
+}
+CONF
+# The directory goes when the shell is replaced: remove it from a watcher
+# that outlives nginx (the harness's SIGTERM ends nginx, then this).
+( while kill -0 $$ 2>/dev/null; do sleep 1; done; rm -rf "$dir" ) >/dev/null 2>&1 &
+echo "listening on 127.0.0.1:$port"
+exec "$nginx" -p "$dir" -c "$dir/nginx.conf"

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -84,20 +85,27 @@ bool parse_port(std::string_view s, std::uint16_t& out) {
 // client stays. Each wait rejects with vow::timeout_error after its limit,
 // which ends the loop like an error. The stream is closed when the loop
 // ends, however it ends.
+//
+// read_some_into reads into the string it is given, and write() is done
+// with its argument when it returns (it sent the bytes or copied what the
+// kernel did not take), so each pass hands the same string back: one
+// buffer per connection, no allocation per message.
 vow::future<void> echo(vow::reactor& r, vow::net::tcp_stream s, timeouts limit, std::stop_token stop) {
-    auto loop = vow::repeat(r, [s, limit, stop]() mutable {
-        return s.read_some({.stop = stop, .timeout = limit.idle}).then([s, limit, stop](std::string data) mutable {
-            // "" is the client's end of stream: shutdown() sends our FIN
-            // once every echoed byte is out.
-            if (data.empty())
-                return s.shutdown({.stop = stop, .timeout = limit.write}).then([] {
-                    return vow::stop_iteration::yes;
-                });
-            // Waiting for the write before reading again is the backpressure.
-            return s.write(data, {.stop = stop, .timeout = limit.write}).then([] {
-                return vow::stop_iteration::no;
+    auto buf = std::make_shared<std::string>();
+    auto loop = vow::repeat(r, [s, limit, stop, buf]() mutable {
+        return s.read_some_into(std::move(*buf), {.stop = stop, .timeout = limit.idle})
+            .then([s, limit, stop, buf](std::string data) mutable {
+                // "" is the client's end of stream: shutdown() sends our FIN
+                // once every echoed byte is out.
+                if (data.empty())
+                    return s.shutdown({.stop = stop, .timeout = limit.write}).then([] {
+                        return vow::stop_iteration::yes;
+                    });
+                // Waiting for the write before reading again is the backpressure.
+                auto written = s.write(data, {.stop = stop, .timeout = limit.write});
+                *buf = std::move(data);   // the next read's storage
+                return std::move(written).then([] { return vow::stop_iteration::no; });
             });
-        });
     });
     return std::move(loop).finally([s]() mutable { s.close(); });
 }

@@ -121,7 +121,7 @@ public:
     // std::optional<std::string> for read_line (std::nullopt: the end).
     template <class T>
     future<T> start_read(read_kind kind, std::size_t n, std::string_view delim, const io_options& o,
-                         const char* name) {
+                         const char* name, std::string storage = {}) {
         static_assert(std::is_same_v<T, std::string> || std::is_same_v<T, std::optional<std::string>>);
         if (rop_)
             throw usage_error(fmt::format(
@@ -129,7 +129,10 @@ public:
                 name));
         spec_.kind = kind;
         spec_.n = n;
-        spec_.delim.assign(delim);
+        if (kind == read_kind::some)
+            spec_.storage() = std::move(storage);
+        else
+            spec_.delim.assign(delim);
         spec_.scanned = 0;
         spec_.name = name;
         read_result res;
@@ -256,7 +259,11 @@ private:
     struct read_spec {
         read_kind kind = read_kind::some;
         std::size_t n = 0;        // exactly: count; until: max_bytes; line: max
+        // until: the delimiter. some: the storage read_some_into was given
+        // (empty for read_some), which the value is built in. One member for
+        // both, so a stream is no larger for the second.
         std::string delim;
+        std::string& storage() noexcept { return delim; }
         std::size_t scanned = 0;  // until, line: bytes searched without a match
         const char* name = "read_some";
     };
@@ -297,7 +304,12 @@ private:
         switch (spec_.kind) {
         case read_kind::some:
             if (!in_.empty()) {
-                value = in_.take_all();
+                if (has_storage()) {
+                    value = take_some(in_.data(), in_.size());
+                    in_.clear();   // the buffer keeps its storage too
+                } else {
+                    value = in_.take_all();   // hands the buffer's storage over
+                }
                 return true;
             }
             break;
@@ -366,6 +378,22 @@ private:
             return true;
         }
         return false;
+    }
+
+    // read_some's value: the bytes, in the caller's storage if it gave one
+    // (read_some_into: no allocation while they fit its capacity), else in
+    // a new string.
+    // The least room a read_some_into's storage needs to be read into
+    // directly (below it, a read through the 64 KiB scratch buffer may
+    // take more in one call).
+    static constexpr std::size_t direct_read_min = 4096;
+    bool has_storage() noexcept { return spec_.storage().capacity() > std::string().capacity(); }
+    std::string take_some(const char* data, std::size_t size) {
+        if (!has_storage())
+            return std::string(data, size);
+        std::string& s = spec_.storage();
+        s.assign(data, size);
+        return std::move(s);
     }
 
     // read_line: the line at the front of the buffer if it is complete, or
@@ -495,6 +523,31 @@ private:
             pause_reading();   // nobody reads: let the kernel's window push back
             return;
         }
+        // A read_some_into waiting with room of its own is read straight
+        // into: the bytes are copied once, by the kernel.
+        if (rop_ && spec_.kind == read_kind::some && in_.empty() && !discarding_ &&
+            spec_.storage().capacity() >= direct_read_min) {
+            std::string& s = spec_.storage();
+            s.resize(s.capacity());   // fills only what was past its size
+            ssize_t n = ::recv(fd_, s.data(), s.size(), 0);
+            if (n > 0) {
+                s.resize(static_cast<std::size_t>(n));
+                std::get<pending_operation<std::string>>(*rop_).resolve(std::move(s));
+                rop_.reset();
+                return;
+            }
+            s.clear();
+            if (n < 0 && (errno == EINTR || would_block(errno)))
+                return;
+            if (n < 0) {
+                fail_io(errno);
+                return;
+            }
+            eof_ = true;
+            pause_reading();
+            finish_read();
+            return;
+        }
         char* buf = svc_ ? svc_->scratch() : nullptr;
         if (!buf)
             return;
@@ -508,7 +561,7 @@ private:
             if (discarding_ && !skip_dropped_line(data, size))
                 return;
             if (rop_ && spec_.kind == read_kind::some && in_.empty()) {
-                std::get<pending_operation<std::string>>(*rop_).resolve(std::string(data, size));
+                std::get<pending_operation<std::string>>(*rop_).resolve(take_some(data, size));
                 rop_.reset();
                 return;
             }
@@ -680,6 +733,11 @@ tcp_stream tcp_stream::adopt(reactor& r, int fd, stream_options opts) {
 future<std::string> tcp_stream::read_some(io_options opts) {
     return bound(impl_, "read_some", "net::tcp_stream::read_some")
         .start_read<std::string>(stream_impl::read_kind::some, 0, {}, opts, "read_some");
+}
+
+future<std::string> tcp_stream::read_some_into(std::string storage, io_options opts) {
+    return bound(impl_, "read_some_into", "net::tcp_stream::read_some_into")
+        .start_read<std::string>(stream_impl::read_kind::some, 0, {}, opts, "read_some_into", std::move(storage));
 }
 
 future<std::string> tcp_stream::read_exactly(std::size_t n, io_options opts) {

@@ -96,6 +96,69 @@ BOOST_FIXTURE_TEST_CASE(read_some_waits_for_the_next_chunk_when_nothing_is_buffe
     BOOST_TEST(wait(std::move(f)) == "chunk");
 }
 
+// read_some_into puts the bytes in the string it is given, whether they
+// arrive while it waits (read straight into it) or were buffered before it
+// (copied into it): the same storage comes back, so a loop that hands it
+// back allocates nothing per pass.
+BOOST_FIXTURE_TEST_CASE(read_some_into_gives_back_the_storage_it_was_given, pair_fixture) {
+    std::string storage;
+    storage.reserve(64 * 1024);
+    const char* const at = storage.data();
+
+    auto f = peer.read_some_into(std::move(storage));
+    settle();
+    BOOST_TEST(!f.available());
+    wait(client.write("while waiting"));
+    std::string got = wait(std::move(f));
+    BOOST_TEST(got == "while waiting");
+    BOOST_TEST(static_cast<const void*>(got.data()) == static_cast<const void*>(at));
+
+    wait(client.write("read ahead"));
+    wait_until([&] { return peer.buffered_input() == 10; });
+    auto g = peer.read_some_into(std::move(got));
+    BOOST_TEST(g.available());
+    std::string again = wait(std::move(g));
+    BOOST_TEST(again == "read ahead");
+    BOOST_TEST(static_cast<const void*>(again.data()) == static_cast<const void*>(at));
+    BOOST_TEST(peer.buffered_input() == 0u);
+}
+
+// Storage too small for the bytes grows; none (or a small one) reads as
+// read_some does. Every byte arrives, in order, whatever the storage.
+BOOST_FIXTURE_TEST_CASE(read_some_into_with_small_or_no_storage_loses_nothing, pair_fixture) {
+    const std::string sent = pattern(200 * 1024, 7);
+    auto w = client.write(sent);
+    std::string received, buf;
+    for (int pass = 0; received.size() < sent.size(); ++pass) {
+        if (pass % 3 == 0)
+            buf = std::string();          // none
+        else if (pass % 3 == 1)
+            buf.reserve(100);             // smaller than a direct read needs
+        std::string chunk = wait(peer.read_some_into(std::move(buf)));
+        BOOST_REQUIRE(!chunk.empty());
+        received += chunk;
+        buf = std::move(chunk);
+    }
+    wait(std::move(w));
+    BOOST_TEST(received == sent);
+}
+
+// The end of stream is "", as for read_some; a stop request cancels the
+// wait and the stream reads on.
+BOOST_FIXTURE_TEST_CASE(read_some_into_ends_with_an_empty_string_and_can_be_cancelled, pair_fixture) {
+    std::stop_source stop;
+    std::string storage(8192, 'x');
+    auto f = peer.read_some_into(std::move(storage), {.stop = stop.get_token()});
+    stop.request_stop();
+    error_as<vow::cancelled_error>(wait_error(std::move(f)));
+
+    std::string more(8192, 'y');
+    auto g = peer.read_some_into(std::move(more));
+    client.close();
+    BOOST_TEST(wait(std::move(g)).empty());
+    BOOST_TEST(peer.at_eof());
+}
+
 BOOST_FIXTURE_TEST_CASE(bytes_sent_while_no_read_is_pending_are_read_ahead, pair_fixture) {
     wait(client.write("early bytes"));
     wait_until([&] { return peer.buffered_input() == 11; });

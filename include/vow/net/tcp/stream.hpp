@@ -94,6 +94,14 @@ public:
     // The next bytes available: whatever is buffered, or, if nothing is, the
     // next chunk the peer sends (up to 64 KiB). "" at end of stream.
     [[nodiscard]] future<std::string> read_some(io_options opts = {});
+    // As read_some, but the bytes are put in `storage` (its contents are
+    // replaced) and that string is what the future yields: no allocation
+    // while they fit its capacity. A loop that hands each string back once
+    // done with it reads with no allocation per pass (examples/echo_server):
+    //   s.read_some_into(std::move(buf)).then([](std::string data) { ...; buf = std::move(data); })
+    // asyncio's readinto, Asio's read_some(buffer). At the end of stream the
+    // string is empty; if the read fails or is cancelled, `storage` is gone.
+    [[nodiscard]] future<std::string> read_some_into(std::string storage, io_options opts = {});
     // Exactly `n` bytes (0 resolves at once with "").
     [[nodiscard]] future<std::string> read_exactly(std::size_t n, io_options opts = {});
     // Bytes up to and including the first `delimiter`. Rejects with

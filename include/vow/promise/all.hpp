@@ -209,7 +209,7 @@ future<std::tuple<detail::tuple_elem_t<T0>, detail::tuple_elem_t<T>...>> all(fut
     // Check every input before consuming any, so a bad call leaves them intact.
     reactor* r = &f0.get_reactor();
     if (((&fs.get_reactor() != r) || ...))
-        detail::throw_combinator_error("all", 1);
+        detail::throw_combinator_error("all", detail::combinator_misuse::mixed_reactors);
     auto* n = new node(*r, std::source_location::current(), 1 + sizeof...(T));
     std::size_t i = 0;
     n->connect(i++, detail::future_access::take(f0, "all"));

@@ -12,9 +12,10 @@
 // record of the process's peak resident set (VmHWM) to its current size
 // (VmRSS), and later reads VmHWM again: the difference is the most the code
 // in between had resident at once, whatever it freed before the end. Free
-// heap kept by malloc from earlier tests would hide growth (new nodes would
+// memory kept by malloc, and by the promise layer's pool of states
+// (node_pool.hpp), from earlier tests would hide growth (new nodes would
 // reuse it without touching a new page), so the probe first gives it back
-// with malloc_trim.
+// with malloc_trim and node_pool::trim.
 //
 // The numbers mean something only in the plain build: ASan's redzones and
 // quarantine (freed memory is held back on purpose) and valgrind's shadow
@@ -24,6 +25,8 @@
 #pragma once
 
 #include <build_kind.hpp>
+
+#include <vow/promise/detail/node_pool.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -89,6 +92,7 @@ inline auto memory_tests() {
 class memory_probe {
 public:
     memory_probe() {
+        vow::detail::node_pool::trim();
 #if defined(__GLIBC__)
         malloc_trim(0);
 #endif

@@ -78,7 +78,7 @@ inline constexpr std::size_t loop_batch = 4096;
 //   bool ends_quietly(const std::exception_ptr&);  // an error that ends the loop with success
 //   void destroy_body();      // the loop ended: destroy the body now
 template <class Derived, class R>
-class loop_node : public state<void>, public continuation {
+class loop_node : public state<void> {
 public:
     loop_node(reactor& r, std::source_location where) noexcept : state<void>(r, where, 1) {}
 

@@ -27,7 +27,7 @@ namespace detail {
 // The state behind a shared_future: the continuation of the source future,
 // which keeps the result and fires every waiter in registration order.
 template <class T>
-class shared_state final : public state<T>, public continuation {
+class shared_state final : public state<T> {
 public:
     // Two references: the first shared_future, and the source's ownership.
     shared_state(reactor& r, std::source_location where, state_base* src) noexcept : state<T>(r, where, 2) {
@@ -105,24 +105,21 @@ struct shared_arg<void> {
 
 // A handler registered on a shared_future: reads the value as const T&.
 template <class T, class F, class Out>
-class shared_then_node final : public node<Out, shared_then_node<T, F, Out>> {
+class shared_then_node final : public node<Out, shared_then_node<T, F, Out>, F> {
 public:
     template <class G>
     shared_then_node(reactor& r, std::source_location where, state_base* src, G&& fn)
-        : node<Out, shared_then_node>(r, where, src), fn_(std::forward<G>(fn)) {}
+        : node<Out, shared_then_node, F>(r, where, src, std::forward<G>(fn)) {}
 
     void on_source(state_base& src) {
         auto& s = static_cast<state<T>&>(src);
         if (s.get_status() != status::value)
             return this->set_error(s.error());
         if constexpr (std::is_void_v<T>)
-            this->deliver(fn_.take());
+            this->deliver(this->take_handler());
         else
-            this->deliver(fn_.take(), std::as_const(s.value()));
+            this->deliver(this->take_handler(), std::as_const(s.value()));
     }
-
-private:
-    handler_slot<F> fn_;
 };
 
 }  // namespace detail

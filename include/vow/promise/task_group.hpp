@@ -123,7 +123,7 @@ private:
 // the spawned<T> handed back. Marked observed from the start: its errors
 // are the group's to report.
 template <class T>
-class task_node final : public state<T>, public continuation {
+class task_node final : public state<T> {
 public:
     // Two references: the spawned future, and the task future's ownership.
     task_node(group_core* g, std::source_location where) noexcept

@@ -47,7 +47,7 @@ namespace detail {
 std::exception_ptr make_timeout_error(reactor::duration limit);
 
 template <class T>
-class timeout_node final : public state<T>, public continuation {
+class timeout_node final : public state<T> {
 public:
     // Three references: the returned future, the source's ownership, the timer.
     timeout_node(reactor& r, std::source_location where, state_base* src, std::optional<std::stop_source> stop)
@@ -128,7 +128,7 @@ future<T> with_timeout(future<T>& f, reactor::duration limit, std::optional<std:
 // with_timeout(reactor&, limit, fn): waits for the operation to settle even
 // after the time ran out (see the header comment).
 template <class T>
-class scoped_timeout_node final : public state<T>, public continuation {
+class scoped_timeout_node final : public state<T> {
 public:
     // Two references: the returned future, the operation's ownership (the
     // timer holds a third while armed).

@@ -15,7 +15,6 @@
 
 #include <exception>
 #include <functional>
-#include <optional>
 #include <source_location>
 #include <type_traits>
 #include <utility>
@@ -66,14 +65,57 @@ struct future_access {
     }
 };
 
-// Common part of all nodes. `Derived::on_source(state_base&)` runs the
-// handler; `Derived::on_inner(state_base&)` finishes an adoption.
-template <class Out, class Derived>
-class node : public state<Out>, public continuation {
+// The handler, destroyed right after it runs rather than with the node, so
+// that what it captured is released as early as possible. Whether it is
+// alive is a bit of the node's state (state_base::handler_alive_), so the
+// slot holds the handler's bytes only, and none at all for a lambda that
+// captures nothing (whose destruction nobody can observe).
+template <class F, bool Empty = std::is_empty_v<F> && std::is_trivially_destructible_v<F>>
+class handler_slot {
+public:
+    template <class G>
+    explicit handler_slot(G&& g) : fn_(std::forward<G>(g)) {}
+    handler_slot(const handler_slot&) = delete;
+    handler_slot& operator=(const handler_slot&) = delete;
+    ~handler_slot() {}  // the node calls destroy() if the handler is alive
+
+    F& get() noexcept { return fn_; }
+    void destroy() noexcept { fn_.~F(); }
+
+private:
+    union {
+        F fn_;
+    };
+};
+template <class F>
+class handler_slot<F, true> {
+public:
+    template <class G>
+    explicit handler_slot(G&& g) : fn_(std::forward<G>(g)) {}
+    F& get() noexcept { return fn_; }
+    void destroy() noexcept {}
+
+private:
+    [[no_unique_address]] F fn_;
+};
+
+// Common part of all nodes: the state of the future a handler's result
+// settles, the continuation of its source, and the handler `F`.
+// `Derived::on_source(state_base&)` runs the handler (taken with
+// take_handler()); `Derived::on_inner(state_base&)` finishes an adoption.
+template <class Out, class Derived, class F>
+class node : public state<Out> {
 public:
     // Two references: one for the returned future, one owned by the source.
-    node(reactor& r, std::source_location where, state_base* src) noexcept : state<Out>(r, where, 2) {
+    template <class G>
+    node(reactor& r, std::source_location where, state_base* src, G&& fn)
+        : state<Out>(r, where, 2), fn_(std::forward<G>(fn)) {
         this->set_upstream(src);
+        this->handler_alive_ = true;
+    }
+    ~node() override {
+        if (this->handler_alive_)
+            fn_.destroy();
     }
 
     void fire(state_base& src) final {
@@ -83,9 +125,10 @@ public:
                 // Forwarded to a future that settled before any consumer came.
                 this->stop_forwarding();
                 pass_through(static_cast<state<Out>&>(src));
-            } else if (!std::exchange(adopting_, false)) {
+            } else if (!this->adopting_) {
                 static_cast<Derived*>(this)->on_source(src);
             } else {
+                this->adopting_ = false;
                 static_cast<Derived*>(this)->on_inner(src);
             }
         } catch (...) {
@@ -94,34 +137,40 @@ public:
         }
     }
 
-    void drop() noexcept final { this->release(); }
-    void moved_to(state_base& src) noexcept final { this->set_upstream(&src); }
-
     // The second phase after adopt(); only finally_node adopts, and it has
     // its own. (Unused otherwise, but fire() names it.)
     void on_inner(state_base& src) { pass_through(static_cast<state<Out>&>(src)); }
 
 protected:
+    // Moves the handler out and destroys the one in the node: it runs at
+    // most once, and what it captured goes with it.
+    F take_handler() {
+        F f(std::move(fn_.get()));
+        fn_.destroy();
+        this->handler_alive_ = false;
+        return f;
+    }
+
     // Settles this node with the result of `fn(args...)`: a value, or a
     // future<Out> whose result this node's consumer gets directly.
-    template <class F, class... A>
-    void deliver(F&& fn, A&&... args) {
-        using R = std::invoke_result_t<F, A...>;
+    template <class G, class... A>
+    void deliver(G&& fn, A&&... args) {
+        using R = std::invoke_result_t<G, A...>;
         if constexpr (is_future_v<R>) {
-            auto inner = std::invoke(std::forward<F>(fn), std::forward<A>(args)...);
+            auto inner = std::invoke(std::forward<G>(fn), std::forward<A>(args)...);
             this->forward_to(future_access::take(inner, "then (adopting the future a handler returned)"), this);
         } else if constexpr (std::is_void_v<R>) {
-            std::invoke(std::forward<F>(fn), std::forward<A>(args)...);
+            std::invoke(std::forward<G>(fn), std::forward<A>(args)...);
             this->set_value();
         } else {
-            this->set_value(std::invoke(std::forward<F>(fn), std::forward<A>(args)...));
+            this->set_value(std::invoke(std::forward<G>(fn), std::forward<A>(args)...));
         }
     }
 
     // Waits for `inner` (whose future reference we now hold), then settles
     // through Derived::on_inner (finally_node only: the others forward).
     void adopt(state_base* inner) {
-        adopting_ = true;
+        this->adopting_ = true;
         this->set_upstream(inner);
         this->add_ref();  // the inner state owns one reference to us
         inner->attach(this);
@@ -132,39 +181,22 @@ protected:
     void pass_through(state<Out>& s) { settle_from<Out>(*this, s); }
 
 private:
-    bool adopting_ = false;
-};
-
-// The handler, destroyed right after it runs rather than with the node, so
-// that what it captured is released as early as possible.
-template <class F>
-class handler_slot {
-public:
-    template <class G>
-    explicit handler_slot(G&& g) : fn_(std::forward<G>(g)) {}
-    F take() {
-        F f(std::move(*fn_));
-        fn_.reset();
-        return f;
-    }
-
-private:
-    std::optional<F> fn_;
+    [[no_unique_address]] handler_slot<F> fn_;
 };
 
 // then: runs on a value, passes an error through.
 template <class T, class F, class Out>
-class then_node final : public node<Out, then_node<T, F, Out>> {
+class then_node final : public node<Out, then_node<T, F, Out>, F> {
 public:
     template <class G>
     then_node(reactor& r, std::source_location where, state_base* src, G&& fn)
-        : node<Out, then_node>(r, where, src), fn_(std::forward<G>(fn)) {}
+        : node<Out, then_node, F>(r, where, src, std::forward<G>(fn)) {}
 
     void on_source(state_base& src) {
         auto& s = static_cast<state<T>&>(src);
         if (s.get_status() != status::value)
             return this->set_error(s.take_error());
-        F fn = fn_.take();
+        F fn = this->take_handler();
         if constexpr (std::is_void_v<T>) {
             s.take_value();
             this->deliver(std::move(fn));
@@ -172,19 +204,16 @@ public:
             this->deliver(std::move(fn), s.take_value());
         }
     }
-
-private:
-    handler_slot<F> fn_;
 };
 
 // catch_: runs on an error of type E (any error if E is std::exception_ptr);
 // passes values and other errors through.
 template <class T, class F, class E>
-class catch_node final : public node<T, catch_node<T, F, E>> {
+class catch_node final : public node<T, catch_node<T, F, E>, F> {
 public:
     template <class G>
     catch_node(reactor& r, std::source_location where, state_base* src, G&& fn)
-        : node<T, catch_node>(r, where, src), fn_(std::forward<G>(fn)) {}
+        : node<T, catch_node, F>(r, where, src, std::forward<G>(fn)) {}
 
     void on_source(state_base& src) {
         auto& s = static_cast<state<T>&>(src);
@@ -192,31 +221,28 @@ public:
             return this->pass_through(s);
         std::exception_ptr e = s.take_error();
         if constexpr (std::is_same_v<E, std::exception_ptr>) {
-            this->deliver(fn_.take(), std::move(e));
+            this->deliver(this->take_handler(), std::move(e));
         } else {
             try {
                 std::rethrow_exception(e);
             } catch (const E& ex) {
-                this->deliver(fn_.take(), ex);
+                this->deliver(this->take_handler(), ex);
                 return;
             } catch (...) {
             }
             this->set_error(std::move(e));
         }
     }
-
-private:
-    handler_slot<F> fn_;
 };
 
 // finally: runs on both paths; keeps the source's result while a returned
 // future runs, then passes that result on unless the handler failed.
 template <class T, class F>
-class finally_node final : public node<T, finally_node<T, F>> {
+class finally_node final : public node<T, finally_node<T, F>, F> {
 public:
     template <class G>
     finally_node(reactor& r, std::source_location where, state_base* src, G&& fn)
-        : node<T, finally_node>(r, where, src), fn_(std::forward<G>(fn)) {}
+        : node<T, finally_node, F>(r, where, src, std::forward<G>(fn)) {}
 
     ~finally_node() override {
         if (held_)
@@ -227,13 +253,13 @@ public:
         auto& s = static_cast<state<T>&>(src);
         using R = std::invoke_result_t<F>;
         if constexpr (is_future_v<R>) {
-            auto inner = fn_.take()();
+            auto inner = this->take_handler()();
             auto* in = future_access::take(inner, "finally (adopting the future its handler returned)");
             s.add_ref();
             held_ = &s;
             this->adopt(in);
         } else {
-            fn_.take()();
+            this->take_handler()();
             this->pass_through(s);
         }
     }
@@ -251,7 +277,6 @@ public:
     }
 
 private:
-    handler_slot<F> fn_;
     state<T>* held_ = nullptr;
 };
 

@@ -74,11 +74,13 @@
 //     recursion that returns the next level's future runs in constant memory.
 #pragma once
 
+#include <vow/promise/detail/node_pool.hpp>
 #include <vow/reactor/reactor.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <new>
 #include <source_location>
 #include <type_traits>
@@ -113,19 +115,44 @@ protected:
 // Reports an error that no continuation took (promise.cpp).
 void report_unhandled(const std::exception_ptr& error, const std::source_location& where) noexcept;
 
-class state_base {
+// A state is also a continuation, so that a node (a state that waits on
+// another: then, loops, shared_state, with_timeout) has one vtable pointer,
+// not two: 8 bytes of every pending step (docs/design.md, "Where states
+// live"). A plain state (a promise's, a ready future's) is never attached
+// to anything, so its fire() is never called.
+class state_base : public continuation {
 public:
     state_base(reactor& r, std::source_location where, std::uint32_t refs) noexcept
         : r_(&r), where_(where), refs_(refs) {}
     state_base(const state_base&) = delete;
     state_base& operator=(const state_base&) = delete;
 
+    // Every state and node lives in the promise layer's pool (node_pool.hpp;
+    // docs/design.md, "Where states live"). The virtual destructor makes
+    // `delete` pass the size of the most derived type. Over-aligned ones
+    // go to the aligned global forms.
+    static void* operator new(std::size_t n) { return node_pool::allocate(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { node_pool::deallocate(p, n); }
+    static void* operator new(std::size_t n, std::align_val_t al) { return ::operator new(n, al); }
+    static void operator delete(void* p, std::size_t n, std::align_val_t al) noexcept {
+        ::operator delete(p, n, al);
+    }
+
     virtual ~state_base() {
-        if (st_ == status::error && !observed_)
-            report_unhandled(error_, where_);
+        if (st_ == status::error) {
+            if (!observed_)
+                report_unhandled(error_, where_);
+            error_.~exception_ptr();
+        }
         if (cont_)
             cont_->drop();
     }
+
+    // As a continuation (nodes only): the source owns one reference to its
+    // continuation, given up by drop(); moved_to() follows an adoption.
+    void fire(state_base&) override { std::terminate(); }  // a plain state is never attached
+    void drop() noexcept override { release(); }
+    void moved_to(state_base& src) noexcept override { upstream_ = &src; }
 
     reactor& get_reactor() const noexcept { return *r_; }
     status get_status() const noexcept { return st_; }
@@ -155,20 +182,34 @@ public:
     // still queued, so Promises/A+ ordering holds for them.
     void attach_inline(continuation* c) { attach_at(c, true); }
 
-    // Settles with an error (loop thread).
+    // Settles with an error (loop thread). The state is pending: the slot
+    // holds nothing yet.
     void set_error(std::exception_ptr e) {
-        error_ = std::move(e);
+        if (st_ == status::error)
+            error_ = std::move(e);
+        else
+            ::new (static_cast<void*>(std::addressof(error_))) std::exception_ptr(std::move(e));
         st_ = status::error;
         notify();
     }
 
-    // Moves the error out, leaving the state taken.
+    // Moves the error out, leaving the state taken (null if it held none).
     std::exception_ptr take_error() noexcept {
+        if (st_ != status::error) {
+            st_ = status::taken;
+            return nullptr;
+        }
         st_ = status::taken;
-        return std::move(error_);
+        std::exception_ptr e(std::move(error_));
+        error_.~exception_ptr();
+        return e;
     }
 
-    const std::exception_ptr& error() const noexcept { return error_; }
+    // The error (null unless the status is error).
+    const std::exception_ptr& error() const noexcept {
+        static const std::exception_ptr none;
+        return st_ == status::error ? error_ : none;
+    }
 
     // Removes the continuation without dropping it (its owner handles that).
     void detach() noexcept { cont_ = nullptr; }
@@ -321,42 +362,71 @@ private:
         burying = false;
     }
 
+    // 56 bytes in all, the layout a pending then-step pays for (a
+    // then_node<long, ...> adds nothing to it): see docs/design.md, "Where
+    // states live".
     reactor* r_;
     continuation* cont_ = nullptr;
     state_base* upstream_ = nullptr;
-    std::exception_ptr error_;
     std::source_location where_;
     std::uint32_t refs_;
 
 protected:
     status st_ = status::pending;
-    bool observed_ = false;
-    bool inline_cont_ = false;
+    bool observed_ : 1 = false;
+    bool inline_cont_ : 1 = false;
+    bool forwarding_ : 1 = false;
+    // Two bits that belong to node (node.hpp), kept here where they cost
+    // no byte: the node waits for an adopted future (finally), and its
+    // handler is alive (not yet run and destroyed).
+    bool adopting_ : 1 = false;
+    bool handler_alive_ : 1 = false;
 
-private:
-    bool forwarding_ = false;
+    // The error (status::error), or in the same bytes the value of a
+    // state<T> whose T fits (state<T>::value_in_slot): a state never holds
+    // both. Neither is constructed while pending.
+    union {
+        std::exception_ptr error_;
+        alignas(std::exception_ptr) std::byte slot_[sizeof(std::exception_ptr)];
+    };
 };
 
-// A state with storage for a T. The value lives in a union so that a T
-// without a default constructor works, and so that a producer on another
-// thread can construct it in place before posting the settle.
+// Where a state<T> keeps a T too large for state_base's slot: a union, so
+// that a T without a default constructor works.
+template <class T, bool InSlot>
+struct value_room {
+    union {
+        T value;
+    };
+    value_room() noexcept {}
+    ~value_room() {}
+};
+template <class T>
+struct value_room<T, true> {};
+
+// A state with storage for a T, which stays unconstructed until a value
+// arrives, so that a producer on another thread can construct it in place
+// before posting the settle. A T of up to 8 bytes lives in state_base's
+// slot, beside the error it excludes, and adds no byte to the state.
 template <class T>
 class state : public state_base {
     static_assert(!std::is_reference_v<T>, "vow::future<T&> is not supported; use a pointer or std::reference_wrapper");
     static_assert(std::is_nothrow_destructible_v<T>, "vow::future<T> needs a T with a noexcept destructor");
 
 public:
-    // The union member stays unconstructed until a value arrives.
+    static constexpr bool value_in_slot =
+        sizeof(T) <= sizeof(std::exception_ptr) && alignof(T) <= alignof(std::exception_ptr);
+
     state(reactor& r, std::source_location where, std::uint32_t refs) noexcept : state_base(r, where, refs) {}
     ~state() override {
         if (st_ == status::value)
-            value_.~T();
+            value().~T();
     }
 
     // Constructs the value without settling (see rule 1).
     template <class... A>
     void construct(A&&... a) {
-        ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<A>(a)...);
+        ::new (static_cast<void*>(value_address())) T(std::forward<A>(a)...);
     }
     void publish_value() noexcept {
         st_ = status::value;
@@ -368,18 +438,25 @@ public:
         publish_value();
     }
 
-    T& value() noexcept { return value_; }
+    // The value of a state that holds one (status::value).
+    T& value() noexcept { return *std::launder(value_address()); }
     T take_value() {
         st_ = status::taken;
-        T v(std::move(value_));
-        value_.~T();
-        return v;
+        T& v = value();
+        T out(std::move(v));
+        v.~T();
+        return out;
     }
 
 private:
-    union {
-        T value_;
-    };
+    T* value_address() noexcept {
+        if constexpr (value_in_slot)
+            return reinterpret_cast<T*>(slot_);
+        else
+            return std::addressof(room_.value);
+    }
+
+    [[no_unique_address]] value_room<T, value_in_slot> room_;
 };
 
 template <>

@@ -51,6 +51,9 @@ namespace vow {
 class reactor;
 
 namespace detail {
+class timer_heap;  // reactor/reactor.cpp
+struct timer_node;
+
 // The thread check of every thread-bound function (docs/design.md,
 // "Threading"): returns if the calling thread is `r`'s thread, otherwise
 // prints "vow: <function> called on thread ... but the reactor belongs to
@@ -145,28 +148,41 @@ public:
     }
 
     // Queues `fn` from any thread and wakes the loop. Posts from many threads
-    // keep their per-thread order; a burst of posts costs one wakeup.
+    // keep their per-thread order; a burst of posts costs one wakeup, and so
+    // do posts that keep arriving while the loop is still running earlier
+    // ones. `fn` is built right in the cross-thread queue (blocks of 256
+    // tasks, recycled between the loop and the posters), under a mutex held
+    // for that alone: no allocation for callables of up to 48 bytes once the
+    // queue has its blocks. Throws std::bad_alloc if a block cannot be had.
     template <class F>
     void call_soon_threadsafe(F&& fn) {
-        post_remote(detail::task(std::forward<F>(fn)));
+        bool wake;
+        {
+            std::lock_guard lock(remote_mutex_);
+            remote_.push(std::forward<F>(fn));
+            wake = !std::exchange(remote_pending_, true);
+        }
+        if (wake)
+            wake_for_remote();
     }
 
-    // Runs `fn` once, `delay` from now. Reactor thread only.
-    // Throws vow::invalid_argument if `delay` is negative.
+    // Runs `fn` once, `delay` from now (from clock::now(), not from the
+    // cached now()). Timers run in order of their deadlines; timers with the
+    // same deadline run in the order they were scheduled. Reactor thread
+    // only. Throws vow::invalid_argument if `delay` is negative.
+    // No allocation beyond the timer itself for callables of up to 24 bytes.
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     call_later(duration delay, F&& fn) {
-        return add_timer(delay, false, detail::task(std::forward<F>(fn)), "reactor::call_later");
+        return add_timer(delay, false, detail::timer_task(std::forward<F>(fn)), "reactor::call_later");
     }
 
-    // Runs `fn` at `when` (or at once, on a later turn, if `when` has passed).
-    // Reactor thread only.
+    // Runs `fn` at `when` (or at once, on a later turn, if `when` has passed),
+    // in deadline order like call_later. Reactor thread only.
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     call_at(time_point when, F&& fn) {
-        auto delay = when - clock::now();
-        return add_timer(delay < duration::zero() ? duration::zero() : delay, false,
-                         detail::task(std::forward<F>(fn)), "reactor::call_at");
+        return add_timer_at(when, detail::timer_task(std::forward<F>(fn)));
     }
 
     // Runs `fn` every `period`, first after one period, until the handle is
@@ -176,7 +192,7 @@ public:
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     call_every(duration period, F&& fn) {
-        return add_timer(period, true, detail::task(std::forward<F>(fn)), "reactor::call_every");
+        return add_timer(period, true, detail::timer_task(std::forward<F>(fn)), "reactor::call_every");
     }
 
     // As above, and the timer is also cancelled once stop is requested on
@@ -190,7 +206,8 @@ public:
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     call_every(duration period, F&& fn, std::stop_token token) {
-        return add_timer(period, true, detail::task(std::forward<F>(fn)), "reactor::call_every", &token);
+        return add_timer(period, true, detail::timer_task(std::forward<F>(fn)), "reactor::call_every",
+                         &token);
     }
 
     // Runs `fn` each time `fd` is readable (level-triggered) until cancelled.
@@ -315,16 +332,19 @@ private:
     enum class watch_kind : unsigned char { reader, writer, signal };
 
     void schedule_drain();
-    void post_remote(detail::task fn);
+    void wake_for_remote() noexcept;
+    bool take_remote();
     void refresh_time() noexcept { now_ = clock::now(); }
     // `function` names the public caller for errors and the thread check.
     // With a token (call_every's stop_token form) the timer is linked to it.
-    handle add_timer(duration d, bool periodic, detail::task fn, const char* function,
+    handle add_timer(duration d, bool periodic, detail::timer_task fn, const char* function,
                      const std::stop_token* token = nullptr);
+    handle add_timer_at(time_point when, detail::timer_task fn);
     handle add_watch(int fd_or_signo, watch_kind kind, detail::task fn);
     void enter_run(const char* what);
     void leave_run() noexcept;
-    void run_timed(detail::task& fn, bool once, std::string_view where);
+    template <class Task>
+    void run_timed(Task& fn, bool once, std::string_view where);
     void add_work() noexcept;
     void remove_work() noexcept;
 
@@ -332,7 +352,12 @@ private:
     static void on_remote(int, short, void* self);
     static void on_stop(int, short, void* self);
     static void on_node(int, short, void* node);
+    static void on_timers(int, short, void* self);
     void drain();
+    void schedule_timer(detail::timer_node* n, time_point deadline);
+    void arm_timer_event() noexcept;
+    void run_due_timers();
+    void fire_timer(detail::timer_node* n, time_point deadline, time_point now);
 
     // Hot members first: they are touched by every call_soon.
     detail::task_queue ready_;
@@ -351,15 +376,24 @@ private:
     std::atomic<std::thread::id> owner_;
     std::atomic<bool> stop_requested_{false};
 
+    // Cross-thread posts. remote_pending_ is set by the post that finds it
+    // clear, which then activates remote_ev_; the loop clears it only once
+    // it finds remote_ empty after running what it took (remote_taken_), so
+    // posts that arrive while it works cost no wakeup.
+    // The loop takes all of remote_ at once, by handing over its blocks.
     std::mutex remote_mutex_;
-    std::vector<detail::task> remote_;  // guarded by remote_mutex_
-    std::vector<detail::task> remote_spare_;
-    bool remote_pending_ = false;       // guarded by remote_mutex_
+    detail::task_queue remote_;     // guarded by remote_mutex_
+    bool remote_pending_ = false;   // guarded by remote_mutex_
+    detail::task_queue remote_batch_;  // loop thread only: taken, not yet queued
+    bool remote_taken_ = false;        // loop thread only
 
     std::mutex work_mutex_;
     std::size_t work_count_ = 0;        // guarded by work_mutex_
 
-    detail::handle_node* nodes_ = nullptr;  // armed timers and watchers
+    detail::handle_node* nodes_ = nullptr;  // armed watchers
+    // Armed timers: a heap of deadlines driven by one libevent timer event.
+    std::unique_ptr<detail::timer_heap> timers_;
+    ::event* timer_ev_ = nullptr;
     std::vector<std::pair<const void*, std::unique_ptr<service>>> services_;
     exception_handler on_exception_;
     slow_callback_handler on_slow_;

@@ -51,6 +51,30 @@ public:
             retire_head();
     }
 
+    // Moves every task of `other`, in order, into this queue, which must be
+    // empty: O(1), the blocks change hands (cross-thread posts reach the
+    // ready queue this way, without moving a task). This queue's emptied
+    // block becomes a spare; spare blocks stay where they are.
+    void take_all(task_queue& other) noexcept {
+        if (head_)
+            retire(std::exchange(head_, nullptr));
+        head_ = std::exchange(other.head_, nullptr);
+        tail_ = std::exchange(other.tail_, nullptr);
+        head_pos_ = std::exchange(other.head_pos_, 0);
+        tail_pos_ = std::exchange(other.tail_pos_, 0);
+        size_ = std::exchange(other.size_, 0);
+    }
+
+    // Hands this queue's spare blocks to `other` (up to its limit; the rest
+    // are freed), so that pushes there reuse them.
+    void give_spares(task_queue& other) noexcept {
+        while (spare_) {
+            block* b = std::exchange(spare_, spare_->next);
+            other.retire(b);
+        }
+        spares_ = 0;
+    }
+
     // Destroys every queued task without running it.
     void clear() noexcept {
         while (size_ != 0) {
@@ -93,11 +117,16 @@ private:
         head_pos_ = 0;
         if (head_ == nullptr)
             tail_ = nullptr;
+        retire(old);
+    }
+
+    // Keeps an unused block as a spare, or frees it.
+    void retire(block* b) noexcept {
         if (spares_ < max_spares) {
-            old->next = std::exchange(spare_, old);
+            b->next = std::exchange(spare_, b);
             ++spares_;
         } else {
-            delete old;
+            delete b;
         }
     }
 

@@ -238,7 +238,8 @@ public:
     }
 
     // The loop's cached monotonic time: taken when the loop starts running a
-    // batch of callbacks, a timer or a watcher. Cheap; use `update_time()`
+    // batch of queued callbacks, the timers due in a turn, or a watcher (a
+    // due timer's deadline is never after it). Cheap; use `update_time()`
     // to refresh it inside a long callback. Reactor thread only (another
     // thread would read it while the loop writes it; use clock::now()).
     [[nodiscard]] time_point now() const noexcept {

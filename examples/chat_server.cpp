@@ -17,7 +17,8 @@
 // Each client is two loops, tasks of the room's task_group: a reader
 // (read_line, broadcast) and a writer (queue pop, write). When the client
 // leaves, its queue is closed: the writer sends what was queued (an error
-// line, say) and ends. SIGTERM cancels the group, which ends every loop.
+// line, say) and ends. SIGINT or SIGTERM cancels the group, which ends every
+// loop.
 //
 // Prints "listening on HOST:PORT" once it accepts (port 0: a free port),
 // then a line per join and leave. SIGINT or SIGTERM closes the listener and

@@ -9,7 +9,11 @@
       others; a client that sends without reading is pushed back (its sends
       stall) instead of being buffered without bound; SIGTERM with a
       connection open: that connection is closed, exit status 0 and a
-      "served N connections" line with the right N.
+      "served N connections" line with the right N. Then, with short
+      timeouts (--idle-timeout-ms, --write-timeout-ms): a client that sends
+      nothing is disconnected (end of stream) after the idle timeout, and a
+      client that sends but never reads is disconnected after the write
+      timeout, while a client that keeps talking stays.
   check_tcp.py chat CHAT_SERVER
       three clients: greetings with their ids, join announcements, a line
       from A reaches B and C as "<A>: line" and never A, a leave
@@ -45,8 +49,8 @@ class Server:
     """The program under test, started with --port 0. A thread collects its
     stdout, so a chatty server can never block on a full pipe."""
 
-    def __init__(self, exe):
-        self.proc = subprocess.Popen([exe, "--port", "0"], stdout=subprocess.PIPE, text=True)
+    def __init__(self, exe, *args):
+        self.proc = subprocess.Popen([exe, "--port", "0", *args], stdout=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -87,11 +91,12 @@ class Server:
             self.proc.wait()
 
 
-def check_arguments(exe):
+def check_arguments(exe, more_bad=()):
     r = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=TIMEOUT)
     if r.returncode != 0 or "usage:" not in r.stdout or "--port" not in r.stdout:
         fail(f"--help exited {r.returncode} with {r.stdout!r}")
-    for bad in (["--bogus"], ["--port", "70000"], ["--port", "x"], ["--port"], ["--host", "not-an-address"]):
+    for bad in (["--bogus"], ["--port", "70000"], ["--port", "x"], ["--port"], ["--host", "not-an-address"],
+                *more_bad):
         r = subprocess.run([exe, *bad], capture_output=True, text=True, timeout=TIMEOUT)
         if r.returncode != 2 or not r.stderr:
             fail(f"{' '.join(bad)} exited {r.returncode} (want 2, with a message), stderr {r.stderr!r}")
@@ -160,7 +165,8 @@ def echo_one(port, payload, errors, index):
 
 
 def check_echo(exe):
-    check_arguments(exe)
+    check_arguments(exe, more_bad=(["--idle-timeout-ms", "0"], ["--idle-timeout-ms", "x"],
+                                   ["--write-timeout-ms", "-5"], ["--write-timeout-ms"]))
     server = Server(exe)
     connections = 0
     try:
@@ -240,8 +246,68 @@ def check_echo(exe):
         fail(f"the open connection saw {got!r} and {how} at SIGTERM")
     if f"served {connections} connections" not in out:
         fail(f"want 'served {connections} connections' at exit, got:\n{out}")
+    check_echo_timeouts(exe)
     print(f"echo_server: round trips, {len(payloads)} concurrent connections (up to 1 MiB each, every byte checked), "
-          "half-close, reset, backpressure, arguments and SIGTERM OK")
+          "half-close, reset, backpressure, idle and write timeouts, arguments and SIGTERM OK")
+
+
+def check_echo_timeouts(exe):
+    """The timeouts, shortened: no peer holds a connection for ever."""
+    idle_ms, write_ms = 300, 300
+    server = Server(exe, "--idle-timeout-ms", str(idle_ms), "--write-timeout-ms", str(write_ms))
+    try:
+        # A client that goes quiet: end of stream once it has sent nothing
+        # for the idle timeout (not before: a correctness check, not a
+        # speed goal; the upper bound is TIMEOUT, for loaded machines).
+        with connect(server.port) as quiet, connect(server.port) as talker:
+            quiet.sendall(b"hello")
+            if recv_exactly(quiet, 5) != b"hello":
+                fail("echo with short timeouts")
+            since = time.monotonic()
+            # Meanwhile a client that talks more often than that stays.
+            for i in range(8):
+                msg = f"keep {i}".encode()
+                talker.sendall(msg)
+                if recv_exactly(talker, len(msg)) != msg:
+                    fail("a talking client's echo with short timeouts")
+                time.sleep(idle_ms / 1000 / 3)
+            try:
+                got, how = recv_to_eof(quiet)
+            except TimeoutError:
+                fail(f"a quiet client still connected after {TIMEOUT} s: no idle timeout")
+            quiet_for = time.monotonic() - since
+            if got or how != "eof":
+                fail(f"the quiet client saw {got[:40]!r} and {how}, want end of stream at the idle timeout")
+            if quiet_for < 0.8 * idle_ms / 1000:
+                fail(f"the quiet client was dropped after {quiet_for * 1000:.0f} ms, before the idle timeout "
+                     f"of {idle_ms} ms")
+            talker.sendall(b"still here")
+            if recv_exactly(talker, 10) != b"still here":
+                fail("the talking client lost its connection")
+
+        # A client that sends and never reads: its echo backs up into the
+        # server's stream, the write waits, and after the write timeout the
+        # server drops the connection (with what it did not read: a reset).
+        with connect(server.port) as s:
+            chunk = b"w" * (64 << 10)
+            sent = 0
+            deadline = time.monotonic() + TIMEOUT
+            try:
+                while time.monotonic() < deadline and sent < (256 << 20):
+                    s.sendall(chunk)   # blocks once every buffer is full, until the reset
+                    sent += len(chunk)
+                fail(f"a client that never reads still connected after {sent >> 10} KiB and "
+                     f"{TIMEOUT} s: no write timeout")
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            except TimeoutError:
+                fail(f"a client that never reads still connected after {sent >> 10} KiB: no write timeout")
+    except BaseException:
+        server.kill()
+        raise
+    out = server.stop()
+    if "served 3 connections" not in out:
+        fail(f"want 'served 3 connections' at exit, got:\n{out}")
 
 
 # ------------------------------------------------------------------ chat

@@ -15,8 +15,10 @@
 // 30 s, idle 60 s, write 30 s); the soak tests shorten them so that slow
 // clients are dropped within a test's time. Prints
 // "listening on http://HOST:PORT" once it accepts (port 0: a free port).
-// SIGINT or SIGTERM shuts down gracefully: no new connections, requests in
-// flight finish, then the program says how many requests it served.
+// SIGINT and SIGTERM do the same (one function handles both): a graceful
+// shutdown. No new connections; every request already received, even one
+// still unread when the signal came, is answered; then the program says how
+// many requests it served.
 #include <vow/vow.hpp>
 #include <vow/net/http_server.hpp>
 

@@ -1,18 +1,18 @@
 // vow::net::connect: resolve, then a non-blocking connect to each address
 // in turn until one answers; the first success wins, the last error is
-// reported if none does. One deadline covers resolution and every attempt.
+// reported if none does. One deadline covers resolution and every attempt:
+// the whole connect is one vow::pending_operation, and each attempt's
+// socket is watched for writability by a vow::fd_watcher.
 #include "net_internal.hpp"
 
 #include <vow/net/resolve.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/promise/make_future.hpp>
-#include <vow/promise/promise.hpp>
-#include <vow/reactor/stop_link.hpp>
-
-#include <event2/event.h>
-#include <event2/event_struct.h>
+#include <vow/promise/operation.hpp>
+#include <vow/reactor/fd_watcher.hpp>
 
 #include <cerrno>
+#include <optional>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,7 +23,7 @@ namespace {
 class connect_op final : public detail::net_object, public std::enable_shared_from_this<connect_op> {
 public:
     connect_op(reactor& r, std::string label, connect_options o)
-        : r_(&r), p_(r), label_(std::move(label)), opts_(std::move(o)) {
+        : r_(&r), op_(r), label_(std::move(label)), opts_(std::move(o)) {
         detail::net_service::of(r).add(this);
     }
     ~connect_op() override {
@@ -32,13 +32,15 @@ public:
     }
 
     future<tcp_stream> start(std::optional<std::vector<address>> known, std::string_view host, std::uint16_t port) {
-        auto f = p_.get_future();
+        auto f = op_.get_future();
         self_ = shared_from_this();   // alive until finished (or torn down)
-        if (auto d = detail::effective_deadline(*r_, opts_.timeout, opts_.deadline))
-            timer_ = r_->call_at(*d, [this] { finish_error(detail::make_timeout(fmt::format("connect to {}", label_))); });
-        if (opts_.stop.stop_possible())
-            link_.assign(*r_, opts_.stop,
-                         [this] { finish_error(detail::make_cancelled(fmt::format("connect to {}", label_))); });
+        op_.arm(opts_.timeout, opts_.deadline, opts_.stop, [this](expiry why) {
+            auto error = detail::make_expired(why, fmt::format("connect to {}", label_));
+            done_ = true;
+            close_socket();
+            self_.reset();   // may destroy this: nothing after
+            return error;
+        });
         if (known) {
             addrs_ = std::move(*known);
             try_next();
@@ -65,8 +67,7 @@ public:
     void teardown() noexcept override {
         done_ = true;
         close_socket();
-        timer_ = handle{};
-        auto keep = std::move(self_);   // may destroy this: nothing after
+        auto keep = std::move(self_);   // may destroy this (the promise breaks quietly): nothing after
     }
 
 private:
@@ -90,10 +91,11 @@ private:
             }
             if (errno == EINPROGRESS) {
                 current_ = a;
-                event_assign(&ev_, r_->native_handle(), fd_, EV_WRITE, &connect_op::on_event, this);
-                event_add(&ev_, nullptr);
-                armed_ = true;
-                return;
+                watch_.emplace(*r_, fd_, "connect callback", fd_watcher::bind<&connect_op::on_io>(this));
+                int err = watch_->try_start(io_events::writable);
+                if (err == 0)
+                    return;
+                errno = err;   // the reactor could not watch the socket: try the next address
             }
             last_error_ = errno;
             last_addr_ = a;
@@ -107,11 +109,11 @@ private:
                 last_error_, fmt::format("vow::net::connect to {} ({})", label_, last_addr_)));
     }
 
-    static void on_event(evutil_socket_t, short, void* self) {
-        auto* op = static_cast<connect_op*>(self);
-        auto keep = op->shared_from_this();
-        op->armed_ = false;
-        op->on_writable();
+    // Once: the attempt's socket is writable (connected, or failed).
+    void on_io(io_events) {
+        auto keep = shared_from_this();
+        watch_->stop();
+        on_writable();
     }
 
     void on_writable() {
@@ -129,11 +131,8 @@ private:
     }
 
     void succeed(const address& a) {
+        watch_.reset();
         int fd = std::exchange(fd_, -1);
-        if (armed_) {
-            event_del(&ev_);
-            armed_ = false;
-        }
         tcp_stream s;
         try {
             s = detail::make_stream(*r_, fd, opts_.stream, &a);
@@ -142,9 +141,8 @@ private:
             return;
         }
         done_ = true;
-        cleanup();
         auto keep = std::move(self_);
-        p_.resolve(std::move(s));
+        op_.resolve(std::move(s));
     }
 
     void finish_error(std::exception_ptr e) {
@@ -152,21 +150,12 @@ private:
             return;
         done_ = true;
         close_socket();
-        cleanup();
         auto keep = std::move(self_);
-        p_.reject(std::move(e));
-    }
-
-    void cleanup() {
-        timer_.cancel();
-        link_.reset();
+        op_.reject(std::move(e));
     }
 
     void close_socket() noexcept {
-        if (armed_) {
-            event_del(&ev_);
-            armed_ = false;
-        }
+        watch_.reset();   // stops watching before the fd closes
         if (fd_ >= 0) {
             ::close(fd_);
             fd_ = -1;
@@ -174,20 +163,17 @@ private:
     }
 
     reactor* r_;
-    promise<tcp_stream> p_;
+    pending_operation<tcp_stream> op_;
     std::string label_;
     connect_options opts_;
     std::vector<address> addrs_;
     std::size_t next_ = 0;
     int fd_ = -1;
-    event ev_{};
-    bool armed_ = false;
-    bool done_ = false;
+    std::optional<fd_watcher> watch_;   // one per attempt: each has its own socket
+    bool done_ = false;   // settled, or torn down
     address current_;
     address last_addr_;
     int last_error_ = 0;
-    handle timer_;
-    vow::stop_link link_;
     std::shared_ptr<connect_op> self_;
 };
 

@@ -4,8 +4,10 @@
 //
 // Each attempt of an op has a number; continuations of an older attempt
 // (a read that rejects because the attempt's stream was closed) see a
-// different number and do nothing. Timeout, cancellation and the client's
-// destruction all end an op through fail(), which closes its stream.
+// different number and do nothing. An op's request is a
+// vow::pending_operation: its timeout and stop token end it through
+// retire(), as errors and the client's destruction do through fail(); both
+// give back its slot and close its stream.
 #include "http_parser.hpp"
 #include "net_internal.hpp"
 
@@ -13,8 +15,7 @@
 #include <vow/net/tcp.hpp>
 #include <vow/net/url.hpp>
 #include <vow/promise/make_future.hpp>
-#include <vow/promise/promise.hpp>
-#include <vow/reactor/stop_link.hpp>
+#include <vow/promise/operation.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -47,16 +48,15 @@ bool is_redirect(int status) {
 class http_client::impl : public std::enable_shared_from_this<http_client::impl> {
 public:
     struct op {
-        op(reactor& r) : p(r) {}
-        promise<http_response> p;
+        op(reactor& r) : call(r) {}
+        // Settled (or expired): no continuation of it may act any more.
+        bool done() const noexcept { return !call.pending(); }
+        pending_operation<http_response> call;
         std::string method;
         url u;
         std::string body;
         request_options ro;
         int redirects = 0;
-        handle timer;
-        vow::stop_link link;
-        bool done = false;
         std::list<std::shared_ptr<op>>::iterator pos;
         // The current attempt.
         unsigned attempt = 0;
@@ -123,25 +123,25 @@ public:
         o->u = std::move(u);
         o->body = std::move(body);
         o->ro = std::move(ro);
-        auto f = o->p.get_future();
+        auto f = o->call.get_future();
         if (o->ro.stop.stop_requested()) {
-            o->p.reject(detail::make_cancelled(fmt::format("http_client: {} {}", o->method, o->u.to_string())));
+            o->call.reject(detail::make_cancelled(fmt::format("http_client: {} {}", o->method, o->u.to_string())));
             return f;
         }
         ops_.push_front(o);
         o->pos = ops_.begin();
         auto limit = o->ro.timeout.value_or(opts_.request_timeout);
-        o->timer = r_.call_later(limit, [this, w = std::weak_ptr<op>(o), limit] {
-            if (auto op = w.lock())
-                fail(op, std::make_exception_ptr(timeout_error(fmt::format(
-                             "vow::net::http_client: {} {}: no complete response within {}", op->method,
-                             op->u.to_string(), std::chrono::duration_cast<std::chrono::milliseconds>(limit)))));
+        // The op is in ops_ while it is pending, which is whenever this runs.
+        o->call.arm(limit, {}, o->ro.stop, [this, raw = o.get(), limit](expiry why) {
+            op_ptr op = *raw->pos;
+            auto error = why == expiry::timeout
+                             ? std::make_exception_ptr(timeout_error(fmt::format(
+                                   "vow::net::http_client: {} {}: no complete response within {}", op->method,
+                                   op->u.to_string(), std::chrono::duration_cast<std::chrono::milliseconds>(limit))))
+                             : detail::make_cancelled(fmt::format("http_client: {} {}", op->method, op->u.to_string()));
+            retire(op);
+            return error;
         });
-        if (o->ro.stop.stop_possible())
-            o->link.assign(r_, o->ro.stop, [this, w = std::weak_ptr<op>(o)] {
-                if (auto op = w.lock())
-                    fail(op, detail::make_cancelled(fmt::format("http_client: {} {}", op->method, op->u.to_string())));
-            });
         attempt(o, false);
         return f;
     }
@@ -228,13 +228,13 @@ private:
         };
         (void)start_connect()
             .then([this, o, id](tcp_stream s) {
-                if (o->done || o->attempt != id)
+                if (o->done() || o->attempt != id)
                     return;   // the stream closes here; the slot was freed by fail()
                 o->s = std::move(s);
                 send(o);
             })
             .catch_([this, o, id](std::exception_ptr e) {
-                if (o->done || o->attempt != id)
+                if (o->done() || o->attempt != id)
                     return;
                 release(o, false);
                 fail(o, std::move(e));
@@ -256,11 +256,11 @@ private:
         std::string out;
         detail::serialize_request(out, o->method, o->u.target, o->u.host_header(), headers, o->body);
         unsigned id = o->attempt;
-        // Every continuation checks o->done before it touches `this`: the
+        // Every continuation checks o->done() before it touches `this`: the
         // client's destruction finishes every op first, so an op that is not
         // done proves the client is alive.
         (void)o->s.write(out).catch_([this, o, id](std::exception_ptr e) {
-            if (!o->done)
+            if (!o->done())
                 attempt_failed(o, id, std::move(e));
         });
         read(o);
@@ -270,12 +270,12 @@ private:
         unsigned id = o->attempt;
         (void)o->s.read_some()
             .then([this, o, id](std::string chunk) {
-                if (o->done || o->attempt != id)
+                if (o->done() || o->attempt != id)
                     return;
                 on_chunk(o, std::move(chunk));
             })
             .catch_([this, o, id](std::exception_ptr e) {
-                if (!o->done)
+                if (!o->done())
                     attempt_failed(o, id, std::move(e));
             });
     }
@@ -375,12 +375,12 @@ private:
                 return;
             }
         }
-        finish(o);
-        o->p.resolve(std::move(o->resp));
+        o->call.resolve(std::move(o->resp));
+        ops_.erase(o->pos);
     }
 
     void attempt_failed(const op_ptr& o, unsigned id, std::exception_ptr e) {
-        if (o->done || o->attempt != id)
+        if (o->done() || o->attempt != id)
             return;
         bool retry = o->reused && !o->got_bytes && !o->retried && idempotent(o->method);
         release(o, false);
@@ -418,26 +418,26 @@ private:
         while (!pl.waiters.empty() && (pl.open < opts_.max_connections_per_host || !pl.idle.empty())) {
             auto w = pl.waiters.front().lock();
             pl.waiters.pop_front();
-            if (w && !w->done)
+            if (w && !w->done())
                 attempt(w, false);
         }
     }
 
-    void finish(const op_ptr& o) {
-        o->done = true;
-        o->timer.cancel();
-        o->link.reset();
+    // Takes an op that has just settled or expired off the books: gives its
+    // slot back, closes its stream, drops it from ops_.
+    void retire(const op_ptr& o) {
+        if (o->slot)
+            release(o, false);
+        o->s.close();
         ops_.erase(o->pos);
     }
 
     void fail(const op_ptr& o, std::exception_ptr e) {
-        if (o->done)
+        if (o->done())
             return;
-        if (o->slot)
-            release(o, false);
-        o->s.close();
-        finish(o);
-        o->p.reject(std::move(e));
+        op_ptr keep = o;   // ops_ may hold the last other reference
+        keep->call.reject(std::move(e));
+        retire(keep);
     }
 
     void sweep() {

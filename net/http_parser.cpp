@@ -60,13 +60,6 @@ std::size_t find_control(std::string_view s) noexcept {
 
 constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // Printable form of a byte for error reasons.
 std::string show(char c) {
     auto u = static_cast<unsigned char>(c);
@@ -167,6 +160,94 @@ bool split_field(std::string_view line, std::string_view& name, std::string_view
     }
     value = trim_ows(v);
     return true;
+}
+
+// Parses a chunk-size line without its CRLF (RFC 9112 7.1): hex digits,
+// then optional chunk extensions, "BWS ; ...", which are ignored but must be
+// clean (no CR, LF or other control bytes). On failure sets `err` (400).
+bool parse_chunk_size(std::string_view line, std::uint64_t& size, parse_result& err) {
+    size = 0;
+    std::size_t i = 0;
+    for (; i < line.size(); ++i) {
+        int d = hex_value(line[i]);
+        if (d < 0)
+            break;
+        if (size > (std::numeric_limits<std::uint64_t>::max() >> 4)) {
+            err = fail(400, "chunk size overflows");
+            return false;
+        }
+        size = (size << 4) | static_cast<std::uint64_t>(d);
+    }
+    if (i == 0) {
+        err = fail(400, line.empty() ? std::string("empty chunk size")
+                                     : fmt::format("invalid chunk size starting with {}", show(line[0])));
+        return false;
+    }
+    while (i < line.size() && is_ows(line[i])) ++i;
+    if (i < line.size() && line[i] != ';') {
+        err = fail(400, fmt::format("invalid character {} after a chunk size", show(line[i])));
+        return false;
+    }
+    for (; i < line.size(); ++i)
+        if (!is_field_byte(line[i])) {
+            err = fail(400, fmt::format("invalid character {} in a chunk extension", show(line[i])));
+            return false;
+        }
+    return true;
+}
+
+// Checks a request-target (RFC 9112 3.2) and finds its path and query:
+// origin-form "/p?q"; asterisk-form "*" (OPTIONS only); absolute-form
+// "http://host/p?q", whose path and query are taken after the authority
+// (empty for "http://host"). On failure sets `err` (400).
+bool split_target(std::string_view method, std::string_view target, std::string_view& path_and_query,
+                  parse_result& err) {
+    if (target.empty()) {
+        err = fail(400, "empty request target");
+        return false;
+    }
+    for (char c : target) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f) {
+            err = fail(400, fmt::format("invalid character {} in the request target", show(c)));
+            return false;
+        }
+    }
+    if (target.front() == '/' || (target == "*" && method == "OPTIONS")) {
+        path_and_query = target;
+        return true;
+    }
+    std::size_t scheme = 0;   // length of "http://" or "https://"
+    if (target.size() > 7 && iequals_lower(target.substr(0, 7), "http://"))
+        scheme = 7;
+    else if (target.size() > 8 && iequals_lower(target.substr(0, 8), "https://"))
+        scheme = 8;
+    if (scheme == 0) {
+        err = fail(400, fmt::format("request target '{}' does not start with '/'", target.substr(0, 64)));
+        return false;
+    }
+    auto rest = target.substr(scheme);
+    auto slash = rest.find_first_of("/?");
+    if (slash == 0) {
+        err = fail(400, "absolute request target without a host");
+        return false;
+    }
+    path_and_query = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    return true;
+}
+
+// Sets the request's path ("/" if the target has none) and query (after
+// '?', without it) from a target's path-and-query part.
+void assign_path_and_query(http_request& req, std::string_view path_and_query) {
+    auto q = path_and_query.find('?');
+    if (path_and_query.empty() || q == 0)
+        req.path.assign(1, '/');   // not = "/": GCC 12 -O3 warns falsely (-Wrestrict, PR105329)
+    else
+        req.path.assign(path_and_query.substr(0, q));
+    if (q != std::string_view::npos)
+        req.query.assign(path_and_query.substr(q + 1));
+    else
+        req.query.clear();
 }
 
 // Moves a parsed message to the caller's object by swapping members, then
@@ -352,6 +433,104 @@ bool message_parser::parse_fields(std::string_view data, http_headers& out, fram
     return true;
 }
 
+template <class Message, class ParseHead>
+parse_result message_parser::parse_message(std::string_view data, Message& msg, Message& out,
+                                           ParseHead parse_head) {
+    if (data.size() < seen_)
+        return error(500, "parse() was given less data than before (pass everything since the message began)");
+    seen_ = data.size();
+    if (phase_ == phase::head) {
+        auto r = scan_head(data);
+        if (r.status != parse_status::complete)
+            return r;
+        r = parse_head(data);
+        if (r.status != parse_status::complete)
+            return r;
+    }
+    std::string& body = phase_ == phase::fixed_body ? msg.body : chunked_body_;
+    auto r = phase_ == phase::fixed_body && remaining_ == 0
+                 ? done(head_end_)
+                 : read_body(data, body);
+    if (r.status == parse_status::complete) {
+        if (&body != &msg.body)
+            msg.body = std::move(body);
+        hand_over(msg, out);
+    }
+    return r;
+}
+
+bool message_parser::expect_chunked_body(const framing& f, bool http10_request, parse_result& err) {
+    if (f.length_count > 0)
+        err = error(400, "both Content-Length and Transfer-Encoding");
+    else if (http10_request)
+        err = error(400, "Transfer-Encoding in an HTTP/1.0 request");
+    else if (f.chunked_twice)
+        err = error(400, "chunked applied twice");
+    else if (!f.unknown_coding.empty())
+        err = error(501, fmt::format("unsupported transfer coding '{}'", f.unknown_coding.substr(0, 32)));
+    else if (!f.chunked_last)
+        err = error(400, "Transfer-Encoding does not end in chunked");
+    else {
+        phase_ = phase::chunk_size;
+        pos_ = head_end_;
+        return true;
+    }
+    return false;
+}
+
+bool message_parser::expect_fixed_body(std::uint64_t length, parse_result& err) {
+    if (length > limits_.max_body_bytes) {
+        err = error(413, fmt::format("Content-Length {} exceeds the {}-byte body limit", length,
+                                     limits_.max_body_bytes));
+        return false;
+    }
+    phase_ = phase::fixed_body;
+    remaining_ = length;
+    return true;
+}
+
+bool message_parser::read_chunk_size(std::string_view data, std::size_t body_size, parse_result& r) {
+    const char* base = data.data();
+    const void* hit = pos_ < data.size() ? std::memchr(base + pos_, '\n', data.size() - pos_) : nullptr;
+    if (hit == nullptr) {
+        if (data.size() - pos_ > limits_.max_header_bytes)
+            r = error(400, "chunk size line too long");
+        return false;   // r is need_more otherwise
+    }
+    auto nl = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+    // The same limit as while the line is incomplete, checked first: the
+    // verdict must not depend on how the bytes were split.
+    if (nl - pos_ > limits_.max_header_bytes) {
+        r = error(400, "chunk size line too long");
+        return false;
+    }
+    if (nl == pos_ || base[nl - 1] != '\r') {
+        r = error(400, "bare LF where CRLF is required after a chunk size");
+        return false;
+    }
+    std::string_view line = data.substr(pos_, nl - 1 - pos_);
+    std::uint64_t size = 0;
+    if (!parse_chunk_size(line, size, r))
+        return false;
+    overhead_ += line.size() + 2;
+    if (overhead_ > limits_.max_body_bytes + limits_.max_header_bytes) {
+        r = error(413, "chunked framing larger than the body limit");
+        return false;
+    }
+    pos_ = nl + 1;
+    if (size == 0) {
+        phase_ = phase::trailer;
+        return true;
+    }
+    if (size > limits_.max_body_bytes - body_size) {
+        r = error(413, fmt::format("body larger than {} bytes", limits_.max_body_bytes));
+        return false;
+    }
+    remaining_ = size;
+    phase_ = phase::chunk_data;
+    return true;
+}
+
 parse_result message_parser::read_body(std::string_view data, std::string& body) {
     const char* base = data.data();
     for (;;) {
@@ -368,57 +547,10 @@ parse_result message_parser::read_body(std::string_view data, std::string& body)
             if (data.size() - head_end_ > limits_.max_body_bytes)
                 return error(413, fmt::format("body larger than {} bytes", limits_.max_body_bytes));
             return more();
-        case phase::chunk_size: {
-            const void* hit = pos_ < data.size() ? std::memchr(base + pos_, '\n', data.size() - pos_) : nullptr;
-            if (hit == nullptr) {
-                if (data.size() - pos_ > limits_.max_header_bytes)
-                    return error(400, "chunk size line too long");
-                return more();
-            }
-            auto nl = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
-            // The same limit as while the line is incomplete, checked first:
-            // the verdict must not depend on how the bytes were split.
-            if (nl - pos_ > limits_.max_header_bytes)
-                return error(400, "chunk size line too long");
-            if (nl == pos_ || base[nl - 1] != '\r')
-                return error(400, "bare LF where CRLF is required after a chunk size");
-            std::string_view line = data.substr(pos_, nl - 1 - pos_);
-            std::uint64_t size = 0;
-            std::size_t i = 0;
-            for (; i < line.size(); ++i) {
-                int d = hex_value(line[i]);
-                if (d < 0)
-                    break;
-                if (size > (std::numeric_limits<std::uint64_t>::max() >> 4))
-                    return error(400, "chunk size overflows");
-                size = (size << 4) | static_cast<std::uint64_t>(d);
-            }
-            if (i == 0)
-                return error(400, line.empty() ? std::string("empty chunk size")
-                                               : fmt::format("invalid chunk size starting with {}", show(line[0])));
-            // chunk-ext: BWS ";" ... ; extensions are ignored but must be
-            // clean (no CR, LF or other control bytes).
-            std::size_t j = i;
-            while (j < line.size() && is_ows(line[j])) ++j;
-            if (j < line.size() && line[j] != ';')
-                return error(400, fmt::format("invalid character {} after a chunk size", show(line[j])));
-            for (; j < line.size(); ++j)
-                if (!is_field_byte(line[j]))
-                    return error(400, fmt::format("invalid character {} in a chunk extension", show(line[j])));
-            overhead_ += line.size() + 2;
-            if (overhead_ > limits_.max_body_bytes + limits_.max_header_bytes)
-                return error(413, "chunked framing larger than the body limit");
-            pos_ = nl + 1;
-            if (size == 0) {
-                phase_ = phase::trailer;
-                break;
-            }
-            if (size > limits_.max_body_bytes - body.size())
-                return error(413, fmt::format("body larger than {} bytes", limits_.max_body_bytes));
-            remaining_ = size;
-            phase_ = phase::chunk_data;
+        case phase::chunk_size:
+            if (parse_result r; !read_chunk_size(data, body.size(), r))
+                return r;
             break;
-        }
         case phase::chunk_data: {
             auto n = std::min<std::uint64_t>(remaining_, data.size() - pos_);
             body.append(data.substr(pos_, static_cast<std::size_t>(n)));
@@ -481,27 +613,7 @@ void request_parser::reset() {
 }
 
 parse_result request_parser::parse(std::string_view data, http_request& out) {
-    if (data.size() < seen_)
-        return error(500, "parse() was given less data than before (pass everything since the message began)");
-    seen_ = data.size();
-    if (phase_ == phase::head) {
-        auto r = scan_head(data);
-        if (r.status != parse_status::complete)
-            return r;
-        r = parse_head(data);
-        if (r.status != parse_status::complete)
-            return r;
-    }
-    std::string& body = phase_ == phase::fixed_body ? req_.body : chunked_body_;
-    auto r = phase_ == phase::fixed_body && remaining_ == 0
-                 ? done(head_end_)
-                 : read_body(data, body);
-    if (r.status == parse_status::complete) {
-        if (&body != &req_.body)
-            req_.body = std::move(body);
-        hand_over(req_, out);
-    }
-    return r;
+    return parse_message(data, req_, out, [this](std::string_view d) { return parse_head(d); });
 }
 
 parse_result request_parser::parse_head(std::string_view data) {
@@ -523,38 +635,12 @@ parse_result request_parser::parse_head(std::string_view data) {
     if (int st = parse_version(version, minor); st != 0)
         return error(st, st == 505 ? fmt::format("unsupported HTTP version '{}'", version.substr(0, 16))
                                    : fmt::format("malformed HTTP version '{}'", version.substr(0, 16)));
-    if (target.empty())
-        return error(400, "empty request target");
-    for (char c : target) {
-        auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u == 0x7f)
-            return error(400, fmt::format("invalid character {} in the request target", show(c)));
-    }
-    // origin-form "/p?q"; asterisk-form "*" (OPTIONS only); absolute-form
-    // "http://host/p?q", whose path and query are taken after the authority.
+    parse_result err;
     std::string_view path_and_query;
-    if (target.front() == '/') {
-        path_and_query = target;
-    } else if (target == "*" && method == "OPTIONS") {
-        path_and_query = target;
-    } else if (target.size() > 7 && iequals_lower(target.substr(0, 7), "http://")) {
-        auto rest = target.substr(7);
-        auto slash = rest.find_first_of("/?");
-        if (slash == 0)
-            return error(400, "absolute request target without a host");
-        path_and_query = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-    } else if (target.size() > 8 && iequals_lower(target.substr(0, 8), "https://")) {
-        auto rest = target.substr(8);
-        auto slash = rest.find_first_of("/?");
-        if (slash == 0)
-            return error(400, "absolute request target without a host");
-        path_and_query = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-    } else {
-        return error(400, fmt::format("request target '{}' does not start with '/'", target.substr(0, 64)));
-    }
+    if (!split_target(method, target, path_and_query, err))
+        return err;
 
     framing f;
-    parse_result err;
     if (!parse_fields(data, req_.headers, f, err))
         return err;
     if (minor == 1 && f.host_count == 0)
@@ -563,38 +649,17 @@ parse_result request_parser::parse_head(std::string_view data) {
         return error(400, "more than one Host header");
     if (f.length_count > 1)
         return error(400, "two Content-Length headers");
+    // Without either header the body is empty (RFC 9112 6.3, item 7).
     if (f.has_te) {
-        if (f.length_count > 0)
-            return error(400, "both Content-Length and Transfer-Encoding");
-        if (minor == 0)
-            return error(400, "Transfer-Encoding in an HTTP/1.0 request");
-        if (f.chunked_twice)
-            return error(400, "chunked applied twice");
-        if (!f.unknown_coding.empty())
-            return error(501, fmt::format("unsupported transfer coding '{}'", f.unknown_coding.substr(0, 32)));
-        if (!f.chunked_last)
-            return error(400, "Transfer-Encoding does not end in chunked");
-        phase_ = phase::chunk_size;
-        pos_ = head_end_;
-    } else {
-        if (f.content_length > limits_.max_body_bytes)
-            return error(413, fmt::format("Content-Length {} exceeds the {}-byte body limit", f.content_length,
-                                          limits_.max_body_bytes));
-        phase_ = phase::fixed_body;
-        remaining_ = f.content_length;
+        if (!expect_chunked_body(f, minor == 0, err))
+            return err;
+    } else if (!expect_fixed_body(f.content_length, err)) {
+        return err;
     }
 
     req_.method.assign(method);
     req_.target.assign(target);
-    auto q = path_and_query.find('?');
-    if (path_and_query.empty() || q == 0)
-        req_.path.assign(1, '/');   // not = "/": GCC 12 -O3 warns falsely (-Wrestrict, PR105329)
-    else
-        req_.path.assign(path_and_query.substr(0, q));
-    if (q != std::string_view::npos)
-        req_.query.assign(path_and_query.substr(q + 1));
-    else
-        req_.query.clear();
+    assign_path_and_query(req_, path_and_query);
     req_.version_minor = minor;
     return done(0);
 }
@@ -611,27 +676,7 @@ void response_parser::reset() {
 }
 
 parse_result response_parser::parse(std::string_view data, http_response& out) {
-    if (data.size() < seen_)
-        return error(500, "parse() was given less data than before (pass everything since the message began)");
-    seen_ = data.size();
-    if (phase_ == phase::head) {
-        auto r = scan_head(data);
-        if (r.status != parse_status::complete)
-            return r;
-        r = parse_head(data);
-        if (r.status != parse_status::complete)
-            return r;
-    }
-    std::string& body = phase_ == phase::fixed_body ? resp_.body : chunked_body_;
-    auto r = phase_ == phase::fixed_body && remaining_ == 0
-                 ? done(head_end_)
-                 : read_body(data, body);
-    if (r.status == parse_status::complete) {
-        if (&body != &resp_.body)
-            resp_.body = std::move(body);
-        hand_over(resp_, out);
-    }
-    return r;
+    return parse_message(data, resp_, out, [this](std::string_view d) { return parse_head(d); });
 }
 
 parse_result response_parser::finish(std::string_view data, http_response& out) {
@@ -679,30 +724,17 @@ parse_result response_parser::parse_head(std::string_view data) {
     // RFC 9112 6.3: repeated identical Content-Length values may be accepted.
     if (f.length_differs)
         return error(400, "two different Content-Length headers");
-    bool no_body = no_body_ || status < 200 || status == 204 || status == 304;
-    if (no_body) {
-        phase_ = phase::fixed_body;
-        remaining_ = 0;
-    } else if (f.has_te) {
-        if (f.length_count > 0)
-            return error(400, "both Content-Length and Transfer-Encoding");
-        if (f.chunked_twice)
-            return error(400, "chunked applied twice");
-        if (!f.unknown_coding.empty())
-            return error(501, fmt::format("unsupported transfer coding '{}'", f.unknown_coding.substr(0, 32)));
-        if (!f.chunked_last)
-            return error(400, "Transfer-Encoding does not end in chunked");
-        phase_ = phase::chunk_size;
-        pos_ = head_end_;
-    } else if (f.length_count > 0) {
-        if (f.content_length > limits_.max_body_bytes)
-            return error(413, fmt::format("Content-Length {} exceeds the {}-byte body limit", f.content_length,
-                                          limits_.max_body_bytes));
-        phase_ = phase::fixed_body;
-        remaining_ = f.content_length;
-    } else {
-        phase_ = phase::until_close;
-    }
+    bool framed = true;
+    if (no_body_ || status < 200 || status == 204 || status == 304)
+        framed = expect_fixed_body(0, err);
+    else if (f.has_te)
+        framed = expect_chunked_body(f, false, err);
+    else if (f.length_count > 0)
+        framed = expect_fixed_body(f.content_length, err);
+    else
+        phase_ = phase::until_close;   // the body ends when the server closes (RFC 9112 6.3, item 8)
+    if (!framed)
+        return err;
     resp_.status = status;
     resp_.reason.assign(reason);
     resp_.version_minor = minor;

@@ -57,6 +57,18 @@ struct parse_result {
     std::string error_reason;   // error only: what was wrong ("two Content-Length headers")
 };
 
+// The value of the hex digit `c` (0-15), or -1 if it is not one: chunk sizes
+// here, percent-escapes in the server's router.
+constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 // ASCII case-insensitive equality (header names, tokens).
 bool iequals(std::string_view a, std::string_view b) noexcept;
 // Whether the comma-separated `list` holds `token` (case-insensitive, optional
@@ -91,11 +103,32 @@ protected:
     // Looks for the end of the header block from where the last call stopped.
     // complete: head_end_ and the line offsets are set.
     parse_result scan_head(std::string_view data);
+    // What request_parser::parse and response_parser::parse do, over the
+    // message type they fill (`msg` is theirs, `out` the caller's):
+    // scan_head, then `parse_head(data)` once the head is complete (it
+    // fills `msg` but its body and chooses the framing with
+    // expect_chunked_body / expect_fixed_body), then read_body. Defined in
+    // http_parser.cpp, the only place it is instantiated.
+    template <class Message, class ParseHead>
+    parse_result parse_message(std::string_view data, Message& msg, Message& out, ParseHead parse_head);
     // Parses the header lines (after the start line) into `out`.
     bool parse_fields(std::string_view data, http_headers& out, framing& f, parse_result& err) const;
+    // The body is chunked, as a Transfer-Encoding header said. False, with
+    // `err` set, if Content-Length came too, in an HTTP/1.0 request
+    // (`http10_request`; RFC 9112 6.1), if "chunked" is applied twice, for
+    // a coding other than chunked (501), or if the list does not end in
+    // chunked. Both parsers' checks, in that order.
+    bool expect_chunked_body(const framing& f, bool http10_request, parse_result& err);
+    // The body is `length` bytes. False, with `err` set (413), over the limit.
+    bool expect_fixed_body(std::uint64_t length, parse_result& err);
     // Decodes body bytes from where the last call stopped; on complete the
     // body is in `body`.
     parse_result read_body(std::string_view data, std::string& body);
+    // chunk_size phase: reads the chunk-size line at pos_ and moves to
+    // chunk_data (or trailer after the last chunk); `body_size` is what the
+    // body holds so far, for the limit. False, with `r` left need_more or
+    // set to the error, if the line is incomplete or wrong.
+    bool read_chunk_size(std::string_view data, std::size_t body_size, parse_result& r);
     parse_result error(int status, std::string reason);
 
     http_limits limits_;

@@ -22,6 +22,8 @@
 #include <list>
 #include <vector>
 
+#include <sys/ioctl.h>
+
 namespace vow::net {
 
 namespace {
@@ -48,23 +50,13 @@ void for_each_segment(std::string_view path, Fn&& fn) {
     }
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 // Percent-decodes a path segment; a malformed escape is kept as it is.
 std::string decode_segment(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '%' && i + 2 < s.size()) {
-            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            int hi = detail::hex_value(s[i + 1]), lo = detail::hex_value(s[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 out.push_back(static_cast<char>(hi * 16 + lo));
                 i += 2;
@@ -198,12 +190,16 @@ public:
         auto f = p.get_future();
         drained_.push_back(std::move(p));
         if (!draining_) {
+            // Closing the listener resets the connections still in its
+            // backlog, requests and all: take them on first.
+            listener_.accept_backlog();
             draining_ = true;
             listener_.close();
-            // Idle connections go now; the others after their response.
+            // Connections that received nothing go now; the others answer
+            // what they received (with Connection: close), then go.
             for (auto it = conns_.begin(); it != conns_.end();) {
                 auto c = *it++;
-                if (c->ph == phase::idle && c->buf.empty())
+                if (c->ph == phase::idle && c->stream.read_pending() && !input_waiting(*c))
                     close_when_sent(c, true);
             }
             grace_timer_ = r_.call_later(grace, [this] { close_all(); });
@@ -427,13 +423,26 @@ private:
         if (c->ph == phase::writing) {
             c->ph = phase::idle;
             c->deadline = r_.now() + opts_.idle_timeout;
-            if (draining_ && c->buf.empty()) {
+            if (draining_ && !input_waiting(*c)) {
                 close_when_sent(c, false);
                 return;
             }
         }
         if (c->ph == phase::reading || c->ph == phase::idle)
             read_more(c);
+    }
+
+    // Bytes received and not yet parsed: in the connection's buffer, the
+    // stream's, or still in the kernel's. Closing a socket with unread bytes
+    // in the kernel resets the connection (RST) instead of ending it, and
+    // those bytes may be the head of a request that came before shutdown().
+    // A read already settled, whose continuation has not run yet, is the
+    // caller's to check (tcp_stream::read_pending).
+    static bool input_waiting(const conn& c) noexcept {
+        if (!c.buf.empty() || c.stream.buffered_input() > 0)
+            return true;
+        int unread = 0;
+        return ::ioctl(c.stream.native_handle(), FIONREAD, &unread) == 0 && unread > 0;
     }
 
     // Ends a connection without cutting off what is still queued for the

@@ -7,6 +7,7 @@
 #include <vow/net/address.hpp>
 #include <vow/net/error.hpp>
 #include <vow/net/tcp.hpp>
+#include <vow/promise/operation.hpp>
 #include <vow/reactor/reactor.hpp>
 
 #include <fmt/format.h>
@@ -29,8 +30,9 @@ public:
     net_object(const net_object&) = delete;
     net_object& operator=(const net_object&) = delete;
     virtual ~net_object() = default;
-    // The reactor is going away: free libevent resources and drop promises
-    // without settling them (they break quietly at teardown).
+    // The reactor is going away: stop watching, close the fd and drop
+    // pending operations without settling them (they break quietly at
+    // teardown).
     virtual void teardown() noexcept = 0;
 
 private:
@@ -147,21 +149,14 @@ inline std::exception_ptr make_io_error(int err, std::string_view what) {
 // connects use it). Closes `fd` if it throws.
 tcp_stream make_stream(reactor& r, int fd, const stream_options& opts, const address* peer);
 
-std::exception_ptr make_timeout(std::string_view operation);
-std::exception_ptr make_cancelled(std::string_view operation);
-std::exception_ptr make_closed(std::string_view operation);
-
-// The deadline of `timeout` and `deadline` together (the earlier), if any.
-inline std::optional<reactor::time_point> effective_deadline(reactor& r, const std::optional<reactor::duration>& timeout,
-                                                             const std::optional<reactor::time_point>& deadline) {
-    std::optional<reactor::time_point> d = deadline;
-    if (timeout) {
-        auto t = reactor::clock::now() + *timeout;
-        if (!d || t < *d)
-            d = t;
-    }
-    (void)r;
-    return d;
+// The error of a net operation whose deadline passed or whose stop was
+// requested: "vow::net::<operation>: timed out" (vow::timeout_error) or
+// "vow::net::<operation>: cancelled: stop was requested on its stop_token"
+// (vow::cancelled_error); see vow::expired_error.
+std::exception_ptr make_expired(expiry why, std::string_view operation);
+inline std::exception_ptr make_cancelled(std::string_view operation) {
+    return make_expired(expiry::cancelled, operation);
 }
+std::exception_ptr make_closed(std::string_view operation);
 
 }  // namespace vow::net::detail

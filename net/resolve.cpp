@@ -20,8 +20,7 @@
 #include <vow/error.hpp>
 #include <vow/net/error.hpp>
 #include <vow/promise/make_future.hpp>
-#include <vow/promise/promise.hpp>
-#include <vow/reactor/stop_link.hpp>
+#include <vow/promise/operation.hpp>
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -223,10 +222,6 @@ public:
     ~dns_service() override {
         // Called first thing in ~reactor: the promises broken here reject
         // silently (reactor::closing()), nobody can wait for them any more.
-        for (auto& [id, l] : lookups_) {
-            l->timer.cancel();
-            l->link.reset();
-        }
         lookups_.clear();
         worker_.reset();
     }
@@ -236,21 +231,22 @@ public:
             worker_ = std::make_unique<resolver_thread>(r_, *this, config_);
         const std::uint64_t id = next_id_++;
         auto l = std::make_unique<lookup>(r_, host);
-        future<address_list> f = l->p.get_future();
-        l->timer = r_.call_later(opts.timeout, [this, id, limit = opts.timeout] {
+        future<address_list> f = l->op.get_future();
+        lookup& added = *lookups_.emplace(id, std::move(l)).first->second;
+        // A lookup is in lookups_ while it is pending, which is whenever
+        // this runs; ending it early also cancels its query.
+        added.op.arm(opts.timeout, {}, opts.stop, [this, id, limit = opts.timeout](expiry why) {
             auto it = lookups_.find(id);
-            if (it != lookups_.end())
-                fail(id, std::make_exception_ptr(vow::timeout_error(fmt::format(
-                             "resolve '{}': no answer within {}", it->second->host,
-                             std::chrono::duration_cast<std::chrono::milliseconds>(limit)))));
+            std::unique_ptr<lookup> gone = std::move(it->second);
+            lookups_.erase(it);
+            worker_->cancel(id);
+            if (why == expiry::timeout)
+                return std::make_exception_ptr(vow::timeout_error(
+                    fmt::format("resolve '{}': no answer within {}", gone->host,
+                                std::chrono::duration_cast<std::chrono::milliseconds>(limit))));
+            return std::make_exception_ptr(vow::cancelled_error(
+                fmt::format("resolve '{}': cancelled: stop was requested on its stop_token", gone->host)));
         });
-        l->link.assign(r_, opts.stop, [this, id] {
-            auto it = lookups_.find(id);
-            if (it != lookups_.end())
-                fail(id, std::make_exception_ptr(vow::cancelled_error(fmt::format(
-                             "resolve '{}': cancelled: stop was requested on its stop_token", it->second->host))));
-        });
-        lookups_.emplace(id, std::move(l));
         worker_->start(id, std::move(host), opts.family, port);
         return f;
     }
@@ -269,35 +265,18 @@ public:
             return;
         std::unique_ptr<lookup> l = std::move(it->second);
         lookups_.erase(it);
-        l->timer.cancel();
-        l->link.reset();
         if (o.reason.empty())
-            l->p.resolve(std::move(o.addresses));
+            l->op.resolve(std::move(o.addresses));
         else
-            l->p.reject(std::make_exception_ptr(dns_error(fmt::format("resolve '{}': {}", l->host, o.reason))));
+            l->op.reject(std::make_exception_ptr(dns_error(fmt::format("resolve '{}': {}", l->host, o.reason))));
     }
 
 private:
     struct lookup {
-        lookup(reactor& r, std::string h) : p(r), host(std::move(h)) {}
-        promise<address_list> p;
+        lookup(reactor& r, std::string h) : op(r), host(std::move(h)) {}
+        pending_operation<address_list> op;
         std::string host;
-        handle timer;
-        vow::stop_link link;
     };
-
-    // Settles a lookup before the resolver did, and cancels its query.
-    void fail(std::uint64_t id, std::exception_ptr error) {
-        auto it = lookups_.find(id);
-        if (it == lookups_.end())
-            return;
-        std::unique_ptr<lookup> l = std::move(it->second);
-        lookups_.erase(it);
-        l->timer.cancel();
-        l->link.reset();
-        worker_->cancel(id);
-        l->p.reject(std::move(error));
-    }
 
     reactor& r_;
     resolver_config config_;

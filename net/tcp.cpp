@@ -1,22 +1,21 @@
-// vow::net TCP: streams, servers and connect on raw non-blocking sockets
-// and libevent events (not bufferevents).
+// vow::net TCP streams on raw non-blocking sockets and the reactor's
+// vow::fd_watcher (not libevent's bufferevents).
 //
 // Why not bufferevents: they read at most 4 KiB per call, ask FIONREAD
 // before each read, and re-arm events around every operation - about five
-// syscalls per request/response. Here a stream keeps one persistent,
-// level-triggered read event while it is open (so a request/response costs
-// epoll_wait, recv and send), reads each chunk into the reactor's 64 KiB
-// scratch buffer, and writes through: send at once, and only on EAGAIN
-// queue the rest and wait for writability.
+// syscalls per request/response. Here a stream keeps its watcher started
+// for reading while it is open (level-triggered, so a request/response
+// costs epoll_wait, recv and send), reads each chunk into the reactor's
+// 64 KiB scratch buffer, and writes through: send at once, and only on
+// EAGAIN queue the rest and watch for writability. Each pending read, write
+// and shutdown is a vow::pending_operation: its deadline and stop token end
+// it through the same path.
 #include "net_internal.hpp"
 
 #include <vow/net/tcp.hpp>
 #include <vow/promise/make_future.hpp>
-#include <vow/promise/promise.hpp>
-#include <vow/reactor/stop_link.hpp>
-
-#include <event2/event.h>
-#include <event2/event_struct.h>
+#include <vow/promise/operation.hpp>
+#include <vow/reactor/fd_watcher.hpp>
 
 #include <fmt/chrono.h>
 
@@ -37,12 +36,8 @@
 
 namespace vow::net::detail {
 
-std::exception_ptr make_timeout(std::string_view operation) {
-    return std::make_exception_ptr(timeout_error(fmt::format("vow::net::{}: timed out", operation)));
-}
-std::exception_ptr make_cancelled(std::string_view operation) {
-    return std::make_exception_ptr(
-        cancelled_error(fmt::format("vow::net::{}: cancelled: stop was requested on its stop_token", operation)));
+std::exception_ptr make_expired(expiry why, std::string_view operation) {
+    return expired_error(why, fmt::format("net::{}", operation));
 }
 std::exception_ptr make_closed(std::string_view operation) {
     return make_io_error(ECANCELED, fmt::format("vow::net::{}: the stream was closed", operation));
@@ -65,19 +60,19 @@ class stream_impl final : public net_object {
 public:
     enum class read_kind : unsigned char { some, exactly, until, line };
 
-    stream_impl(reactor& r, int fd, const stream_options& o) : r_(&r), fd_(fd), opts_(o) {
-        event_assign(&rev_, r.native_handle(), fd, EV_READ | EV_PERSIST, &stream_impl::on_read_event, this);
-        event_assign(&wev_, r.native_handle(), fd, EV_WRITE | EV_PERSIST, &stream_impl::on_write_event, this);
+    // Throws vow::reactor_error if the reactor cannot watch `fd`.
+    stream_impl(reactor& r, int fd, const stream_options& o)
+        : r_(&r), fd_(fd), opts_(o), io_(r, fd, "tcp_stream callback", fd_watcher::bind<&stream_impl::on_io>(this)) {
+        io_.start(io_events::readable);   // first: a throw leaves nothing registered
         svc_ = &net_service::of(r);
         svc_->add(this);
         if (o.nodelay)
             set_nodelay_fd(fd, true);
-        resume_reading();
     }
     ~stream_impl() override { close(); }
 
     void teardown() noexcept override {
-        // The reactor is going: free the events and fd, and let the
+        // The reactor is going: stop watching, close the fd, and let the
         // promises break quietly (reactor::closing() is true).
         svc_ = nullptr;
         release_fd();
@@ -89,6 +84,7 @@ public:
     int fd() const noexcept { return fd_; }
     bool at_eof() const noexcept { return eof_ && in_.empty(); }
     std::size_t buffered_input() const noexcept { return in_.size(); }
+    bool read_pending() const noexcept { return rop_.has_value(); }
     std::size_t buffered_output() const noexcept { return out_.size(); }
     void set_peer(const address& a) { peer_ = a; }
     const stream_options& options() const noexcept { return opts_; }
@@ -130,19 +126,23 @@ public:
         spec_.name = name;
         read_result res;
         if (try_complete(res)) {
+            if (discarding_)
+                resume_reading();
             if (res.error)
                 return make_exception_future<T>(*r_, std::move(res.error));
             return make_ready_future<T>(*r_, value_as<T>(res));
         }
         if (o.stop.stop_requested())
             return make_exception_future<T>(*r_, make_cancelled(op_name(name)));
-        rop_.emplace(*r_, std::in_place_type<T>);
-        future<T> f = std::get<promise<T>>(rop_->p).get_future();
-        if (auto d = effective_deadline(*r_, o.timeout, o.deadline))
-            rop_->timer = r_->call_at(*d, [this] { fail_read(make_timeout(op_name(spec_.name))); });
-        if (o.stop.stop_possible())
-            rop_->link.assign(*r_, o.stop, [this] { fail_read(make_cancelled(op_name(spec_.name))); });
         resume_reading();
+        if (error_)   // the reactor could not watch the socket: the stream failed
+            return make_exception_future<T>(*r_, io_failure("read from"));
+        auto& op = rop_.emplace(std::in_place_type<pending_operation<T>>, *r_, std::source_location::current());
+        future<T> f = std::get<pending_operation<T>>(op).get_future();
+        std::get<pending_operation<T>>(op).arm(o.timeout, o.deadline, o.stop, [this](expiry why) {
+            rop_.reset();
+            return make_expired(why, op_name(spec_.name));
+        });
         return f;
     }
 
@@ -181,17 +181,19 @@ public:
         }
         out_.append(data.data(), data.size());
         resume_writing();
+        if (error_)   // the reactor could not watch the socket: the stream failed
+            return make_exception_future<void>(*r_, io_failure("write to"));
         if (out_.size() <= opts_.high_water)
             return make_ready_future(*r_);
         if (o.stop.stop_requested())
             return make_exception_future<void>(*r_, make_cancelled("tcp_stream::write"));
-        auto& w = waiters_.emplace_back(*r_);
+        auto& w = waiters_.emplace_back(*r_, std::source_location::current());
         auto it = std::prev(waiters_.end());
-        future<void> f = w.p.get_future();
-        if (auto d = effective_deadline(*r_, o.timeout, o.deadline))
-            w.timer = r_->call_at(*d, [this, it] { fail_waiter(it, make_timeout("tcp_stream::write")); });
-        if (o.stop.stop_possible())
-            w.link.assign(*r_, o.stop, [this, it] { fail_waiter(it, make_cancelled("tcp_stream::write")); });
+        future<void> f = w.get_future();
+        w.arm(o.timeout, o.deadline, o.stop, [this, it](expiry why) {
+            waiters_.erase(it);
+            return make_expired(why, "tcp_stream::write");
+        });
         return f;
     }
 
@@ -211,12 +213,12 @@ public:
         }
         if (o.stop.stop_requested())
             return make_exception_future<void>(*r_, make_cancelled("tcp_stream::shutdown"));
-        shut_.emplace(*r_);
-        future<void> f = shut_->p.get_future();
-        if (auto d = effective_deadline(*r_, o.timeout, o.deadline))
-            shut_->timer = r_->call_at(*d, [this] { fail_shutdown(make_timeout("tcp_stream::shutdown")); });
-        if (o.stop.stop_possible())
-            shut_->link.assign(*r_, o.stop, [this] { fail_shutdown(make_cancelled("tcp_stream::shutdown")); });
+        shut_.emplace(*r_, std::source_location::current());
+        future<void> f = shut_->get_future();
+        shut_->arm(o.timeout, o.deadline, o.stop, [this](expiry why) {
+            shut_.reset();
+            return make_expired(why, "tcp_stream::shutdown");
+        });
         return f;
     }
 
@@ -266,24 +268,10 @@ private:
         else
             return T(std::move(res.value));
     }
-    // The pending read's promise: read_line's future has its own type. The
+    // The pending read: read_line's future has its own type. The
     // alternative is fixed when the read starts, so settling it costs one
     // index test, and the byte-moving paths are the same for every kind.
-    using read_promise = std::variant<promise<std::string>, promise<std::optional<std::string>>>;
-    struct pending_read {
-        template <class T>
-        pending_read(reactor& r, std::in_place_type_t<T>)
-            : p(std::in_place_type<promise<T>>, r, std::source_location::current()) {}
-        read_promise p;
-        handle timer;
-        vow::stop_link link;
-    };
-    struct pending_wait {
-        explicit pending_wait(reactor& r) : p(r) {}
-        promise<void> p;
-        handle timer;
-        vow::stop_link link;
-    };
+    using pending_read = std::variant<pending_operation<std::string>, pending_operation<std::optional<std::string>>>;
 
     static std::string op_name(const char* name) { return fmt::format("tcp_stream::{}", name); }
 
@@ -412,9 +400,12 @@ private:
         if (nl != std::string_view::npos) {
             in_.consume(nl + 1);
         } else {
+            // The read that found the line too long resumes reading once it
+            // has settled, if the read-ahead had paused it: dropping needs
+            // no room (not here: a failure to resume would fail the read
+            // that is being completed).
             in_.clear();
             discarding_ = !eof_;
-            resume_reading();   // if the read-ahead had paused: dropping needs no room
         }
     }
 
@@ -431,92 +422,67 @@ private:
         return size > 0;
     }
 
-    // Takes the pending read's promise and frees its timer and stop link.
-    read_promise take_read() {
-        read_promise p = std::move(rop_->p);
-        rop_->timer.cancel();
-        rop_->link.reset();
-        rop_.reset();
-        return p;
-    }
-
     void finish_read() {
         read_result res;
         if (!try_complete(res))
             return;
-        read_promise p = take_read();
-        if (auto* s = std::get_if<promise<std::string>>(&p)) {
-            if (res.error)
-                s->reject(std::move(res.error));
-            else
-                s->resolve(std::move(res.value));
-            return;
-        }
-        auto& line = std::get<promise<std::optional<std::string>>>(p);
-        if (res.error)
-            line.reject(std::move(res.error));
-        else
-            line.resolve(value_as<std::optional<std::string>>(res));
+        std::visit(
+            [&]<class T>(pending_operation<T>& op) {
+                if (res.error)
+                    op.reject(std::move(res.error));
+                else
+                    op.resolve(value_as<T>(res));
+            },
+            *rop_);
+        rop_.reset();
+        if (discarding_)
+            resume_reading();
     }
 
     void fail_read(std::exception_ptr e) {
         if (!rop_)
             return;
-        read_promise p = take_read();
-        std::visit([&](auto& q) { q.reject(std::move(e)); }, p);
+        std::visit([&](auto& op) { op.reject(std::move(e)); }, *rop_);
+        rop_.reset();
     }
 
-    static promise<void> take_wait(pending_wait& w) {
-        auto p = std::move(w.p);
-        w.timer.cancel();
-        w.link.reset();
-        return p;
-    }
-
-    void fail_waiter(std::list<pending_wait>::iterator it, std::exception_ptr e) {
-        auto p = take_wait(*it);
+    void fail_waiter(std::list<pending_operation<void>>::iterator it, std::exception_ptr e) {
+        it->reject(std::move(e));
         waiters_.erase(it);
-        p.reject(std::move(e));
     }
 
     void fail_shutdown(std::exception_ptr e) {
         if (!shut_)
             return;
-        auto p = take_wait(*shut_);
+        shut_->reject(std::move(e));
         shut_.reset();
-        p.reject(std::move(e));
     }
 
-    void resume_reading() noexcept {
-        if (!reading_ && fd_ >= 0 && !eof_ && !error_) {
-            reading_ = true;
-            event_add(&rev_, nullptr);
-        }
+    // A refusal to watch the socket (epoll_ctl: out of memory, a descriptor
+    // closed behind the stream's back) fails the stream as a socket error
+    // would. Never called while a read is being completed.
+    void resume_reading() {
+        if (fd_ >= 0 && !eof_ && !error_ && !has(io_.events(), io_events::readable))
+            if (int err = io_.try_start(io_.events() | io_events::readable))
+                fail_io(err);
     }
-    void pause_reading() noexcept {
-        if (reading_) {
-            reading_ = false;
-            event_del(&rev_);
-        }
+    void pause_reading() noexcept { io_.stop(io_events::readable); }
+    void resume_writing() {
+        if (fd_ >= 0 && !has(io_.events(), io_events::writable))
+            if (int err = io_.try_start(io_.events() | io_events::writable))
+                fail_io(err);
     }
-    void resume_writing() noexcept {
-        if (!writing_ && fd_ >= 0) {
-            writing_ = true;
-            event_add(&wev_, nullptr);
-        }
-    }
-    void pause_writing() noexcept {
-        if (writing_) {
-            writing_ = false;
-            event_del(&wev_);
-        }
-    }
+    void pause_writing() noexcept { io_.stop(io_events::writable); }
 
-    static void on_read_event(evutil_socket_t, short, void* self) { static_cast<stream_impl*>(self)->on_readable(); }
-    static void on_write_event(evutil_socket_t, short, void* self) { static_cast<stream_impl*>(self)->on_writable(); }
+    // The watcher's callback: one event per call.
+    void on_io(io_events ready) {
+        if (has(ready, io_events::readable))
+            on_readable();
+        else
+            on_writable();
+    }
 
     void on_readable() {
-        r_->update_time();
         if (!rop_ && in_.size() >= opts_.read_ahead_limit) {
             pause_reading();   // nobody reads: let the kernel's window push back
             return;
@@ -534,7 +500,8 @@ private:
             if (discarding_ && !skip_dropped_line(data, size))
                 return;
             if (rop_ && spec_.kind == read_kind::some && in_.empty()) {
-                std::get<promise<std::string>>(take_read()).resolve(std::string(data, size));
+                std::get<pending_operation<std::string>>(*rop_).resolve(std::string(data, size));
+                rop_.reset();
                 return;
             }
             in_.append(data, size);
@@ -553,7 +520,6 @@ private:
     }
 
     void on_writable() {
-        r_->update_time();
         ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR || would_block(errno))
@@ -569,9 +535,8 @@ private:
         }
         if (out_.size() <= opts_.high_water) {
             while (!waiters_.empty()) {
-                auto p = take_wait(waiters_.front());
+                waiters_.front().resolve();
                 waiters_.pop_front();
-                p.resolve();
             }
         }
     }
@@ -580,12 +545,11 @@ private:
         if (fd_ >= 0 && ::shutdown(fd_, SHUT_WR) != 0 && errno != ENOTCONN)
             error_ = errno;
         if (shut_) {
-            auto p = take_wait(*shut_);
-            shut_.reset();
             if (error_)
-                p.reject(io_failure("shutdown of"));
+                shut_->reject(io_failure("shutdown of"));
             else
-                p.resolve();
+                shut_->resolve();
+            shut_.reset();
         }
     }
 
@@ -623,10 +587,7 @@ private:
     int fd_;
     stream_options opts_;
     net_service* svc_ = nullptr;
-    event rev_{};
-    event wev_{};
-    bool reading_ = false;
-    bool writing_ = false;
+    fd_watcher io_;
     bool eof_ = false;
     bool shut_requested_ = false;
     bool discarding_ = false;   // dropping the rest of a too-long line, through its '\n'
@@ -635,8 +596,8 @@ private:
     byte_buffer out_;
     read_spec spec_;
     std::optional<pending_read> rop_;
-    std::list<pending_wait> waiters_;
-    std::optional<pending_wait> shut_;
+    std::list<pending_operation<void>> waiters_;
+    std::optional<pending_operation<void>> shut_;
     std::optional<address> peer_;
 };
 
@@ -748,6 +709,7 @@ void tcp_stream::close() noexcept {
 bool tcp_stream::is_open() const noexcept { return impl_ && impl_->is_open(); }
 bool tcp_stream::at_eof() const noexcept { return impl_ && impl_->at_eof(); }
 std::size_t tcp_stream::buffered_input() const noexcept { return impl_ ? impl_->buffered_input() : 0; }
+bool tcp_stream::read_pending() const noexcept { return impl_ && impl_->read_pending(); }
 std::size_t tcp_stream::buffered_output() const noexcept { return impl_ ? impl_->buffered_output() : 0; }
 address tcp_stream::local_address() const { return impl_ ? impl_->local() : address{}; }
 address tcp_stream::peer_address() const { return impl_ ? impl_->peer() : address{}; }

@@ -1,16 +1,15 @@
-// vow::net::tcp_server: a listening socket with a persistent read event;
-// each wakeup accepts up to 64 connections with accept4 (non-blocking and
-// close-on-exec in the same call). Out of file descriptors, it pauses
-// listening for 100 ms and reports once, rather than spinning.
+// vow::net::tcp_server: a listening socket watched for readability by a
+// vow::fd_watcher while someone takes connections; each wakeup accepts up
+// to 64 connections with accept4 (non-blocking and close-on-exec in the
+// same call). Out of file descriptors, it pauses listening for 100 ms at a
+// time rather than spinning, and reports each episode twice: when accept
+// starts failing, and when it works again.
 #include "net_internal.hpp"
 
 #include <vow/net/tcp.hpp>
 #include <vow/promise/make_future.hpp>
-#include <vow/promise/promise.hpp>
-#include <vow/reactor/stop_link.hpp>
-
-#include <event2/event.h>
-#include <event2/event_struct.h>
+#include <vow/promise/operation.hpp>
+#include <vow/reactor/fd_watcher.hpp>
 
 #include <cerrno>
 #include <deque>
@@ -23,34 +22,17 @@ namespace vow::net {
 
 class tcp_server::impl final : public detail::net_object, public std::enable_shared_from_this<tcp_server::impl> {
 public:
-    impl(reactor& r, const address& where, const server_options& o) : r_(&r), opts_(o) {
-        if (where.empty())
-            throw invalid_argument("vow::net::tcp_server: the address is empty");
-        if (o.backlog <= 0)
-            throw invalid_argument(fmt::format("vow::net::tcp_server: backlog must be positive, not {}", o.backlog));
-        if (o.stream.max_write_buffer == 0 || o.stream.high_water > o.stream.max_write_buffer)
-            throw invalid_argument("vow::net::tcp_server: stream options need 0 < high_water <= max_write_buffer");
-        fd_ = ::socket(where.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd_ < 0)
-            fail(errno, "socket for", where);
-        int one = 1;
-        if (o.reuse_address)
-            ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (o.reuse_port && ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-            fail(errno, "SO_REUSEPORT on", where);
-        if (where.is_v6()) {
-            int v6only = o.v6_only ? 1 : 0;
-            ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
-        }
-        if (::bind(fd_, where.native(), where.native_size()) != 0)
-            fail(errno, "bind to", where);
-        if (::listen(fd_, o.backlog) != 0)
-            fail(errno, "listen on", where);
+    // An exception thrown by the connection handler escapes the watcher's
+    // callback, and the reactor reports it under the watcher's name.
+    impl(reactor& r, const address& where, const server_options& o)
+        : r_(&r),
+          opts_(o),
+          fd_(open_listener(where, o)),
+          watch_(r, fd_, "tcp_server connection handler", fd_watcher::bind<&impl::on_io>(this)) {
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
         ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
         local_ = address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
-        event_assign(&ev_, r.native_handle(), fd_, EV_READ | EV_PERSIST, &impl::on_event, this);
         detail::net_service::of(r).add(this);
     }
     ~impl() override {
@@ -62,7 +44,7 @@ public:
 
     void teardown() noexcept override {
         pause_timer_ = handle{};
-        stop_listening();
+        watch_.stop();
         if (fd_ >= 0) {
             ::close(fd_);
             fd_ = -1;
@@ -75,7 +57,8 @@ public:
         if (accept_)
             throw usage_error("vow::net::tcp_server::on_connection: an accept() is pending");
         handler_ = fn ? std::make_shared<connection_handler>(std::move(fn)) : nullptr;
-        update_listening();
+        if (int err = update_listening())
+            std::rethrow_exception(listen_failure(err));
     }
 
     future<tcp_stream> accept(const io_options& o) {
@@ -93,20 +76,39 @@ public:
                 *r_, detail::make_io_error(ECANCELED, "vow::net::tcp_server::accept: the server is closed"));
         if (o.stop.stop_requested())
             return make_exception_future<tcp_stream>(*r_, detail::make_cancelled("tcp_server::accept"));
-        accept_.emplace(*r_);
-        auto f = accept_->p.get_future();
-        if (auto d = detail::effective_deadline(*r_, o.timeout, o.deadline))
-            accept_->timer = r_->call_at(*d, [this] { fail_accept(detail::make_timeout("tcp_server::accept")); });
-        if (o.stop.stop_possible())
-            accept_->link.assign(*r_, o.stop, [this] { fail_accept(detail::make_cancelled("tcp_server::accept")); });
-        update_listening();
+        accept_.emplace(*r_, std::source_location::current());
+        if (int err = update_listening()) {
+            accept_.reset();   // its future was never handed out: nothing to tell
+            return make_exception_future<tcp_stream>(*r_, listen_failure(err));
+        }
+        auto f = accept_->get_future();
+        accept_->arm(o.timeout, o.deadline, o.stop, [this](expiry why) {
+            accept_.reset();
+            (void)update_listening();   // stops listening: it never fails
+            return detail::make_expired(why, "tcp_server::accept");
+        });
         return f;
+    }
+
+    std::uint64_t accept_backlog() {
+        if (fd_ < 0 || !handler_ || paused_)
+            return 0;
+        auto keep = shared_from_this();   // a handler may destroy the server
+        const auto before = accepted_;
+        for (;;) {
+            // on_readable takes at most 64 per call; fewer means the backlog
+            // is empty (EAGAIN), or accepting stopped (an error, a handler gone).
+            const auto round = accepted_;
+            on_readable();
+            if (accepted_ - round < 64)
+                return accepted_ - before;
+        }
     }
 
     void close() noexcept {
         if (fd_ < 0)
             return;
-        stop_listening();
+        watch_.stop();
         ::close(fd_);
         fd_ = -1;
         ready_.clear();
@@ -119,17 +121,37 @@ public:
     reactor& get_reactor() const noexcept { return *r_; }
 
 private:
-    struct pending_accept {
-        explicit pending_accept(reactor& r) : p(r) {}
-        promise<tcp_stream> p;
-        handle timer;
-        vow::stop_link link;
-    };
+    // A bound, listening, non-blocking socket. Throws vow::invalid_argument
+    // for bad options and vow::net::io_error naming the step that failed.
+    static int open_listener(const address& where, const server_options& o) {
+        if (where.empty())
+            throw invalid_argument("vow::net::tcp_server: the address is empty");
+        if (o.backlog <= 0)
+            throw invalid_argument(fmt::format("vow::net::tcp_server: backlog must be positive, not {}", o.backlog));
+        if (o.stream.max_write_buffer == 0 || o.stream.high_water > o.stream.max_write_buffer)
+            throw invalid_argument("vow::net::tcp_server: stream options need 0 < high_water <= max_write_buffer");
+        int fd = ::socket(where.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            fail(fd, errno, "socket for", where);
+        int one = 1;
+        if (o.reuse_address)
+            ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (o.reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+            fail(fd, errno, "SO_REUSEPORT on", where);
+        if (where.is_v6()) {
+            int v6only = o.v6_only ? 1 : 0;
+            ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+        }
+        if (::bind(fd, where.native(), where.native_size()) != 0)
+            fail(fd, errno, "bind to", where);
+        if (::listen(fd, o.backlog) != 0)
+            fail(fd, errno, "listen on", where);
+        return fd;
+    }
 
-    [[noreturn]] void fail(int err, const char* what, const address& where) {
-        if (fd_ >= 0)
-            ::close(fd_);
-        fd_ = -1;
+    [[noreturn]] static void fail(int fd, int err, const char* what, const address& where) {
+        if (fd >= 0)
+            ::close(fd);
         throw io_error(std::error_code(err, std::generic_category()),
                        fmt::format("vow::net::tcp_server: {} {}", what, where));
     }
@@ -137,37 +159,33 @@ private:
     void fail_accept(std::exception_ptr e) {
         if (!accept_)
             return;
-        auto p = std::move(accept_->p);
-        accept_->timer.cancel();
-        accept_->link.reset();
+        accept_->reject(std::move(e));
         accept_.reset();
-        update_listening();
-        p.reject(std::move(e));
+        (void)update_listening();   // stops listening: it never fails
     }
 
-    void update_listening() noexcept {
+    // Listens while someone takes connections. Returns the errno of the
+    // system's refusal to watch the socket (0 if none); stopping never fails.
+    [[nodiscard]] int update_listening() noexcept {
         bool want = fd_ >= 0 && !paused_ && (handler_ || accept_);
-        if (want && !listening_) {
-            listening_ = true;
-            event_add(&ev_, nullptr);
-        } else if (!want) {
-            stop_listening();
+        if (!want) {
+            watch_.stop();
+            return 0;
         }
-    }
-    void stop_listening() noexcept {
-        if (listening_) {
-            listening_ = false;
-            event_del(&ev_);
-        }
+        return watch_.try_start(io_events::readable);
     }
 
-    static void on_event(evutil_socket_t, short, void* self) {
-        auto keep = static_cast<impl*>(self)->shared_from_this();   // a handler may destroy the server
-        keep->on_readable();
+    std::exception_ptr listen_failure(int err) const {
+        return detail::make_io_error(err, fmt::format("vow::net::tcp_server: cannot watch the listening socket on {}",
+                                                      local_));
+    }
+
+    void on_io(io_events) {
+        auto keep = shared_from_this();   // a handler may destroy the server
+        on_readable();
     }
 
     void on_readable() {
-        r_->update_time();
         for (int i = 0; i < 64 && fd_ >= 0 && (handler_ || accept_); ++i) {
             sockaddr_storage ss{};
             socklen_t len = sizeof ss;
@@ -187,6 +205,8 @@ private:
                 return;
             }
             ++accepted_;
+            if (reported_exhaustion_)
+                report_recovery();
             address peer;
             try {
                 peer = address::from_native(reinterpret_cast<sockaddr*>(&ss), len);
@@ -201,52 +221,77 @@ private:
             }
             if (handler_) {
                 // Our own reference: the handler may replace itself (call
-                // on_connection) while it runs, which would destroy it.
+                // on_connection) while it runs, which would destroy it. What
+                // it throws ends this batch; the watcher's callback reports
+                // it, and the next turn accepts the rest.
                 auto h = handler_;
-                try {
-                    (*h)(std::move(s));
-                } catch (...) {
-                    r_->report_exception(std::current_exception(), "tcp_server connection handler");
-                }
+                (*h)(std::move(s));
             } else {
-                auto p = std::move(accept_->p);
-                accept_->timer.cancel();
-                accept_->link.reset();
+                accept_->resolve(std::move(s));
                 accept_.reset();
-                update_listening();
-                p.resolve(std::move(s));
+                (void)update_listening();   // stops listening: it never fails
             }
         }
     }
 
+    // One report per episode of exhaustion, not per failed accept: the
+    // first failure says that accepting pauses, the first accept that works
+    // again (report_recovery) says that it is over, so a log shows each
+    // episode and how long it lasted.
     void pause_for_resources(int err) {
         if (!reported_exhaustion_) {
             reported_exhaustion_ = true;
+            exhausted_since_ = r_->now();
+            exhaustion_errno_ = err;
+            failed_accepts_ = 0;
             r_->report_exception(
-                detail::make_io_error(err, fmt::format("vow::net::tcp_server: accept on {} (pausing 100 ms; "
-                                                       "reported once)",
+                detail::make_io_error(err, fmt::format("vow::net::tcp_server: accept on {} (pausing 100 ms at a "
+                                                       "time until it works again, which is reported too)",
                                                        local_)),
                 "tcp_server accept");
         }
+        ++failed_accepts_;
         paused_ = true;
-        stop_listening();
+        watch_.stop();
         pause_timer_ = r_->call_later(std::chrono::milliseconds(100), [this] {
             paused_ = false;
-            update_listening();
+            if (int err = update_listening())
+                r_->report_exception(listen_failure(err), "tcp_server accept");
         });
+    }
+
+    // Through the same exception handler as the failure, with its errno, so
+    // whoever logs the one sees the other; `where` tells them apart.
+    // noexcept: it runs between accept4 and the stream that owns the new
+    // descriptor.
+    void report_recovery() noexcept {
+        reported_exhaustion_ = false;
+        auto took = std::chrono::duration_cast<std::chrono::milliseconds>(r_->now() - exhausted_since_);
+        std::exception_ptr report;
+        try {
+            report = detail::make_io_error(
+                exhaustion_errno_, fmt::format("vow::net::tcp_server: accept on {} works again, after {} ms in which "
+                                               "{} accept{} failed",
+                                               local_, took.count(), failed_accepts_, failed_accepts_ == 1 ? "" : "s"));
+        } catch (...) {
+            report = std::current_exception();
+        }
+        r_->report_exception(std::move(report), "tcp_server accept recovered");
     }
 
     reactor* r_;
     server_options opts_;
     int fd_ = -1;
-    event ev_{};
-    bool listening_ = false;
+    fd_watcher watch_;
     bool paused_ = false;
     bool reported_exhaustion_ = false;
     address local_;
     std::uint64_t accepted_ = 0;
+    reactor::time_point exhausted_since_{};   // while reported_exhaustion_: the episode
+    int exhaustion_errno_ = 0;
+    std::uint64_t failed_accepts_ = 0;
     std::shared_ptr<connection_handler> handler_;   // empty: connections go to accept()
-    std::optional<pending_accept> accept_;
+    std::optional<pending_operation<tcp_stream>> accept_;
     std::deque<tcp_stream> ready_;
     handle pause_timer_;
 };
@@ -326,6 +371,9 @@ void tcp_server::on_connection(connection_handler fn) {
 }
 future<tcp_stream> tcp_server::accept(io_options opts) {
     return bound(impl_, "accept", "net::tcp_server::accept").accept(opts);
+}
+std::uint64_t tcp_server::accept_backlog() {
+    return bound(impl_, "accept_backlog", "net::tcp_server::accept_backlog").accept_backlog();
 }
 void tcp_server::close() noexcept {
     if (impl_) {

@@ -51,19 +51,20 @@ void throw_future_consumed(const char* operation) {
         operation));
 }
 
-void throw_promise_error(const char* operation, int what) {
+void throw_promise_error(const char* operation, promise_misuse what) {
     switch (what) {
-    case 0:
+    case promise_misuse::already_settled:
         throw promise_already_satisfied(
             fmt::format("vow::promise::{}: the promise was already resolved or rejected", operation));
-    case 1:
+    case promise_misuse::future_retrieved:
         throw future_already_retrieved(
             "vow::promise::get_future: the future was already retrieved (get_future may be called once)");
-    case 2:
+    case promise_misuse::null_exception:
         throw invalid_argument(fmt::format("vow::promise::{}: the exception_ptr is null", operation));
-    default:
-        throw usage_error(fmt::format("vow::promise::{}: the promise is empty (moved from)", operation));
+    case promise_misuse::moved_from:
+        break;
     }
+    throw usage_error(fmt::format("vow::promise::{}: the promise is empty (moved from)", operation));
 }
 
 void throw_null_exception(const char* operation) {
@@ -76,12 +77,16 @@ std::exception_ptr make_broken_promise(const std::source_location& where) {
         describe(where))));
 }
 
-void throw_combinator_error(const char* name, int what) {
-    if (what == 0)
+void throw_combinator_error(const char* name, combinator_misuse what) {
+    switch (what) {
+    case combinator_misuse::empty_range:
         throw invalid_argument(fmt::format(
             "vow::{0}: the range is empty, so there is no future to take the reactor from; "
             "call vow::{0}(reactor, futures) instead",
             name));
+    case combinator_misuse::mixed_reactors:
+        break;
+    }
     throw invalid_argument(fmt::format("vow::{}: the futures belong to different reactors", name));
 }
 

@@ -493,28 +493,33 @@ void reactor::run_timed(Task& fn, bool once, std::string_view where) {
         reactor& r;
         std::string_view where;
         clock::time_point start = clock::now();
-        ~timer() {
-            auto took = clock::now() - start;
-            // Zero means off, also when the callback itself turned it off.
-            if (r.slow_threshold_ != duration::zero() && took > r.slow_threshold_) {
-                if (r.on_slow_) {
-                    try {
-                        r.on_slow_(took, where);
-                    } catch (...) {
-                        // A reporting hook must not take the loop down.
-                    }
-                } else {
-                    fmt::print(stderr, "vow: slow {} took {:.3f} ms (threshold {:.3f} ms)\n", where,
-                               std::chrono::duration<double, std::milli>(took).count(),
-                               std::chrono::duration<double, std::milli>(r.slow_threshold_).count());
-                }
-            }
-        }
+        ~timer() { r.check_slow(start, where); }
     } t{*this, where};
     if (once)
         fn.run_and_reset();
     else
         fn();
+}
+
+void reactor::check_slow(time_point start, std::string_view where) noexcept {
+    auto took = clock::now() - start;
+    // Zero means off, also when the callback itself turned it off.
+    if (slow_threshold_ == duration::zero() || took <= slow_threshold_)
+        return;
+    if (on_slow_) {
+        try {
+            on_slow_(took, where);
+        } catch (...) {
+            // A reporting hook must not take the loop down.
+        }
+    } else {
+        try {
+            fmt::print(stderr, "vow: slow {} took {:.3f} ms (threshold {:.3f} ms)\n", where,
+                       std::chrono::duration<double, std::milli>(took).count(),
+                       std::chrono::duration<double, std::milli>(slow_threshold_).count());
+        } catch (...) {
+        }
+    }
 }
 
 void reactor::on_stop(int, short, void* self) {

@@ -1,13 +1,19 @@
-// vow/error.hpp - the exception types vow throws.
+// vow/error.hpp - the exception types vow throws, except the network
+// layer's own.
 //
-// Every error vow raises is one of these types. Each derives from the closest
-// standard exception, so `catch (const std::exception&)` still works, and its
-// message says what went wrong and why (formatted with fmt).
+// Each derives from the closest standard exception, so `catch (const
+// std::exception&)` still works, and its message says what went wrong and
+// why (formatted with fmt).
 //
-// The network layer's errors (io_error, dns_error, ...) are in
-// <vow/net/error.hpp>; they follow the same rules. At the end: helpers to
-// look into a std::exception_ptr, which is what catch_ handlers, result<T>
-// and all_settled hand you.
+// In sections: misuse and the reactor's errors; the promise layer's; the
+// errors of waiting, which the layers above the promises raise too
+// (timeout_error: with_timeout and the network timeouts; cancelled_error:
+// any operation given a std::stop_token), so they live here rather than
+// with one of them. Errors that only a later layer raises live with it: the
+// network layer's (io_error, dns_error, ...) are in <vow/net/error.hpp>,
+// under the same rules. At the end: helpers to look into a
+// std::exception_ptr, which is what catch_ handlers, result<T> and
+// all_settled hand you.
 #pragma once
 
 #include <exception>
@@ -71,11 +77,21 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// An operation on a vow::queue that close() has shut: a push() after close
+// (or parked at close), or a pop() once the closed queue is empty. Like
+// asyncio's QueueShutDown, it marks the end of the queue rather than a bug.
+class queue_closed : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 }  // namespace vow
 
+// The errors of waiting: raised by the promise layer and the layers above.
 namespace vow {
 
-// with_timeout's future when the time ran out first.
+// with_timeout's future when the time ran out first; also a network
+// operation's when its timeout expired.
 class timeout_error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -91,14 +107,6 @@ public:
 }  // namespace vow
 
 namespace vow {
-
-// An operation on a vow::queue that close() has shut: a push() after close
-// (or parked at close), or a pop() once the closed queue is empty. Like
-// asyncio's QueueShutDown, it marks the end of the queue rather than a bug.
-class queue_closed : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 // The message of the exception `e` holds: its what(), or "a non-std
 // exception" for anything not derived from std::exception, or "no error"

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <vow/error.hpp>
+#include <vow/reactor/fd_watcher.hpp>
 #include <vow/reactor/handle.hpp>
 #include <vow/reactor/reactor.hpp>
 #include <vow/reactor/stop_link.hpp>
@@ -11,6 +12,7 @@
 #include <vow/promise/future.hpp>
 #include <vow/promise/loop.hpp>
 #include <vow/promise/make_future.hpp>
+#include <vow/promise/operation.hpp>
 #include <vow/promise/map_concurrent.hpp>
 #include <vow/promise/promise.hpp>
 #include <vow/promise/queue.hpp>

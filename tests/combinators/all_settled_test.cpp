@@ -2,6 +2,7 @@
 // Behaviours ported from test262 (built-ins/Promise/allSettled) and CPython's
 // gather(return_exceptions=True).
 #include <boost/test/unit_test.hpp>
+#include <promise_fixture.hpp>
 #include <reactor_fixture.hpp>
 
 #include <vow/vow.hpp>
@@ -22,15 +23,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string message_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "a non-std exception";
-    }
-}
+using vow::test::message_of;
 
 struct fixture : vow::test::reactor_fixture {
     std::vector<std::string> unhandled;

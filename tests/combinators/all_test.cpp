@@ -3,6 +3,7 @@
 // test_gather: order of results against order of settling, the first
 // rejection wins, empty input, inputs from two loops.
 #include <boost/test/unit_test.hpp>
+#include <promise_fixture.hpp>
 #include <reactor_fixture.hpp>
 
 #include <vow/vow.hpp>
@@ -28,15 +29,7 @@ using boost::test_tools::per_element;
 
 namespace {
 
-std::string message_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "a non-std exception";
-    }
-}
+using vow::test::message_of;
 
 // The reactor fixture, plus a record of unhandled-rejection reports: an error
 // a combinator consumed must never show up there.

@@ -1,5 +1,6 @@
 // vow::event: a flag futures can wait for (CPython's test_locks EventTests).
 #include <boost/test/unit_test.hpp>
+#include <promise_fixture.hpp>
 #include <reactor_fixture.hpp>
 
 #include <vow/vow.hpp>
@@ -17,15 +18,7 @@ using boost::test_tools::per_element;
 
 namespace {
 
-std::string message_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "a non-std exception";
-    }
-}
+using vow::test::message_of;
 
 struct fixture : vow::test::reactor_fixture {
     std::vector<std::string> unhandled;

@@ -1,6 +1,7 @@
 // vow::map_concurrent: an async function over many items, at most `limit`
 // in flight, results in input order, the first error stops it.
 #include <boost/test/unit_test.hpp>
+#include <promise_fixture.hpp>
 #include <reactor_fixture.hpp>
 
 #include <vow/vow.hpp>
@@ -26,15 +27,7 @@ using boost::test_tools::per_element;
 
 namespace {
 
-std::string message_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "a non-std exception";
-    }
-}
+using vow::test::message_of;
 
 struct fixture : vow::test::reactor_fixture {
     std::vector<std::string> unhandled;

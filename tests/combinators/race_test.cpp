@@ -1,6 +1,7 @@
 // vow::race: settles like the first input to settle, value or error.
 // Behaviours ported from test262 (built-ins/Promise/race).
 #include <boost/test/unit_test.hpp>
+#include <promise_fixture.hpp>
 #include <reactor_fixture.hpp>
 
 #include <vow/vow.hpp>
@@ -20,15 +21,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string message_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "a non-std exception";
-    }
-}
+using vow::test::message_of;
 
 struct fixture : vow::test::reactor_fixture {
     std::vector<std::string> unhandled;

@@ -128,11 +128,16 @@ public:
     // reactor's exception handler.
     void on_error(std::function<void(std::exception_ptr, const http_request&)> fn);
 
-    // Graceful shutdown: stops accepting, closes idle connections, lets
-    // requests in flight finish (their responses say Connection: close),
-    // and resolves once every connection is closed. After `grace`, what is
-    // left is closed at once. Calling it again returns a future for the
-    // same completion.
+    // Graceful shutdown: takes on the connections already waiting in the
+    // listener's backlog, stops accepting, closes the connections that have
+    // received nothing, answers every request received before the call (in
+    // its handler, parsed, or still unread in the kernel; their responses
+    // say Connection: close), and resolves once every connection is closed.
+    // No connection is reset: each ends after its last response with a FIN,
+    // and the server reads on until the client's end of stream (or 2 s).
+    // A request head still incomplete waits for the rest within
+    // header_timeout. After `grace`, what is left is closed at once.
+    // Calling it again returns a future for the same completion.
     [[nodiscard]] future<void> shutdown(reactor::duration grace = std::chrono::seconds(30));
     // Closes the listener and every connection now.
     void close() noexcept;

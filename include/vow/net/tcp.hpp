@@ -155,6 +155,11 @@ public:
     // was read.
     [[nodiscard]] bool at_eof() const noexcept;
     [[nodiscard]] std::size_t buffered_input() const noexcept;
+    // True while a read waits for bytes. False once its future is settled,
+    // although the continuations chained on it may not have run yet: so a
+    // server that keeps one read pending on an idle connection can tell
+    // "nothing came" from "a request came and is on its way to my handler".
+    [[nodiscard]] bool read_pending() const noexcept;
     [[nodiscard]] std::size_t buffered_output() const noexcept;
     [[nodiscard]] address local_address() const;
     [[nodiscard]] address peer_address() const;
@@ -203,17 +208,31 @@ public:
 
     // Every new connection, from now on, goes to `fn` (on the reactor's
     // thread). An exception from `fn` goes to the reactor's exception
-    // handler; the server goes on. An empty function stops accepting until
-    // a handler or an accept() comes. A handler may call on_connection
-    // itself (the running handler lives until it returns). Throws
-    // vow::usage_error while an accept() is pending.
+    // handler, described as "tcp_server connection handler", and a slow
+    // `fn` to its slow-callback check under the same name; the server goes
+    // on. An empty function stops accepting until a handler or an accept()
+    // comes. A handler may call on_connection itself (the running handler
+    // lives until it returns). Throws vow::usage_error while an accept() is
+    // pending, and vow::net::io_error if the reactor cannot watch the
+    // listening socket.
     void on_connection(connection_handler fn);
     // The next connection. One accept() at a time (vow::usage_error
     // otherwise, or while a handler is set).
     [[nodiscard]] future<tcp_stream> accept(io_options opts = {});
+    // Accepts, now, every connection already waiting in the kernel's
+    // backlog and hands each to the on_connection handler (inside this
+    // call); returns how many. For a graceful stop: closing a listening
+    // socket resets the connections still in its backlog, and what their
+    // clients sent is lost with them, so call this right before close() to
+    // take them on instead (http_server::shutdown does). Accepts nothing
+    // and returns 0 without a handler (connections wait for accept()) or
+    // while accepting is paused for lack of descriptors. Errors are those
+    // of the accept loop: reported to the reactor's exception handler.
+    std::uint64_t accept_backlog();
 
     // Stops listening and closes the socket; a pending accept() rejects with
-    // io_error (operation_canceled). Connections already accepted stay open.
+    // io_error (operation_canceled). Connections already accepted stay open;
+    // the kernel resets those still in the backlog (see accept_backlog).
     void close() noexcept;
 
     [[nodiscard]] bool is_open() const noexcept;

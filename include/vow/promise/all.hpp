@@ -41,6 +41,19 @@ namespace detail {
 template <class T>
 using all_vector_t = std::conditional_t<std::is_void_v<T>, void, std::vector<T>>;
 
+// A settled state's outcome, moved out, as all_settled reports it.
+template <class T>
+result<T> take_outcome(state<T>& s) {
+    if (s.get_status() != status::value)
+        return result<T>::failure(s.take_error());
+    if constexpr (std::is_void_v<T>) {
+        s.take_value();
+        return result<T>::success();
+    } else {
+        return result<T>::success(s.take_value());
+    }
+}
+
 template <class T>
 class all_node final : public gather_node<all_vector_t<T>, all_node<T>> {
     using base = gather_node<all_vector_t<T>, all_node<T>>;
@@ -108,12 +121,7 @@ public:
 
     void on_input(std::size_t i, state_base& src) {
         auto& s = static_cast<state<T>&>(src);
-        if (s.get_status() != status::value)
-            cells_[i].emplace(result<T>::failure(s.take_error()));
-        else if constexpr (std::is_void_v<T>)
-            s.take_value(), cells_[i].emplace(result<T>::success());
-        else
-            cells_[i].emplace(result<T>::success(s.take_value()));
+        cells_[i].emplace(take_outcome(s));
         if (++done_ == this->size()) {
             std::vector<result<T>> out;
             out.reserve(cells_.size());
@@ -201,7 +209,7 @@ future<std::tuple<detail::tuple_elem_t<T0>, detail::tuple_elem_t<T>...>> all(fut
     // Check every input before consuming any, so a bad call leaves them intact.
     reactor* r = &f0.get_reactor();
     if (((&fs.get_reactor() != r) || ...))
-        detail::throw_combinator_error("all", 1);
+        detail::throw_combinator_error("all", detail::combinator_misuse::mixed_reactors);
     auto* n = new node(*r, std::source_location::current(), 1 + sizeof...(T));
     std::size_t i = 0;
     n->connect(i++, detail::future_access::take(f0, "all"));

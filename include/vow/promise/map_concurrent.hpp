@@ -146,20 +146,13 @@ private:
     }
 
     void done(slot& s, state<R>& st) {
-        if (st.get_status() != status::value) {
-            auto e = st.take_error();
-            if constexpr (Settled) {
-                cells_[s.index].emplace(result<R>::failure(std::move(e)));
-            } else {
-                if (this->pending())
-                    this->set_error(std::move(e));
-                return;
-            }
-        } else if constexpr (Settled) {
-            if constexpr (std::is_void_v<R>)
-                st.take_value(), cells_[s.index].emplace(result<R>::success());
-            else
-                cells_[s.index].emplace(result<R>::success(st.take_value()));
+        if constexpr (Settled) {
+            cells_[s.index].emplace(take_outcome(st));
+        } else if (st.get_status() != status::value) {
+            auto e = st.take_error();  // taken either way: reported here or not at all
+            if (this->pending())
+                this->set_error(std::move(e));
+            return;
         } else if constexpr (std::is_void_v<R>) {
             st.take_value();
         } else {

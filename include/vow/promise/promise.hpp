@@ -18,6 +18,7 @@
 #include <vow/promise/future.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <exception>
 #include <source_location>
 #include <type_traits>
@@ -27,7 +28,15 @@ namespace vow {
 
 namespace detail {
 
-[[noreturn]] void throw_promise_error(const char* operation, int what);
+// The ways a promise can be misused; throw_promise_error raises each as its
+// own exception type (promise.cpp).
+enum class promise_misuse : std::uint8_t {
+    already_settled,    // vow::promise_already_satisfied
+    future_retrieved,   // vow::future_already_retrieved (get_future twice)
+    null_exception,     // vow::invalid_argument (reject with a null exception_ptr)
+    moved_from,         // vow::usage_error (any call on a moved-from promise)
+};
+[[noreturn]] void throw_promise_error(const char* operation, promise_misuse what);
 std::exception_ptr make_broken_promise(const std::source_location& where);
 
 // A promise's state: pending means the promise is alive (a promise always
@@ -134,7 +143,7 @@ public:
     [[nodiscard]] future<T> get_future() {
         check("get_future");
         if (std::exchange(future_taken_, true))
-            detail::throw_promise_error("get_future", 1);
+            detail::throw_promise_error("get_future", detail::promise_misuse::future_retrieved);
         return detail::future_access::make<T>(static_cast<detail::state<T>*>(s_));
     }
 
@@ -144,7 +153,7 @@ public:
     template <class... A>
     void resolve(A&&... args) {
         if (!try_resolve(std::forward<A>(args)...))
-            detail::throw_promise_error("resolve", 0);
+            detail::throw_promise_error("resolve", detail::promise_misuse::already_settled);
     }
 
     // As resolve, but returns false instead of throwing if already settled.
@@ -176,7 +185,7 @@ public:
     // vow::invalid_argument for a null exception_ptr.
     void reject(std::exception_ptr error) {
         if (!try_reject(std::move(error)))
-            detail::throw_promise_error("reject", 0);
+            detail::throw_promise_error("reject", detail::promise_misuse::already_settled);
     }
     // Rejects with an exception object, e.g. p.reject(std::runtime_error("x")).
     template <class E, class = std::enable_if_t<!std::is_same_v<std::decay_t<E>, std::exception_ptr>>>
@@ -187,7 +196,7 @@ public:
     bool try_reject(std::exception_ptr error) {
         check("reject");
         if (!error)
-            detail::throw_promise_error("reject", 2);
+            detail::throw_promise_error("reject", detail::promise_misuse::null_exception);
         if (claimed_.exchange(true, std::memory_order_acq_rel))
             return false;
         if (s_->get_reactor().in_reactor_thread()) {
@@ -209,7 +218,7 @@ public:
 private:
     void check(const char* operation) const {
         if (!s_)
-            detail::throw_promise_error(operation, 3);
+            detail::throw_promise_error(operation, detail::promise_misuse::moved_from);
     }
 
     void abandon() noexcept {

@@ -49,6 +49,7 @@ struct event;
 namespace vow {
 
 class reactor;
+class fd_watcher;
 
 namespace detail {
 class timer_heap;  // reactor/reactor.cpp
@@ -329,6 +330,7 @@ public:
 
 private:
     friend struct detail::handle_node;
+    friend class fd_watcher;
     friend void detail::thread_check_failed(const reactor& r, const char* function) noexcept;
     enum class watch_kind : unsigned char { reader, writer, signal };
 
@@ -346,6 +348,8 @@ private:
     void leave_run() noexcept;
     template <class Task>
     void run_timed(Task& fn, bool once, std::string_view where);
+    // The slow-callback check of a callback that started at `start`.
+    void check_slow(time_point start, std::string_view where) noexcept;
     void add_work() noexcept;
     void remove_work() noexcept;
 

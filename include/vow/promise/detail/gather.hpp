@@ -22,7 +22,13 @@
 
 namespace vow::detail {
 
-[[noreturn]] void throw_combinator_error(const char* name, int what);
+// The bad calls a combinator rejects with vow::invalid_argument before
+// consuming any input (promise.cpp words each).
+enum class combinator_misuse : std::uint8_t {
+    empty_range,      // no futures and no reactor given: nothing to take the reactor from
+    mixed_reactors,   // the futures belong to different reactors
+};
+[[noreturn]] void throw_combinator_error(const char* name, combinator_misuse what);
 
 // Derived::on_input(std::size_t index, state_base& src) is called on the
 // reactor thread when input `index` settles; it must take src's result.
@@ -84,7 +90,7 @@ private:
 template <class Node, class T>
 auto gather(reactor* r, std::vector<future<T>>& inputs, std::source_location where, const char* name) {
     if (r == nullptr && inputs.empty())
-        throw_combinator_error(name, 0);
+        throw_combinator_error(name, combinator_misuse::empty_range);
     for (auto& f : inputs) {
         state<T>* s = future_access::peek(f);
         if (!s)
@@ -92,7 +98,7 @@ auto gather(reactor* r, std::vector<future<T>>& inputs, std::source_location whe
         if (r == nullptr)
             r = &s->get_reactor();
         else if (r != &s->get_reactor())
-            throw_combinator_error(name, 1);
+            throw_combinator_error(name, combinator_misuse::mixed_reactors);
     }
     auto* n = new Node(*r, where, inputs.size());
     for (std::size_t i = 0; i < inputs.size(); ++i)

@@ -6,24 +6,54 @@
 // continuation, attached by `then`, `catch_`, `finally`, `share`,
 // `run_until_complete` or a combinator.
 //
-//                  attach(c)                           fire task runs c
-//     pending -----------------> pending + c                 |
-//      |   |                       |     |                   v
-//      |   | forward(inner)        |     | settle:     value/error --> taken
-//      |   v                       |     | queue a      (c moved the result out)
-//      | forwarding --attach(c)--> | c moves to the inner state; this
-//      |   (waits on `inner`,      |     state is left pending, unused)
-//      |    settles as it does)    |
-//      | settle                    | destroyed unsettled: c->drop()
-//      v                           v     (c is told it will never fire)
-//   value/error --attach(c)-------+  fire task (call_soon), or at once
-//                                     for attach_inline (no user code)
+// The states, and every edge between them (the numbers refer to the notes
+// below; "settle" is set_value, set_error or publish_value):
+//
+//          [6] attach(c)                         [5] forward_to(inner)
+//     +------------------------------> left <---------------------------+
+//     |                                                                 |
+// forwarding <-[4] forward_to(inner)- pending ---[1] attach(c)---> pending + c
+//     |                                  |   <--[2] detach()----        |
+//     | [7] inner settled                | [3] settle        [3] settle |
+//     v                                  v                              v
+//     +---------------------------> value/error --[8] attach(c)--> settled + c --[9] fire--> taken
+//
+//  [1] attach(c): the state owns c from now on (one reference, given by the
+//      caller). attach_inline(c) is the same for vow's own continuations that
+//      run no user code (combinator slots), which are told inline: [3], [8].
+//  [2] detach(): run_until_complete giving up takes its waiter off; c is not
+//      dropped (its owner handles that).
+//  [3] settle: without a consumer nothing else happens yet. With c, a fire
+//      task is queued with call_soon (rule 2); an inline c is fired at once,
+//      inside the settle, and goes straight on to taken.
+//  [4] forward_to(inner) with no consumer yet (adoption, rule 6): this state
+//      becomes inner's continuation (inner owns a reference to it) and waits.
+//  [5] forward_to(inner) with a consumer: c moves onto inner and hears it
+//      (c->moved_to); onto the end of inner's own chain if inner forwards too.
+//      This state is left: pending for good, no consumer, released by its
+//      owners.
+//  [6] attach(c) on a forwarding state: every forwarding state on the way
+//      stops being its inner's continuation (the inner drops its reference)
+//      and c attaches to the last inner, told by c->moved_to; a fire of it
+//      already queued finds c when it runs. This state is left, as in [5].
+//  [7] inner settled before any consumer came: its fire runs this node, which
+//      stops forwarding and takes inner's result (node::fire).
+//  [8] attach(c) on a settled state: a fire task is queued, or an inline c is
+//      fired at once, inside attach, and goes straight on to taken.
+//  [9] the fire task runs: it unhooks c, c->fire() moves the result out, and
+//      c->drop() ends the state's ownership of c. It finds no c if c was
+//      detached [2] in the meantime.
+//  Destruction, from any state once the last reference goes: an unfired c
+//  (pending + c; settled + c whose fire task was destroyed unrun with the
+//  reactor) is told by c->drop() that it will never fire; an error that no
+//  consumer attached for (nor mark_observed marked) is reported as unhandled
+//  (rule 4).
 //
 // Rules (see docs/design.md, "Promise states"):
 //  1. Every field is read and written on the reactor's thread only. A promise
-//     settled or destroyed on another thread writes its value into `storage`
-//     (which nobody reads while pending) and posts the rest of the work to the
-//     reactor with call_soon_threadsafe. So the state needs no atomics.
+//     settled or destroyed on another thread constructs its value in the
+//     state (which nobody reads while pending) and posts the rest of the work
+//     to the reactor with call_soon_threadsafe. So the state needs no atomics.
 //  2. A continuation never runs inside `attach` or inside settling: both queue
 //     a fire task on the reactor (Promises/A+ 2.2.4), so continuations run in
 //     the order their sources settled. The exception is `attach_inline`, for

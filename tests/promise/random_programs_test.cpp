@@ -86,7 +86,7 @@
 #include <utility>
 #include <vector>
 
-BOOST_AUTO_TEST_SUITE(property_test)
+BOOST_AUTO_TEST_SUITE(random_programs_test)
 
 using namespace std::chrono_literals;
 
@@ -1279,4 +1279,4 @@ BOOST_AUTO_TEST_CASE(random_programs_settle_once_on_the_loop_thread_and_free_eve
                              << total.must_report << " that must be reported)");
 }
 
-BOOST_AUTO_TEST_SUITE_END()  // property_test
+BOOST_AUTO_TEST_SUITE_END()  // random_programs_test

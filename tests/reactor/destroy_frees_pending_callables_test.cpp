@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <utility>
 
-BOOST_AUTO_TEST_SUITE(teardown_test)
+BOOST_AUTO_TEST_SUITE(destroy_frees_pending_callables_test)
 
 using namespace std::chrono_literals;
 
@@ -220,4 +220,4 @@ BOOST_AUTO_TEST_CASE(a_periodic_callable_holding_its_own_handle_is_freed) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-BOOST_AUTO_TEST_SUITE_END()  // teardown_test
+BOOST_AUTO_TEST_SUITE_END()  // destroy_frees_pending_callables_test

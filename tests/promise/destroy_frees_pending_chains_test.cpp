@@ -20,7 +20,7 @@
 #include <thread>
 #include <utility>
 
-BOOST_AUTO_TEST_SUITE(teardown_test)
+BOOST_AUTO_TEST_SUITE(destroy_frees_pending_chains_test)
 
 using namespace std::chrono_literals;
 using vow::test::tagged_error;
@@ -223,4 +223,4 @@ BOOST_AUTO_TEST_CASE(a_pending_sleep_is_freed) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-BOOST_AUTO_TEST_SUITE_END()  // teardown_test
+BOOST_AUTO_TEST_SUITE_END()  // destroy_frees_pending_chains_test

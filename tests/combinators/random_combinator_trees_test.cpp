@@ -24,6 +24,7 @@
 //
 // A failure names its seed; VOW_PROPERTY_SEED=<n> reruns that tree alone.
 #include <boost/test/unit_test.hpp>
+#include <promise_fixture.hpp>
 #include <reactor_fixture.hpp>
 
 #include <vow/vow.hpp>
@@ -45,7 +46,7 @@
 #include <utility>
 #include <vector>
 
-BOOST_AUTO_TEST_SUITE(property_test)
+BOOST_AUTO_TEST_SUITE(random_combinator_trees_test)
 
 using namespace std::chrono_literals;
 
@@ -587,15 +588,7 @@ private:
     vow::future<void> root_;
 };
 
-std::string message_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "a non-std exception";
-    }
-}
+using vow::test::message_of;
 
 struct fixture : vow::test::reactor_fixture {
     std::vector<std::string> unhandled;
@@ -663,4 +656,4 @@ BOOST_AUTO_TEST_CASE(the_model_knows_the_documented_orders) {
     check_tree(0);  // and the real tree agrees with the model on seed 0
 }
 
-BOOST_AUTO_TEST_SUITE_END()  // property_test
+BOOST_AUTO_TEST_SUITE_END()  // random_combinator_trees_test

@@ -101,8 +101,12 @@ public:
     timer_heap_of<timer_node> heap;
     std::size_t stale = 0;         // entries whose node was disarmed
     std::uint64_t next_seq = 0;    // the next timer's seq
-    // The deadline timer_ev_ is armed for; max() while it is not pending.
-    reactor::time_point armed_at = reactor::time_point::max();
+    // Whether timer_ev_ is pending, and for which time: the earliest
+    // deadline, or a day from arming for one further away. A flag, not a
+    // sentinel time: a timer at time_point::max() is armed too, and keeps
+    // run() running.
+    bool event_pending = false;
+    reactor::time_point armed_at{};
     bool firing = false;           // inside run_due_timers()
 
     // Drops every entry whose timer was cancelled, or every entry.
@@ -182,9 +186,9 @@ void handle_node::disarm() noexcept {
         ++q.stale;
         if (q.stale == q.heap.size()) {
             q.drop_all();
-            if (q.armed_at != reactor::time_point::max()) {
+            if (q.event_pending) {
                 event_del(r->timer_ev_);  // no armed timer left: run() may return
-                q.armed_at = reactor::time_point::max();
+                q.event_pending = false;
             }
         } else if (q.stale >= 1024 && q.stale * 2 > q.heap.size()) {
             q.drop_cancelled();
@@ -324,6 +328,12 @@ reactor::reactor() {
         stop_ev_ = new_internal_event(base_, 0, &reactor::on_stop, this);
         // Pending while any timer is armed, for the earliest deadline.
         timer_ev_ = new_internal_event(base_, 0, &reactor::on_timers, this);
+        // The one add that can fail (libevent's timeout heap allocating its
+        // first slots), made here: arm_timer_event() cannot report failure.
+        const timeval day{86400, 0};
+        if (event_add(timer_ev_, &day) != 0)
+            throw reactor_error("vow::reactor: event_add() failed for the timer event (out of memory?)");
+        event_del(timer_ev_);
         // Armed only while a work_guard lives: a far-future timer is what
         // keeps event_base_loop from returning for lack of events.
         keepalive_ev_ = new_internal_event(base_, EV_PERSIST, [](int, short, void*) {}, nullptr);
@@ -690,7 +700,7 @@ void reactor::schedule_timer(detail::timer_node* n, time_point deadline) {
     n->armed = true;
     n->in_heap = true;
     ++n->refs;
-    if (deadline < q.armed_at && !q.firing)
+    if (!q.firing && (!q.event_pending || deadline < q.armed_at))
         arm_timer_event();
 }
 
@@ -707,14 +717,14 @@ void reactor::arm_timer_event() noexcept {
         n->release();
     }
     if (q.heap.empty()) {
-        if (q.armed_at != time_point::max()) {
+        if (q.event_pending) {
             event_del(timer_ev_);
-            q.armed_at = time_point::max();
+            q.event_pending = false;
         }
         return;
     }
     const time_point deadline = q.heap.top().deadline;
-    if (deadline == q.armed_at)
+    if (q.event_pending && deadline == q.armed_at)
         return;
     // libevent adds the timeout to its cached time of this turn, older than
     // clock::now(): refresh it first, or the event would fire early.
@@ -722,9 +732,22 @@ void reactor::arm_timer_event() noexcept {
     const time_point now = clock::now();
     const duration wait = deadline <= now ? duration::zero() : std::min(deadline - now, max_timer_wait);
     const timeval tv = to_timeval_ceil(wait);
-    // Cannot fail for a timeout-only event that libevent's heap already
-    // has a slot for (it had one since the first add).
-    event_add(timer_ev_, &tv);
+    // Fails only if libevent's timeout heap must grow and cannot: the
+    // constructor reserved a slot (that heap never shrinks), so only timed
+    // events added to native_handle() directly can have taken it. Then the
+    // timers wait for the next arming; say so rather than stall silently.
+    if (event_add(timer_ev_, &tv) != 0) [[unlikely]] {
+        try {
+            report_exception(std::make_exception_ptr(reactor_error(
+                                 "vow::reactor: event_add() failed for the timer event (out of memory?); "
+                                 "timers are late until the next one is armed")),
+                             "reactor timers");
+        } catch (...) {
+            // No memory even for the report.
+        }
+        return;
+    }
+    q.event_pending = true;
     q.armed_at = wait == max_timer_wait ? now + wait : deadline;
 }
 
@@ -732,7 +755,7 @@ void reactor::on_timers(int, short, void* self) { static_cast<reactor*>(self)->r
 
 void reactor::run_due_timers() {
     detail::timer_heap& q = *timers_;
-    q.armed_at = time_point::max();  // the event fired: no longer pending
+    q.event_pending = false;  // the event fired
     q.firing = true;
     refresh_time();
     const time_point now = now_;

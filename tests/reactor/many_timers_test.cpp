@@ -77,6 +77,52 @@ BOOST_AUTO_TEST_CASE(cancelling_most_of_many_timers_runs_exactly_the_rest_in_dea
     }
 }
 
+BOOST_AUTO_TEST_CASE(one_shot_timers_sharing_a_deadline_cancel_themselves_and_their_successors) {
+    // Each due timer cancels its own handle (a no-op: it is running) and the
+    // next one's; every second timer runs, in arming order, and each callable
+    // is gone after its turn.
+    constexpr int n = 2'000;
+    std::vector<vow::handle> handles(n);
+    std::vector<int> order;
+    const auto when = vow::reactor::clock::now() + 1ms;
+    for (int i = 0; i < n; ++i)
+        handles[std::size_t(i)] = r.call_at(when, [&, i] {
+            order.push_back(i);
+            BOOST_TEST(!handles[std::size_t(i)].active());
+            handles[std::size_t(i)].cancel();
+            if (i + 1 < n)
+                handles[std::size_t(i) + 1].cancel();
+        });
+    run();
+    BOOST_TEST_REQUIRE(order.size() == std::size_t(n / 2));
+    for (int k = 0; k < n / 2; ++k)
+        BOOST_TEST_REQUIRE(order[std::size_t(k)] == 2 * k);
+    for (auto& h : handles) {
+        BOOST_TEST(!h.active());
+        h.cancel();  // after firing or cancelling: a no-op
+    }
+}
+
+BOOST_AUTO_TEST_CASE(stop_from_a_timer_among_many_due_ones_keeps_the_rest_in_order_for_the_next_run) {
+    constexpr int n = 3'000;
+    std::vector<int> order;
+    const auto when = vow::reactor::clock::now() + 1ms;
+    for (int i = 0; i < n; ++i)
+        (void)r.call_at(when, [&, i] {
+            order.push_back(i);
+            if (i == n / 3 || i == 2 * n / 3)
+                r.stop();
+        });
+    run();
+    BOOST_TEST(order.size() == std::size_t(n / 3 + 1));
+    run();
+    BOOST_TEST(order.size() == std::size_t(2 * n / 3 + 1));
+    run();
+    BOOST_TEST_REQUIRE(order.size() == std::size_t(n));
+    for (int i = 0; i < n; ++i)
+        BOOST_TEST_REQUIRE(order[std::size_t(i)] == i);
+}
+
 BOOST_AUTO_TEST_CASE(cancelling_every_timer_lets_run_return_at_once) {
     std::vector<vow::handle> hs;
     for (int i = 0; i < 5000; ++i)

@@ -414,6 +414,30 @@ void reactor::schedule_drain() {
 // remote_pending_.
 void reactor::wake_for_remote() noexcept { event_active(remote_ev_, 0, 0); }
 
+void reactor::lock_remote() noexcept {
+    for (int spins = 0; spins < 64; ++spins) {
+        if (remote_mutex_.try_lock())
+            return;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    remote_mutex_.lock();
+}
+
+void reactor::add_remote_block() {
+    remote_mutex_.unlock();
+    detail::task_queue::block* b;
+    try {
+        b = detail::task_queue::new_block();
+    } catch (...) {
+        lock_remote();  // the caller's lock_guard unlocks it
+        throw;
+    }
+    lock_remote();
+    remote_.add_spare(b);  // another poster may have added one meanwhile: then one is spare
+}
+
 // Moves the posts that arrived into the ready queue (cross-thread posts join
 // the same FIFO as local ones, in arrival order) and returns true; or, if
 // none did, clears remote_pending_ so that the next post wakes the loop, and

@@ -159,7 +159,10 @@ public:
     void call_soon_threadsafe(F&& fn) {
         bool wake;
         {
-            std::lock_guard lock(remote_mutex_);
+            lock_remote();
+            std::lock_guard lock(remote_mutex_, std::adopt_lock);
+            if (remote_.next_push_allocates()) [[unlikely]]
+                add_remote_block();  // allocates with the mutex released
             remote_.push(std::forward<F>(fn));
             wake = !std::exchange(remote_pending_, true);
         }
@@ -336,6 +339,15 @@ private:
 
     void schedule_drain();
     void wake_for_remote() noexcept;
+    // Locks remote_mutex_, spinning a little before sleeping on it: it is
+    // held for a push or a hand-over of blocks, shorter than a futex round
+    // trip. Any thread.
+    void lock_remote() noexcept;
+    // With remote_mutex_ held (and held again on return): gives remote_ a
+    // new block, allocated with the mutex released so that neither the loop
+    // nor other posters wait for malloc and the first touch of its pages.
+    // Throws std::bad_alloc.
+    void add_remote_block();
     bool take_remote();
     void refresh_time() noexcept { now_ = clock::now(); }
     // `function` names the public caller for errors and the thread check.

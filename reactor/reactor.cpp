@@ -1,8 +1,11 @@
 // The reactor on libevent: one event drains vow's own ready queue, one
-// receives cross-thread posts, one carries stop(); every timer and watcher is
-// a libevent event embedded in a refcounted node shared with its handle.
+// receives cross-thread posts, one carries stop(), one stands for every armed
+// timer (a heap of deadlines, reactor/timer_heap.hpp); every watcher is a
+// libevent event embedded in a refcounted node shared with its handle.
 #include <vow/reactor/reactor.hpp>
 #include <vow/reactor/stop_link.hpp>
+
+#include "timer_heap.hpp"
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -10,68 +13,43 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <vector>
 
 namespace vow {
 namespace detail {
 
-// One timer, fd watcher or signal handler. Owned by two references: the
-// reactor's while armed, and the handle's while it lives.
+// What a handle refers to: a timer (timer_node, periodic_node) or a watcher
+// (watch_node). Owned by the handle while it lives, and by the reactor: a
+// watcher while it is armed, a timer while its entry is in the timer heap
+// (which, cancelled entries being left there until they surface, can be a
+// while after the timer was disarmed).
 struct handle_node {
-    struct event ev;
-    reactor* owner = nullptr;  // null once disarmed for good
-    task fn;
-    handle_node* prev = nullptr;
-    handle_node* next = nullptr;
-    unsigned refs = 1;  // the reactor's, while armed; the handle adds one
-    bool once = false;
-    bool armed = false;
-    bool running = false;   // inside its own callback
-    bool cancelled = false; // cancel() came while running
-    const char* what = "";
-    // call_every's stop_token form: reset (and freed) when the node is
-    // disarmed, so a stop request never reaches a timer that is gone. Its
-    // callable holds the node by a raw pointer: no ownership cycle.
-    std::unique_ptr<stop_link> stop;
+    enum class kind : unsigned char { timer, periodic, watch };
 
-    void link(reactor& r) noexcept {
-        owner = &r;
-        next = r.nodes_;
-        if (next)
-            next->prev = this;
-        r.nodes_ = this;
-        armed = true;
-        ++refs;
-    }
+    explicit handle_node(kind k) noexcept : type(k) {}
+
+    reactor* owner = nullptr;  // null once disarmed for good
+    unsigned refs = 1;         // the handle's; the reactor adds its own
+    kind type;
+    bool armed = false;
+    bool running = false;  // inside its own callback (periodic timers, watchers)
+    bool in_heap = false;  // timers: an entry of the timer heap holds a reference
 
     // Takes the node out of its reactor: no callback will run again. The
     // callable is destroyed now, or after the callback running it returns.
-    // Drops the reactor's reference; the caller always holds another one, so
-    // the node outlives this call.
-    void disarm() noexcept {
-        if (!armed)
-            return;
-        armed = false;
-        event_del(&ev);
-        if (prev)
-            prev->next = next;
-        else
-            owner->nodes_ = next;
-        if (next)
-            next->prev = prev;
-        prev = next = nullptr;
-        stop.reset();
-        if (!running)
-            fn.reset();
-        owner = nullptr;
-        --refs;
-    }
+    // A watcher drops the reactor's reference now, a timer when its entry
+    // leaves the heap; the caller always holds another one, so the node
+    // outlives this call.
+    void disarm() noexcept;
 
     // The thread check of a handle's members. Only an armed node knows its
     // reactor; a handle whose timer fired, was cancelled or whose reactor is
@@ -81,11 +59,147 @@ struct handle_node {
             detail::check_thread(*owner, function);
     }
 
-    void release() noexcept {
-        if (--refs == 0)
-            delete this;
-    }
+    void release() noexcept;
+
+    // Puts a watcher on its reactor's list of armed watchers.
+    void link_watch(reactor& r) noexcept;
 };
+
+// call_later and call_at. 56 bytes (a 64-byte malloc chunk): with the
+// handle's 8 and the heap entry's 16, what a pending timer costs, which
+// matters because a burst of timers mostly pays for fresh memory.
+struct timer_node : handle_node {
+    using handle_node::handle_node;
+    timer_task fn;
+    std::uint64_t seq = 0;  // scheduling order: breaks ties between equal deadlines
+};
+static_assert(sizeof(timer_node) == 56);
+
+struct periodic_node : timer_node {
+    periodic_node() noexcept : timer_node(kind::periodic) {}
+    reactor::duration period{};
+    // call_every's stop_token form: reset (and freed) when the node is
+    // disarmed, so a stop request never reaches a timer that is gone. Its
+    // callable holds the node by a raw pointer: no ownership cycle.
+    std::unique_ptr<stop_link> stop;
+};
+
+// A reader, writer or signal handler: a libevent event, on the reactor's
+// list of armed watchers.
+struct watch_node : handle_node {
+    watch_node() noexcept : handle_node(kind::watch) {}
+    struct event ev;
+    task fn;
+    watch_node* prev = nullptr;
+    watch_node* next = nullptr;
+    const char* what = "";
+};
+
+// The reactor's armed timers (reactor.cpp, "timers").
+class timer_heap {
+public:
+    timer_heap_of<timer_node> heap;
+    std::size_t stale = 0;         // entries whose node was disarmed
+    std::uint64_t next_seq = 0;    // the next timer's seq
+    // Whether timer_ev_ is pending, and for which time: the earliest
+    // deadline, or a day from arming for one further away. A flag, not a
+    // sentinel time: a timer at time_point::max() is armed too, and keeps
+    // run() running.
+    bool event_pending = false;
+    reactor::time_point armed_at{};
+    bool firing = false;           // inside run_due_timers()
+
+    // Drops every entry whose timer was cancelled, or every entry.
+    void drop_cancelled() noexcept {
+        heap.filter([](const entry& e) { return e.node->armed; }, &drop);
+        stale = 0;
+    }
+    void drop_all() noexcept {
+        heap.filter([](const entry&) { return false; }, &drop);
+        stale = 0;
+    }
+
+private:
+    using entry = timer_heap_of<timer_node>::entry;
+    static void drop(const entry& e) noexcept;
+};
+
+void handle_node::link_watch(reactor& r) noexcept {
+    auto* w = static_cast<watch_node*>(this);
+    owner = &r;
+    w->next = static_cast<watch_node*>(r.nodes_);
+    if (w->next)
+        w->next->prev = w;
+    r.nodes_ = w;
+    armed = true;
+    ++refs;
+}
+
+void handle_node::release() noexcept {
+    if (--refs != 0)
+        return;
+    switch (type) {
+    case kind::timer:
+        delete static_cast<timer_node*>(this);
+        break;
+    case kind::periodic:
+        delete static_cast<periodic_node*>(this);
+        break;
+    case kind::watch:
+        delete static_cast<watch_node*>(this);
+        break;
+    }
+}
+
+void timer_heap::drop(const entry& e) noexcept {
+    e.node->in_heap = false;
+    e.node->release();
+}
+
+void handle_node::disarm() noexcept {
+    if (!armed)
+        return;
+    armed = false;
+    reactor* r = std::exchange(owner, nullptr);
+    if (type == kind::watch) {
+        auto* w = static_cast<watch_node*>(this);
+        event_del(&w->ev);
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            r->nodes_ = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+        w->prev = w->next = nullptr;
+        if (!running)
+            w->fn.reset();
+        --refs;
+        return;
+    }
+    auto* t = static_cast<timer_node*>(this);
+    // The entry stays in the heap until it surfaces; once cancelled entries
+    // are all there is, or outnumber the live ones, they go at once.
+    if (in_heap) {
+        // Dropping an entry never releases the last reference of `this`:
+        // the caller holds one.
+        timer_heap& q = *r->timers_;
+        ++q.stale;
+        if (q.stale == q.heap.size()) {
+            q.drop_all();
+            if (q.event_pending) {
+                event_del(r->timer_ev_);  // no armed timer left: run() may return
+                q.event_pending = false;
+            }
+        } else if (q.stale >= 1024 && q.stale * 2 > q.heap.size()) {
+            q.drop_cancelled();
+        }
+    }
+    if (type == kind::periodic)
+        static_cast<periodic_node*>(this)->stop.reset();
+    // Last: the callable's destructor may call back into the reactor.
+    if (!running)
+        t->fn.reset();
+}
 
 }  // namespace detail
 
@@ -173,9 +287,20 @@ event* new_internal_event(event_base* base, short what, event_callback_fn cb, vo
     return ev;
 }
 
-timeval to_timeval(reactor::duration d) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+// Rounded up to the microsecond: a timer event must not fire early.
+timeval to_timeval_ceil(reactor::duration d) {
+    auto us = std::chrono::ceil<std::chrono::microseconds>(d).count();
     return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+}
+
+// The latest the timer event is armed for: a deadline further away wakes
+// the loop once a day to look again (libevent's timeval arithmetic is not
+// meant for time_point::max()).
+constexpr reactor::duration max_timer_wait = std::chrono::hours(24);
+
+// `t + d`, or time_point::max() where that would overflow.
+reactor::time_point saturating_add(reactor::time_point t, reactor::duration d) noexcept {
+    return d > reactor::time_point::max() - t ? reactor::time_point::max() : t + d;
 }
 
 // How many queued callbacks run before the loop polls I/O and timers again.
@@ -197,14 +322,23 @@ reactor::reactor() {
     if (!base_)
         throw reactor_error("vow::reactor: event_base_new() failed");
     try {
+        timers_ = std::make_unique<detail::timer_heap>();
         drain_ev_ = new_internal_event(base_, 0, &reactor::on_drain, this);
         remote_ev_ = new_internal_event(base_, 0, &reactor::on_remote, this);
         stop_ev_ = new_internal_event(base_, 0, &reactor::on_stop, this);
+        // Pending while any timer is armed, for the earliest deadline.
+        timer_ev_ = new_internal_event(base_, 0, &reactor::on_timers, this);
+        // The one add that can fail (libevent's timeout heap allocating its
+        // first slots), made here: arm_timer_event() cannot report failure.
+        const timeval day{86400, 0};
+        if (event_add(timer_ev_, &day) != 0)
+            throw reactor_error("vow::reactor: event_add() failed for the timer event (out of memory?)");
+        event_del(timer_ev_);
         // Armed only while a work_guard lives: a far-future timer is what
         // keeps event_base_loop from returning for lack of events.
         keepalive_ev_ = new_internal_event(base_, EV_PERSIST, [](int, short, void*) {}, nullptr);
     } catch (...) {
-        for (event* ev : {drain_ev_, remote_ev_, stop_ev_})
+        for (event* ev : {drain_ev_, remote_ev_, stop_ev_, timer_ev_})
             if (ev)
                 event_free(ev);
         event_base_free(base_);
@@ -225,24 +359,37 @@ reactor::~reactor() {
     // unsettled rejects its future): repeat until nothing is left.
     for (;;) {
         ready_.clear();
-        std::vector<detail::task> remote;
+        remote_batch_.clear();
         {
             std::lock_guard lock(remote_mutex_);
-            remote.swap(remote_);
+            remote_batch_.take_all(remote_);
             remote_pending_ = false;
         }
-        remote.clear();
+        remote_batch_.clear();
+        remote_taken_ = false;
         while (nodes_) {
             detail::handle_node* n = nodes_;
             ++n->refs;
             n->disarm();
             n->release();
         }
+        // Order does not matter here; the heap's reference keeps each node
+        // alive through its disarm().
+        detail::timer_heap& q = *timers_;
+        while (!q.heap.empty()) {
+            detail::timer_node* n = q.heap.pop_any().node;
+            n->in_heap = false;
+            if (n->armed)
+                n->disarm();
+            else
+                --q.stale;
+            n->release();
+        }
         std::lock_guard lock(remote_mutex_);
-        if (ready_.empty() && remote_.empty() && !nodes_)
+        if (ready_.empty() && remote_.empty() && !nodes_ && q.heap.empty())
             break;
     }
-    for (event* ev : {drain_ev_, remote_ev_, stop_ev_, keepalive_ev_})
+    for (event* ev : {drain_ev_, remote_ev_, stop_ev_, timer_ev_, keepalive_ev_})
         event_free(ev);
     event_base_free(base_);
 }
@@ -252,28 +399,83 @@ void reactor::schedule_drain() {
     event_active(drain_ev_, 0, 0);
 }
 
-void reactor::post_remote(detail::task fn) {
-    bool wake = false;
-    {
-        std::lock_guard lock(remote_mutex_);
-        remote_.push_back(std::move(fn));
-        wake = !std::exchange(remote_pending_, true);
+// ------------------------------------------------- cross-thread posts
+//
+// Posters push into remote_, a task_queue of its own, under remote_mutex_.
+// Only the post that finds remote_pending_ clear wakes the loop (event_active
+// on remote_ev_: libevent's lock and its eventfd write). The loop takes
+// everything posted so far in O(1) (the queue's blocks change hands, and it
+// hands its spare blocks back for the posters to fill), and it clears the
+// flag only when, having run what it took, it finds nothing more: while it
+// keeps up with a stream of posts, a post costs the poster a lock and a push,
+// and the loop one lock per batch.
+
+// call_soon_threadsafe (reactor.hpp) pushes, and calls this if it set
+// remote_pending_.
+void reactor::wake_for_remote() noexcept { event_active(remote_ev_, 0, 0); }
+
+void reactor::lock_remote() noexcept {
+    for (int spins = 0; spins < 64; ++spins) {
+        if (remote_mutex_.try_lock())
+            return;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
     }
-    if (wake)
-        event_active(remote_ev_, 0, 0);
+    remote_mutex_.lock();
+}
+
+void reactor::add_remote_block() {
+    remote_mutex_.unlock();
+    detail::task_queue::block* b;
+    try {
+        b = detail::task_queue::new_block();
+    } catch (...) {
+        lock_remote();  // the caller's lock_guard unlocks it
+        throw;
+    }
+    lock_remote();
+    remote_.add_spare(b);  // another poster may have added one meanwhile: then one is spare
+}
+
+// Moves the posts that arrived into the ready queue (cross-thread posts join
+// the same FIFO as local ones, in arrival order) and returns true; or, if
+// none did, clears remote_pending_ so that the next post wakes the loop, and
+// returns false. Loop thread only. Throws std::bad_alloc if the ready queue
+// cannot grow; what is not queued yet stays in remote_batch_ for next time.
+bool reactor::take_remote() {
+    if (remote_batch_.empty()) {
+        std::lock_guard lock(remote_mutex_);
+        if (remote_.empty()) {
+            remote_pending_ = false;
+            remote_taken_ = false;
+            return false;
+        }
+        remote_batch_.take_all(remote_);
+        ready_.give_spares(remote_);
+    }
+    remote_taken_ = true;
+    if (ready_.empty()) {
+        ready_.take_all(remote_batch_);
+    } else {
+        while (!remote_batch_.empty()) {
+            ready_.push(std::move(remote_batch_.front()));
+            remote_batch_.pop_front();
+        }
+    }
+    if (!drain_scheduled_)
+        schedule_drain();
+    return true;
 }
 
 void reactor::on_remote(int, short, void* self) {
     auto* r = static_cast<reactor*>(self);
-    {
-        std::lock_guard lock(r->remote_mutex_);
-        r->remote_spare_.swap(r->remote_);
-        r->remote_pending_ = false;
+    try {
+        r->take_remote();
+    } catch (...) {
+        r->report_exception(std::current_exception(), "call_soon_threadsafe");
+        event_active(r->remote_ev_, 0, 0);  // try again on the next turn
     }
-    // Cross-thread posts join the same FIFO as local ones, in arrival order.
-    for (auto& t : r->remote_spare_)
-        r->call_soon(std::move(t));
-    r->remote_spare_.clear();
 }
 
 void reactor::on_drain(int, short, void* self) { static_cast<reactor*>(self)->drain(); }
@@ -298,6 +500,18 @@ void reactor::drain() {
                     run_timed(t, true, "call_soon callback");
                 ready_.pop_front();
             }
+            if (remote_taken_) {
+                // Posts that came in meanwhile run in this drain, with no wakeup.
+                bool more = false;
+                try {
+                    more = take_remote();
+                } catch (...) {
+                    report_exception(std::current_exception(), "call_soon_threadsafe");
+                    event_active(remote_ev_, 0, 0);
+                }
+                if (more)
+                    continue;
+            }
             break;
         } catch (...) {
             ready_.pop_front();  // the throwing task already destroyed its callable
@@ -307,7 +521,8 @@ void reactor::drain() {
     drain_scheduled_ = false;
 }
 
-void reactor::run_timed(detail::task& fn, bool once, std::string_view where) {
+template <class Task>
+void reactor::run_timed(Task& fn, bool once, std::string_view where) {
     struct timer {
         reactor& r;
         std::string_view where;
@@ -441,45 +656,17 @@ void reactor::report_exception(std::exception_ptr error, std::string_view where)
     }
 }
 
-// ------------------------------------------------------ timers, watchers
+// ---------------------------------------------------------------- timers
+//
+// Every armed timer is an entry of one heap (reactor/timer_heap.hpp), and
+// timer_ev_ is pending for the earliest deadline while any is armed, which is
+// also what keeps run() running. When it fires, run_due_timers() runs the
+// timers due by then, one at a time in deadline order, each popped before it
+// runs: a timer cancelled by an earlier callback of the same turn is already
+// marked disarmed and is dropped, never run. Timers armed meanwhile (their seq
+// is past the turn's limit) wait for the next turn, after I/O is polled.
 
-void reactor::on_node(int, short, void* arg) {
-    auto* n = static_cast<detail::handle_node*>(arg);
-    reactor* r = n->owner;
-    if (!n->armed)
-        return;  // cancelled by an earlier callback of this turn
-    r->refresh_time();
-    ++n->refs;  // keep the node alive through its own callback
-    try {
-        if (n->once) {
-            detail::task fn = std::move(n->fn);
-            n->disarm();
-            if (r->slow_threshold_ == duration::zero())
-                fn.run_and_reset();
-            else
-                r->run_timed(fn, true, n->what);
-        } else {
-            n->running = true;
-            struct done {
-                detail::handle_node* n;
-                ~done() {
-                    n->running = false;
-                    if (!n->armed)
-                        n->fn.reset();  // cancelled from inside: destroy now
-                }
-            } d{n};
-            if (r->slow_threshold_ == duration::zero())
-                n->fn();
-            else
-                r->run_timed(n->fn, false, n->what);
-        }
-    } catch (...) {
-        r->report_exception(std::current_exception(), n->what);
-    }
-    n->release();
-}
-
-handle reactor::add_timer(duration d, bool periodic, detail::task fn, const char* function,
+handle reactor::add_timer(duration d, bool periodic, detail::timer_task fn, const char* function,
                           const std::stop_token* token) {
     detail::check_thread(*this, function);
     if (periodic ? d <= duration::zero() : d < duration::zero())
@@ -488,29 +675,253 @@ handle reactor::add_timer(duration d, bool periodic, detail::task fn, const char
                                            std::chrono::duration_cast<std::chrono::microseconds>(d)));
     if (token && token->stop_requested())
         return handle();  // `fn` is destroyed on the way out, here on the reactor's thread
-    auto n = std::make_unique<detail::handle_node>();
+    // From the present, not from now(), which is older: no early firing.
+    const time_point deadline = saturating_add(clock::now(), d);
+    if (!periodic) {
+        auto* n = new detail::timer_node(detail::handle_node::kind::timer);
+        n->fn = std::move(fn);
+        schedule_timer(n, deadline);
+        return handle(n);
+    }
+    std::unique_ptr<detail::periodic_node> n(new detail::periodic_node);
     n->fn = std::move(fn);
-    n->once = !periodic;
-    n->what = periodic ? "call_every callback" : "call_later callback";
+    n->period = d;
     if (token && token->stop_possible()) {
         // Runs on this thread, on a later turn, unless disarm() reset the
-        // link first: then the node is armed, and the reactor's reference
-        // keeps it alive; the extra one covers disarm() dropping that.
+        // link first: then the node is armed, and the heap's reference keeps
+        // it alive; the extra one covers the handle going meanwhile.
         n->stop = std::make_unique<stop_link>(*this, *token, [node = n.get()] {
             ++node->refs;
             node->disarm();
             node->release();
         });
     }
-    event_assign(&n->ev, base_, -1, periodic ? EV_PERSIST : 0, &reactor::on_node, n.get());
-    // Count the delay from the present, not from libevent's cached time of
-    // this turn, which is older than now(): the timer must not fire early.
+    detail::periodic_node* p = n.release();  // schedule_timer() deletes it if it throws
+    schedule_timer(p, deadline);
+    return handle(p);
+}
+
+handle reactor::add_timer_at(time_point when, detail::timer_task fn) {
+    detail::check_thread(*this, "reactor::call_at");
+    auto* n = new detail::timer_node(detail::handle_node::kind::timer);
+    n->fn = std::move(fn);
+    schedule_timer(n, when);
+    return handle(n);
+}
+
+// Arms `n` (which holds the handle's reference) for `deadline`. If the heap
+// cannot grow, `n` is deleted (with its callable) and std::bad_alloc thrown.
+void reactor::schedule_timer(detail::timer_node* n, time_point deadline) {
+    detail::timer_heap& q = *timers_;
+    n->seq = q.next_seq++;
+    try {
+        q.heap.push({deadline, n});
+    } catch (...) {
+        n->release();
+        throw;
+    }
+    n->owner = this;
+    n->armed = true;
+    n->in_heap = true;
+    ++n->refs;
+    if (!q.firing && (!q.event_pending || deadline < q.armed_at))
+        arm_timer_event();
+}
+
+// Makes timer_ev_ pending for the earliest armed deadline, or not pending if
+// no timer is armed (so that run() may return). Drops cancelled entries
+// that reached the top on the way.
+void reactor::arm_timer_event() noexcept {
+    detail::timer_heap& q = *timers_;
+    while (!q.heap.empty() && !q.heap.top().node->armed) {
+        detail::timer_node* n = q.heap.top().node;
+        q.heap.pop();
+        n->in_heap = false;
+        --q.stale;
+        n->release();
+    }
+    if (q.heap.empty()) {
+        if (q.event_pending) {
+            event_del(timer_ev_);
+            q.event_pending = false;
+        }
+        return;
+    }
+    const time_point deadline = q.heap.top().deadline;
+    if (q.event_pending && deadline == q.armed_at)
+        return;
+    // libevent adds the timeout to its cached time of this turn, older than
+    // clock::now(): refresh it first, or the event would fire early.
     event_base_update_cache_time(base_);
-    timeval tv = to_timeval(d);
-    if (event_add(&n->ev, &tv) != 0)
-        throw reactor_error("vow::reactor: event_add() failed for a timer");
-    n->link(*this);
-    return handle(n.release());
+    const time_point now = clock::now();
+    const duration wait = deadline <= now ? duration::zero() : std::min(deadline - now, max_timer_wait);
+    const timeval tv = to_timeval_ceil(wait);
+    // Fails only if libevent's timeout heap must grow and cannot: the
+    // constructor reserved a slot (that heap never shrinks), so only timed
+    // events added to native_handle() directly can have taken it. Then the
+    // timers wait for the next arming; say so rather than stall silently.
+    if (event_add(timer_ev_, &tv) != 0) [[unlikely]] {
+        try {
+            report_exception(std::make_exception_ptr(reactor_error(
+                                 "vow::reactor: event_add() failed for the timer event (out of memory?); "
+                                 "timers are late until the next one is armed")),
+                             "reactor timers");
+        } catch (...) {
+            // No memory even for the report.
+        }
+        return;
+    }
+    q.event_pending = true;
+    q.armed_at = wait == max_timer_wait ? now + wait : deadline;
+}
+
+void reactor::on_timers(int, short, void* self) { static_cast<reactor*>(self)->run_due_timers(); }
+
+void reactor::run_due_timers() {
+    detail::timer_heap& q = *timers_;
+    q.event_pending = false;  // the event fired
+    q.firing = true;
+    refresh_time();
+    const time_point now = now_;
+    const std::uint64_t limit = q.next_seq;  // timers armed from here on wait
+    // Popping a cancelled entry costs a sift-down whose every level waits
+    // for the one before, and a cache miss on its node; one pass over the
+    // array drops them all with loads the CPU overlaps. Worth it once they
+    // are a quarter of the heap.
+    if (q.stale >= 1024 && q.stale * 4 >= q.heap.size())
+        q.drop_cancelled();
+    // Due timers armed by this turn's callbacks (call_at a past time): set
+    // aside, so that they run on the next turn without holding back the
+    // timers already due in this one.
+    std::vector<detail::timer_heap_of<detail::timer_node>::entry> later;
+    while (!q.heap.empty()) {
+        const auto e = q.heap.top();
+        detail::timer_node* n = e.node;
+        if (!n->armed) {
+            q.heap.pop();
+            n->in_heap = false;
+            --q.stale;
+            n->release();
+            continue;
+        }
+        if (e.deadline > now || stop_requested_.load(std::memory_order_relaxed))
+            break;
+        if (n->seq >= limit) {
+            try {
+                later.push_back(e);
+            } catch (...) {
+                break;  // no memory to set it aside: the rest waits for the next turn
+            }
+            q.heap.pop();
+            n->in_heap = false;  // `later` holds the heap's reference
+            continue;
+        }
+        q.heap.pop();
+        n->in_heap = false;  // the heap's reference is this function's now
+        fire_timer(n, e.deadline, now);
+    }
+    for (const auto& e : later) {
+        detail::timer_node* n = e.node;
+        if (n->armed) {
+            try {
+                q.heap.push(e);
+                n->in_heap = true;
+                continue;
+            } catch (...) {
+                ++n->refs;
+                n->disarm();
+                n->release();
+                report_exception(std::current_exception(), "call_later callback");
+            }
+        }
+        n->release();
+    }
+    q.firing = false;
+    arm_timer_event();
+}
+
+// Runs one due timer, popped from the heap with its reference. A one-shot
+// timer is disarmed first (its handle is inactive inside the callback); a
+// periodic one goes back into the heap for its next tick, if its callback did
+// not cancel it.
+void reactor::fire_timer(detail::timer_node* n, time_point deadline, time_point now) {
+    const bool periodic = n->type == detail::handle_node::kind::periodic;
+    const char* what = periodic ? "call_every callback" : "call_later callback";
+    try {
+        if (!periodic) {
+            n->armed = false;
+            n->owner = nullptr;
+            if (slow_threshold_ == duration::zero()) [[likely]]
+                n->fn.run_and_reset();
+            else
+                run_timed(n->fn, true, what);
+        } else {
+            n->running = true;
+            struct done {
+                detail::timer_node* n;
+                ~done() {
+                    n->running = false;
+                    if (!n->armed)
+                        n->fn.reset();  // cancelled from inside: destroy now
+                }
+            } d{n};
+            if (slow_threshold_ == duration::zero())
+                n->fn();
+            else
+                run_timed(n->fn, false, what);
+        }
+    } catch (...) {
+        report_exception(std::current_exception(), what);
+    }
+    if (periodic && n->armed) {
+        // The next tick on the original grid, skipping ticks already missed.
+        const duration period = static_cast<detail::periodic_node*>(n)->period;
+        time_point next = saturating_add(deadline, period);
+        if (next <= now)
+            next = deadline + period * ((now - deadline) / period + 1);
+        n->seq = timers_->next_seq++;
+        try {
+            timers_->heap.push({next, n});
+            n->in_heap = true;
+            return;  // the heap has the reference again
+        } catch (...) {
+            // No memory for the entry: the timer cannot go on ticking.
+            ++n->refs;
+            n->disarm();
+            n->release();
+            report_exception(std::current_exception(), what);
+        }
+    }
+    n->release();
+}
+
+// --------------------------------------------------------------- watchers
+
+void reactor::on_node(int, short, void* arg) {
+    auto* n = static_cast<detail::watch_node*>(arg);
+    reactor* r = n->owner;
+    if (!n->armed)
+        return;  // cancelled by an earlier callback of this turn
+    r->refresh_time();
+    ++n->refs;  // keep the node alive through its own callback
+    try {
+        n->running = true;
+        struct done {
+            detail::watch_node* n;
+            ~done() {
+                n->running = false;
+                if (!n->armed)
+                    n->fn.reset();  // cancelled from inside: destroy now
+            }
+        } d{n};
+        if (r->slow_threshold_ == duration::zero())
+            n->fn();
+        else
+            r->run_timed(n->fn, false, n->what);
+    } catch (...) {
+        r->report_exception(std::current_exception(), n->what);
+    }
+    n->release();
 }
 
 handle reactor::add_watch(int fd, watch_kind kind, detail::task fn) {
@@ -524,7 +935,7 @@ handle reactor::add_watch(int fd, watch_kind kind, detail::task fn) {
     short what = EV_PERSIST | (kind == watch_kind::reader   ? EV_READ
                                : kind == watch_kind::writer ? EV_WRITE
                                                             : EV_SIGNAL);
-    auto* n = new detail::handle_node;
+    auto* n = new detail::watch_node;
     n->fn = std::move(fn);
     n->what = kind == watch_kind::reader   ? "reader callback"
               : kind == watch_kind::writer ? "writer callback"
@@ -535,7 +946,7 @@ handle reactor::add_watch(int fd, watch_kind kind, detail::task fn) {
         throw reactor_error(fmt::format("vow::{}: libevent refused {} {}", name,
                                         kind == watch_kind::signal ? "signal" : "fd", fd));
     }
-    n->link(*this);
+    n->link_watch(*this);
     return handle(n);
 }
 

@@ -20,13 +20,20 @@
 //   all           `all` over N (100k) pending futures, each resolved after
 //   timers        N (1M) one-shot timers at 0..9 ms, every second one
 //                 cancelled before the loop runs, the rest fired
+//   timers_spread the same with delays spread over 0..50 ms, in a scrambled
+//                 order: timer i waits spread_delay_ms(i) = (i * 37) % 51 ms
 //   xthread       4 threads post N/4 (1M in all) callbacks to the loop
+//   xthread_one   one thread posts N (1M) callbacks to the loop; where the
+//                 process may use two CPUs, the loop runs on the second and
+//                 the poster on the first (cpu_pair below)
 //   future_bytes  heap bytes per pending promise/future pair (100k held)
 //
 // Each workload runs once small and untimed first (warm-up), then timed.
 #pragma once
 
 #include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <chrono>
 #include <cstdint>
@@ -51,6 +58,53 @@ struct workload {
     // Runs the workload on n items; returns the figure per item (ns, or
     // bytes for the *_bytes workloads).
     std::function<double(std::uint64_t)> run;
+};
+
+// timers_spread's delay of timer i, in ms: 0..50, consecutive timers far
+// apart (37 and 51 are coprime, so every delay comes up equally often).
+inline std::uint64_t spread_delay_ms(std::uint64_t i) { return (i * 37) % 51; }
+
+// xthread_one's placement: the loop (the calling thread) on one CPU and the
+// poster on another, so that the two never share a core. Takes the first two
+// CPUs the process may use (taskset); with fewer, pins nothing. The calling
+// thread's affinity is restored on destruction.
+class cpu_pair {
+public:
+    cpu_pair() {
+        if (sched_getaffinity(0, sizeof saved_, &saved_) != 0)
+            return;
+        int found = 0;
+        for (int c = 0; c < CPU_SETSIZE && found < 2; ++c)
+            if (CPU_ISSET(c, &saved_))
+                (found++ == 0 ? poster_cpu_ : loop_cpu_) = c;
+        if (found == 2) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(loop_cpu_, &one);
+            pinned_ = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+        }
+    }
+    cpu_pair(const cpu_pair&) = delete;
+    cpu_pair& operator=(const cpu_pair&) = delete;
+    ~cpu_pair() {
+        if (pinned_)
+            pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_);
+    }
+    // Called on the posting thread.
+    void pin_poster() const {
+        if (!pinned_)
+            return;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(poster_cpu_, &one);
+        pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    }
+
+private:
+    cpu_set_t saved_{};
+    int poster_cpu_ = -1;
+    int loop_cpu_ = -1;
+    bool pinned_ = false;
 };
 
 // The heap bytes malloc has handed out, chunk overhead included.

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -43,13 +44,14 @@ double chain(std::uint64_t n) {
 
 // A cancelled asio timer still calls its handler, with operation_aborted;
 // only the successful ones are counted as fired.
-double timers(std::uint64_t n) {
+template <class Delay>
+double timers_with(std::uint64_t n, Delay delay_ms) {
     asio::io_context io(1);
     std::uint64_t fired = 0;
     std::vector<std::optional<asio::steady_timer>> ts(n);
     auto t0 = micro::clock_type::now();
     for (std::uint64_t i = 0; i < n; ++i) {
-        ts[i].emplace(io, std::chrono::milliseconds(i % 10));
+        ts[i].emplace(io, std::chrono::milliseconds(delay_ms(i)));
         ts[i]->async_wait([&fired](const boost::system::error_code& ec) {
             if (!ec)
                 ++fired;
@@ -63,9 +65,16 @@ double timers(std::uint64_t n) {
     return s * 1e9 / static_cast<double>(n);
 }
 
-double xthread(std::uint64_t n) {
-    constexpr int threads = 4;
-    const std::uint64_t per = n / threads;
+double timers(std::uint64_t n) {
+    return timers_with(n, [](std::uint64_t i) { return i % 10; });
+}
+
+double timers_spread(std::uint64_t n) { return timers_with(n, micro::spread_delay_ms); }
+
+// `threads` posters, N/threads posts each; `pair` pins one poster and the loop.
+double posts(std::uint64_t n, int threads, const micro::cpu_pair* pair) {
+    const std::uint64_t per = n / static_cast<std::uint64_t>(threads);
+    const std::uint64_t total = per * static_cast<std::uint64_t>(threads);
     asio::io_context io(1);
     std::uint64_t count = 0;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard(
@@ -74,11 +83,13 @@ double xthread(std::uint64_t n) {
     std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t)
         ts.emplace_back([&] {
+            if (pair)
+                pair->pin_poster();
             while (!go.load(std::memory_order_acquire))
                 std::this_thread::yield();
             for (std::uint64_t i = 0; i < per; ++i)
                 asio::post(io, [&] {
-                    if (++count == per * threads)
+                    if (++count == total)
                         guard.reset();
                 });
         });
@@ -88,8 +99,15 @@ double xthread(std::uint64_t n) {
     const double s = micro::seconds_since(t0);
     for (auto& t : ts)
         t.join();
-    micro::check(count == per * threads, "xthread count");
-    return s * 1e9 / static_cast<double>(per * threads);
+    micro::check(count == total, "xthread count");
+    return s * 1e9 / static_cast<double>(total);
+}
+
+double xthread(std::uint64_t n) { return posts(n, 4, nullptr); }
+
+double xthread_one(std::uint64_t n) {
+    micro::cpu_pair pair;
+    return posts(n, 1, &pair);
 }
 
 }  // namespace
@@ -99,6 +117,8 @@ int main(int argc, char** argv) {
                        {
                            {"chain", 1'000'000, chain},
                            {"timers", 1'000'000, timers},
+                           {"timers_spread", 1'000'000, timers_spread},
                            {"xthread", 1'000'000, xthread},
+                           {"xthread_one", 1'000'000, xthread_one},
                        });
 }

@@ -7,15 +7,17 @@ on uvloop's, printing the same JSON lines:
 
 chain: loop.call_soon chains; then: a chain of futures, each resolved by a
 done-callback of the one before; all: asyncio.gather over pending futures;
-timers: loop.call_later / TimerHandle.cancel; xthread: 4 threads calling
-loop.call_soon_threadsafe; future_bytes: tracemalloc's count of the bytes
-per pending loop.create_future(). Python's sizes are a fifth of the C++
-ones for chain, then, timers and xthread (the figure is per operation).
+timers and timers_spread: loop.call_later / TimerHandle.cancel; xthread: 4
+threads calling loop.call_soon_threadsafe, xthread_one: one thread;
+future_bytes: tracemalloc's count of the bytes per pending
+loop.create_future(). Python's sizes are a fifth of the C++ ones for chain,
+then, the timers and the xthreads (the figure is per operation).
 Exit status 2 if the requested loop is not importable.
 """
 
 import asyncio
 import json
+import os
 import sys
 import threading
 import time
@@ -72,7 +74,7 @@ async def gather(n):
     return r
 
 
-async def timers(n):
+async def timers_with(n, delay_ms):
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     expected = (n + 1) // 2
@@ -85,17 +87,25 @@ async def timers(n):
             done.set_result(None)
 
     t0 = now()
-    hs = [loop.call_later((i % 10) / 1000, cb) for i in range(n)]
+    hs = [loop.call_later(delay_ms(i) / 1000, cb) for i in range(n)]
     for i in range(1, n, 2):
         hs[i].cancel()
     await done
     return (now() - t0) / n
 
 
-async def xthread(n):
+async def timers(n):
+    return await timers_with(n, lambda i: i % 10)
+
+
+async def timers_spread(n):
+    # micro.hpp's spread_delay_ms: 0..50 ms in a scrambled order.
+    return await timers_with(n, lambda i: (i * 37) % 51)
+
+
+async def posts(n, threads, pin):
     loop = asyncio.get_running_loop()
     done = loop.create_future()
-    threads = 4
     each = n // threads
     total = each * threads
     count = 0
@@ -108,6 +118,8 @@ async def xthread(n):
             done.set_result(None)
 
     def poster():
+        if pin:
+            os.sched_setaffinity(0, {pin[0]})
         go.wait()
         post = loop.call_soon_threadsafe
         for _ in range(each):
@@ -123,6 +135,24 @@ async def xthread(n):
     for t in ts:
         t.join()
     return r
+
+
+async def xthread(n):
+    return await posts(n, 4, None)
+
+
+async def xthread_one(n):
+    # micro.hpp's cpu_pair: the loop on the second allowed CPU, the poster on
+    # the first (os.sched_setaffinity(0, ...) pins the calling thread only).
+    saved = os.sched_getaffinity(0)
+    cpus = sorted(saved)[:2]
+    if len(cpus) < 2:
+        return await posts(n, 1, None)
+    os.sched_setaffinity(0, {cpus[1]})
+    try:
+        return await posts(n, 1, cpus)
+    finally:
+        os.sched_setaffinity(0, saved)
 
 
 async def future_bytes(n):
@@ -144,7 +174,9 @@ WORKLOADS = [
     ("then", 200_000, then_chain),
     ("all", 100_000, gather),
     ("timers", 200_000, timers),
+    ("timers_spread", 200_000, timers_spread),
     ("xthread", 200_000, xthread),
+    ("xthread_one", 200_000, xthread_one),
     ("future_bytes", 100_000, future_bytes),
 ]
 

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -55,7 +56,8 @@ void timer_cb(evutil_socket_t, short, void* arg) { ++*static_cast<std::uint64_t*
 
 // The caller owns each struct event: one block of N, filled with
 // event_assign (libevent's no-allocation way), made inside the timed region.
-double timers(std::uint64_t n) {
+template <class Delay>
+double timers_with(std::uint64_t n, Delay delay_ms) {
     event_base* base = new_base(true);
     const std::size_t size = event_get_struct_event_size();
     std::uint64_t fired = 0;
@@ -64,7 +66,8 @@ double timers(std::uint64_t n) {
     auto at = [&](std::uint64_t i) { return reinterpret_cast<event*>(block.get() + i * size); };
     for (std::uint64_t i = 0; i < n; ++i) {
         event_assign(at(i), base, -1, 0, timer_cb, &fired);
-        timeval tv{0, static_cast<suseconds_t>((i % 10) * 1000)};
+        const std::uint64_t ms = delay_ms(i);
+        timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
         event_add(at(i), &tv);
     }
     for (std::uint64_t i = 1; i < n; i += 2)
@@ -75,6 +78,12 @@ double timers(std::uint64_t n) {
     micro::check(fired == (n + 1) / 2, "timers fired");
     return s * 1e9 / static_cast<double>(n);
 }
+
+double timers(std::uint64_t n) {
+    return timers_with(n, [](std::uint64_t i) { return i % 10; });
+}
+
+double timers_spread(std::uint64_t n) { return timers_with(n, micro::spread_delay_ms); }
 
 struct xstate {
     event_base* base;
@@ -88,16 +97,18 @@ void post_cb(evutil_socket_t, short, void* arg) {
         event_base_loopbreak(x->base);
 }
 
-double xthread(std::uint64_t n) {
+// `threads` posters, N/threads posts each; `pair` pins one poster and the loop.
+double posts(std::uint64_t n, int threads, const micro::cpu_pair* pair) {
     static const int locks = evthread_use_pthreads();
     micro::check(locks == 0, "evthread_use_pthreads");
-    constexpr int threads = 4;
-    const std::uint64_t per = n / threads;
-    xstate x{new_base(false), per * threads, 0};
+    const std::uint64_t per = n / static_cast<std::uint64_t>(threads);
+    xstate x{new_base(false), per * static_cast<std::uint64_t>(threads), 0};
     std::atomic<bool> go{false};
     std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t)
         ts.emplace_back([&] {
+            if (pair)
+                pair->pin_poster();
             while (!go.load(std::memory_order_acquire))
                 std::this_thread::yield();
             const timeval zero{0, 0};
@@ -115,6 +126,13 @@ double xthread(std::uint64_t n) {
     return s * 1e9 / static_cast<double>(x.total);
 }
 
+double xthread(std::uint64_t n) { return posts(n, 4, nullptr); }
+
+double xthread_one(std::uint64_t n) {
+    micro::cpu_pair pair;
+    return posts(n, 1, &pair);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -122,6 +140,8 @@ int main(int argc, char** argv) {
                        {
                            {"chain", 1'000'000, chain},
                            {"timers", 1'000'000, timers},
+                           {"timers_spread", 1'000'000, timers_spread},
                            {"xthread", 1'000'000, xthread},
+                           {"xthread_one", 1'000'000, xthread_one},
                        });
 }

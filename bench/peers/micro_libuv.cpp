@@ -13,6 +13,7 @@
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -43,7 +44,8 @@ double chain(std::uint64_t n) {
     return s * 1e9 / static_cast<double>(n);
 }
 
-double timers(std::uint64_t n) {
+template <class Delay>
+double timers_with(std::uint64_t n, Delay delay_ms) {
     uv_loop_t loop;
     uv_loop_init(&loop);
     std::uint64_t fired = 0;
@@ -53,7 +55,7 @@ double timers(std::uint64_t n) {
         uv_timer_init(&loop, &ts[i]);
         ts[i].data = &fired;
         uv_timer_start(&ts[i], [](uv_timer_t* t) { ++*static_cast<std::uint64_t*>(t->data); },
-                       i % 10, 0);
+                       delay_ms(i), 0);
     }
     for (std::uint64_t i = 1; i < n; i += 2)
         uv_timer_stop(&ts[i]);
@@ -67,6 +69,12 @@ double timers(std::uint64_t n) {
     micro::check(fired == (n + 1) / 2, "timers fired");
     return s * 1e9 / static_cast<double>(n);
 }
+
+double timers(std::uint64_t n) {
+    return timers_with(n, [](std::uint64_t i) { return i % 10; });
+}
+
+double timers_spread(std::uint64_t n) { return timers_with(n, micro::spread_delay_ms); }
 
 // A posted callback, the C way: a function and its argument.
 struct posted {
@@ -82,13 +90,13 @@ struct xstate {
     std::uint64_t count = 0;
 };
 
-double xthread(std::uint64_t n) {
-    constexpr int threads = 4;
-    const std::uint64_t per = n / threads;
+// `threads` posters, N/threads posts each; `pair` pins one poster and the loop.
+double posts(std::uint64_t n, int threads, const micro::cpu_pair* pair) {
+    const std::uint64_t per = n / static_cast<std::uint64_t>(threads);
     uv_loop_t loop;
     uv_loop_init(&loop);
     xstate x;
-    x.total = per * threads;
+    x.total = per * static_cast<std::uint64_t>(threads);
     uv_async_t async;
     async.data = &x;
     uv_async_init(&loop, &async, [](uv_async_t* h) {
@@ -107,6 +115,8 @@ double xthread(std::uint64_t n) {
     std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t)
         ts.emplace_back([&] {
+            if (pair)
+                pair->pin_poster();
             while (!go.load(std::memory_order_acquire))
                 std::this_thread::yield();
             for (std::uint64_t i = 0; i < per; ++i) {
@@ -131,6 +141,13 @@ double xthread(std::uint64_t n) {
     return s * 1e9 / static_cast<double>(x.total);
 }
 
+double xthread(std::uint64_t n) { return posts(n, 4, nullptr); }
+
+double xthread_one(std::uint64_t n) {
+    micro::cpu_pair pair;
+    return posts(n, 1, &pair);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,6 +155,8 @@ int main(int argc, char** argv) {
                        {
                            {"chain", 1'000'000, chain},
                            {"timers", 1'000'000, timers},
+                           {"timers_spread", 1'000'000, timers_spread},
                            {"xthread", 1'000'000, xthread},
+                           {"xthread_one", 1'000'000, xthread_one},
                        });
 }

@@ -6,7 +6,7 @@
 //
 // chain: setImmediate chains (one callback per turn of the loop); then: a
 // chain of .then on a pending Promise; all: Promise.all over pending
-// promises; timers: setTimeout / clearTimeout; future_bytes: live heap per
+// promises; timers and timers_spread: setTimeout / clearTimeout; future_bytes: live heap per
 // pending promise with its resolve function kept (heapUsed between two full
 // GCs; needs --expose-gc). No cross-thread posts: a worker's postMessage
 // copies a message to another isolate, which is not the same operation.
@@ -52,7 +52,7 @@ async function all(n) {
   return r;
 }
 
-function timers(n) {
+function timersWith(n, delayMs) {
   return new Promise((resolve, reject) => {
     const expected = Math.ceil(n / 2);
     let fired = 0;
@@ -61,11 +61,15 @@ function timers(n) {
     const cb = () => {
       if (++fired === expected) resolve(per(t0, n));
     };
-    for (let i = 0; i < n; i++) handles[i] = setTimeout(cb, i % 10);
+    for (let i = 0; i < n; i++) handles[i] = setTimeout(cb, delayMs(i));
     for (let i = 1; i < n; i += 2) clearTimeout(handles[i]);
     if (expected === 0) reject(new Error('no timers'));
   });
 }
+
+const timers = (n) => timersWith(n, (i) => i % 10);
+// micro.hpp's spread_delay_ms: 0..50 ms in a scrambled order.
+const timersSpread = (n) => timersWith(n, (i) => (i * 37) % 51);
 
 async function futureBytes(n) {
   if (typeof global.gc !== 'function') throw new Error('run with --expose-gc');
@@ -85,6 +89,7 @@ const WORKLOADS = [
   ['then', 1000000, thenChain],
   ['all', 100000, all],
   ['timers', 1000000, timers],
+  ['timers_spread', 1000000, timersSpread],
   ['future_bytes', 100000, futureBytes],
 ];
 

@@ -1,6 +1,6 @@
 // bench/peers/micro_vow.cpp - vow's side of the micro-benchmarks that
 // bench/run sets beside libevent, Boost.Asio, boost::future, libuv, Node.js
-// and asyncio/uvloop: the same six workloads as every program in
+// and asyncio/uvloop: every workload of the programs in
 // bench/peers/ (see micro.hpp), on one vow::reactor.
 #include <vow/promise/detail/node_pool.hpp>
 #include <vow/vow.hpp>
@@ -10,6 +10,7 @@
 #include <atomic>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -70,14 +71,15 @@ double all(std::uint64_t n) {
     return s * 1e9 / static_cast<double>(n);
 }
 
-double timers(std::uint64_t n) {
+template <class Delay>
+double timers_with(std::uint64_t n, Delay delay_ms) {
     vow::reactor r;
     std::vector<vow::handle> hs;
     hs.reserve(n);
     std::uint64_t fired = 0;
     auto t0 = micro::clock_type::now();
     for (std::uint64_t i = 0; i < n; ++i)
-        hs.push_back(r.call_later(std::chrono::milliseconds(i % 10), [&fired] { ++fired; }));
+        hs.push_back(r.call_later(std::chrono::milliseconds(delay_ms(i)), [&fired] { ++fired; }));
     for (std::uint64_t i = 1; i < n; i += 2)
         hs[i].cancel();
     r.run();
@@ -86,9 +88,16 @@ double timers(std::uint64_t n) {
     return s * 1e9 / static_cast<double>(n);
 }
 
-double xthread(std::uint64_t n) {
-    constexpr int threads = 4;
-    const std::uint64_t per = n / threads;
+double timers(std::uint64_t n) {
+    return timers_with(n, [](std::uint64_t i) { return i % 10; });
+}
+
+double timers_spread(std::uint64_t n) { return timers_with(n, micro::spread_delay_ms); }
+
+// `threads` posters, N/threads posts each; `pair` pins one poster and the loop.
+double posts(std::uint64_t n, int threads, const micro::cpu_pair* pair) {
+    const std::uint64_t per = n / static_cast<std::uint64_t>(threads);
+    const std::uint64_t total = per * static_cast<std::uint64_t>(threads);
     vow::reactor r;
     std::uint64_t count = 0;
     std::atomic<bool> go{false};
@@ -96,11 +105,13 @@ double xthread(std::uint64_t n) {
     std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t)
         ts.emplace_back([&] {
+            if (pair)
+                pair->pin_poster();
             while (!go.load(std::memory_order_acquire))
                 std::this_thread::yield();
             for (std::uint64_t i = 0; i < per; ++i)
                 r.call_soon_threadsafe([&] {
-                    if (++count == per * threads)
+                    if (++count == total)
                         guard.reset();
                 });
         });
@@ -110,8 +121,15 @@ double xthread(std::uint64_t n) {
     const double s = micro::seconds_since(t0);
     for (auto& t : ts)
         t.join();
-    micro::check(count == per * threads, "xthread count");
-    return s * 1e9 / static_cast<double>(per * threads);
+    micro::check(count == total, "xthread count");
+    return s * 1e9 / static_cast<double>(total);
+}
+
+double xthread(std::uint64_t n) { return posts(n, 4, nullptr); }
+
+double xthread_one(std::uint64_t n) {
+    micro::cpu_pair pair;
+    return posts(n, 1, &pair);
 }
 
 double future_bytes(std::uint64_t n) {
@@ -146,7 +164,9 @@ int main(int argc, char** argv) {
                            {"then", 1'000'000, then_chain},
                            {"all", 100'000, all},
                            {"timers", 1'000'000, timers},
+                           {"timers_spread", 1'000'000, timers_spread},
                            {"xthread", 1'000'000, xthread},
+                           {"xthread_one", 1'000'000, xthread_one},
                            {"future_bytes", 100'000, future_bytes},
                        });
 }

@@ -11,6 +11,7 @@
 #include <thread>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 BOOST_AUTO_TEST_SUITE(destroy_frees_pending_callables_test)
 
@@ -96,6 +97,47 @@ BOOST_AUTO_TEST_CASE(destroying_a_stopped_reactor_frees_what_stayed_queued) {
     }
     BOOST_TEST(c.runs == 0);
     BOOST_TEST(c.destroyed == 2);
+}
+
+BOOST_AUTO_TEST_CASE(destroying_a_reactor_with_cancelled_timers_still_in_its_heap_frees_each_once) {
+    // Cancelled timers leave their heap entry behind until it surfaces (or
+    // until they outnumber the live ones): teardown must free both kinds of
+    // node once, and every callable once.
+    counters c;
+    std::vector<vow::handle> handles;
+    {
+        vow::reactor r;
+        for (int i = 0; i < 1'500; ++i)
+            handles.push_back(r.call_later(1h + std::chrono::milliseconds(i), tracked<>(c)));
+        for (int i = 0; i < 1'500; i += 2)
+            handles[std::size_t(i)].cancel();  // 750 stale entries: fewer than the live ones
+        BOOST_TEST(c.destroyed == 750);
+        (void)r.call_every(1h, tracked<100>(c));
+    }
+    BOOST_TEST(c.runs == 0);
+    BOOST_TEST(c.destroyed == 1'501);
+    for (auto& h : handles) {
+        BOOST_TEST(!h.active());
+        h.cancel();
+    }
+}
+
+BOOST_AUTO_TEST_CASE(destroying_a_reactor_stopped_inside_a_batch_of_posts_frees_the_rest_once) {
+    counters c;
+    {
+        vow::reactor r;
+        std::thread([&] {
+            r.call_soon_threadsafe([&] { r.stop(); });
+            for (int i = 0; i < 300; ++i)
+                r.call_soon_threadsafe(tracked<>(c));
+        }).join();
+        r.run();
+        BOOST_TEST(r.stopped());
+        r.call_soon_threadsafe(tracked<100>(c));  // not taken yet
+        BOOST_TEST(c.destroyed == 0);
+    }
+    BOOST_TEST(c.runs == 0);
+    BOOST_TEST(c.destroyed == 301);
 }
 
 BOOST_AUTO_TEST_CASE(a_handle_outliving_its_reactor_is_inactive_and_cancel_is_a_noop) {

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 #include <reactor_fixture.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <future>
@@ -117,6 +118,51 @@ BOOST_AUTO_TEST_CASE(a_burst_of_posts_while_the_loop_is_busy_all_run) {
     });
     run();
     BOOST_TEST(ran == 100);
+}
+
+BOOST_AUTO_TEST_CASE(a_post_made_while_the_loop_runs_an_earlier_post_runs_before_run_returns) {
+    // The second post finds the loop already woken and costs no wakeup: the
+    // loop must pick it up after the first one, before it goes idle.
+    std::atomic<bool> first_started{false}, second_posted{false};
+    bool second_ran = false;
+    vow::reactor::work_guard guard(r);
+    std::thread poster([&] {
+        r.call_soon_threadsafe([&] {
+            first_started = true;
+            while (!second_posted)
+                std::this_thread::yield();
+            guard.reset();  // nothing keeps run() going but the second post
+        });
+        while (!first_started)
+            std::this_thread::yield();
+        r.call_soon_threadsafe([&] { second_ran = true; });
+        second_posted = true;
+    });
+    run();
+    poster.join();
+    BOOST_TEST(second_ran);
+}
+
+BOOST_AUTO_TEST_CASE(stop_inside_a_batch_of_posts_leaves_the_rest_in_order_for_the_next_run) {
+    std::vector<int> order;
+    std::thread([&] {
+        for (int i = 0; i < 600; ++i)  // more than two blocks of the queue
+            r.call_soon_threadsafe([&, i] {
+                order.push_back(i);
+                if (i == 100 || i == 400)
+                    r.stop();
+            });
+    }).join();
+    run();
+    BOOST_TEST(order.size() == 101u);
+    r.call_soon([&] { order.push_back(-1); });  // joins the queue behind the posts
+    run();
+    BOOST_TEST(order.size() == 401u);
+    run();
+    BOOST_TEST_REQUIRE(order.size() == 601u);
+    for (int i = 0; i < 600; ++i)
+        BOOST_TEST_REQUIRE(order[std::size_t(i)] == i);
+    BOOST_TEST(order.back() == -1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -105,6 +105,34 @@ BOOST_AUTO_TEST_CASE(a_timer_at_the_end_of_time_can_be_armed_and_cancelled) {
     BOOST_TEST(!fired);
 }
 
+BOOST_AUTO_TEST_CASE(a_timer_at_the_end_of_time_alone_keeps_the_loop_waiting) {
+    // An armed timer is work, however far away: run_once(false) finds
+    // something to wait for, and nothing runs.
+    bool fired = false;
+    vow::handle at = r.call_at(vow::reactor::time_point::max(), [&] { fired = true; });
+    BOOST_TEST(r.run_once(false));
+    BOOST_TEST(at.active());
+    at.cancel();
+    BOOST_TEST(!r.run_once(false));
+    BOOST_TEST(!fired);
+}
+
+BOOST_AUTO_TEST_CASE(call_soon_runs_before_a_zero_delay_timer_armed_in_the_same_callback) {
+    // Whichever is queued first: a zero delay timer waits for the loop's
+    // next look at timers, queued callbacks run in the turn they were queued.
+    std::vector<char> order;
+    r.call_soon([&] {
+        (void)r.call_later(0ms, [&] { order.push_back('t'); });
+        r.call_soon([&] { order.push_back('a'); });
+    });
+    r.call_soon([&] {
+        r.call_soon([&] { order.push_back('b'); });
+        (void)r.call_later(0ms, [&] { order.push_back('u'); });
+    });
+    run();
+    BOOST_TEST(order == (std::vector<char>{'a', 'b', 't', 'u'}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(a_cancelled_timer_never_runs) {
     bool fired = false, later_fired = false;
     vow::handle h = r.call_later(5ms, [&] { fired = true; });

@@ -52,6 +52,9 @@ class reactor;
 class fd_watcher;
 
 namespace detail {
+class timer_heap;  // reactor/reactor.cpp
+struct timer_node;
+
 // The thread check of every thread-bound function (docs/design.md,
 // "Threading"): returns if the calling thread is `r`'s thread, otherwise
 // prints "vow: <function> called on thread ... but the reactor belongs to
@@ -146,28 +149,44 @@ public:
     }
 
     // Queues `fn` from any thread and wakes the loop. Posts from many threads
-    // keep their per-thread order; a burst of posts costs one wakeup.
+    // keep their per-thread order; a burst of posts costs one wakeup, and so
+    // do posts that keep arriving while the loop is still running earlier
+    // ones. `fn` is built right in the cross-thread queue (blocks of 256
+    // tasks, recycled between the loop and the posters), under a mutex held
+    // for that alone: no allocation for callables of up to 48 bytes once the
+    // queue has its blocks. Throws std::bad_alloc if a block cannot be had.
     template <class F>
     void call_soon_threadsafe(F&& fn) {
-        post_remote(detail::task(std::forward<F>(fn)));
+        bool wake;
+        {
+            lock_remote();
+            std::lock_guard lock(remote_mutex_, std::adopt_lock);
+            if (remote_.next_push_allocates()) [[unlikely]]
+                add_remote_block();  // allocates with the mutex released
+            remote_.push(std::forward<F>(fn));
+            wake = !std::exchange(remote_pending_, true);
+        }
+        if (wake)
+            wake_for_remote();
     }
 
-    // Runs `fn` once, `delay` from now. Reactor thread only.
-    // Throws vow::invalid_argument if `delay` is negative.
+    // Runs `fn` once, `delay` from now (from clock::now(), not from the
+    // cached now()). Timers run in order of their deadlines; timers with the
+    // same deadline run in the order they were scheduled. Reactor thread
+    // only. Throws vow::invalid_argument if `delay` is negative.
+    // No allocation beyond the timer itself for callables of up to 24 bytes.
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     call_later(duration delay, F&& fn) {
-        return add_timer(delay, false, detail::task(std::forward<F>(fn)), "reactor::call_later");
+        return add_timer(delay, false, detail::timer_task(std::forward<F>(fn)), "reactor::call_later");
     }
 
-    // Runs `fn` at `when` (or at once, on a later turn, if `when` has passed).
-    // Reactor thread only.
+    // Runs `fn` at `when` (or at once, on a later turn, if `when` has passed),
+    // in deadline order like call_later. Reactor thread only.
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     call_at(time_point when, F&& fn) {
-        auto delay = when - clock::now();
-        return add_timer(delay < duration::zero() ? duration::zero() : delay, false,
-                         detail::task(std::forward<F>(fn)), "reactor::call_at");
+        return add_timer_at(when, detail::timer_task(std::forward<F>(fn)));
     }
 
     // Runs `fn` every `period`, first after one period, until the handle is
@@ -177,7 +196,7 @@ public:
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     call_every(duration period, F&& fn) {
-        return add_timer(period, true, detail::task(std::forward<F>(fn)), "reactor::call_every");
+        return add_timer(period, true, detail::timer_task(std::forward<F>(fn)), "reactor::call_every");
     }
 
     // As above, and the timer is also cancelled once stop is requested on
@@ -191,7 +210,8 @@ public:
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
     call_every(duration period, F&& fn, std::stop_token token) {
-        return add_timer(period, true, detail::task(std::forward<F>(fn)), "reactor::call_every", &token);
+        return add_timer(period, true, detail::timer_task(std::forward<F>(fn)), "reactor::call_every",
+                         &token);
     }
 
     // Runs `fn` each time `fd` is readable (level-triggered) until cancelled.
@@ -222,7 +242,8 @@ public:
     }
 
     // The loop's cached monotonic time: taken when the loop starts running a
-    // batch of callbacks, a timer or a watcher. Cheap; use `update_time()`
+    // batch of queued callbacks, the timers due in a turn, or a watcher (a
+    // due timer's deadline is never after it). Cheap; use `update_time()`
     // to refresh it inside a long callback. Reactor thread only (another
     // thread would read it while the loop writes it; use clock::now()).
     [[nodiscard]] time_point now() const noexcept {
@@ -317,16 +338,28 @@ private:
     enum class watch_kind : unsigned char { reader, writer, signal };
 
     void schedule_drain();
-    void post_remote(detail::task fn);
+    void wake_for_remote() noexcept;
+    // Locks remote_mutex_, spinning a little before sleeping on it: it is
+    // held for a push or a hand-over of blocks, shorter than a futex round
+    // trip. Any thread.
+    void lock_remote() noexcept;
+    // With remote_mutex_ held (and held again on return): gives remote_ a
+    // new block, allocated with the mutex released so that neither the loop
+    // nor other posters wait for malloc and the first touch of its pages.
+    // Throws std::bad_alloc.
+    void add_remote_block();
+    bool take_remote();
     void refresh_time() noexcept { now_ = clock::now(); }
     // `function` names the public caller for errors and the thread check.
     // With a token (call_every's stop_token form) the timer is linked to it.
-    handle add_timer(duration d, bool periodic, detail::task fn, const char* function,
+    handle add_timer(duration d, bool periodic, detail::timer_task fn, const char* function,
                      const std::stop_token* token = nullptr);
+    handle add_timer_at(time_point when, detail::timer_task fn);
     handle add_watch(int fd_or_signo, watch_kind kind, detail::task fn);
     void enter_run(const char* what);
     void leave_run() noexcept;
-    void run_timed(detail::task& fn, bool once, std::string_view where);
+    template <class Task>
+    void run_timed(Task& fn, bool once, std::string_view where);
     // The slow-callback check of a callback that started at `start`.
     void check_slow(time_point start, std::string_view where) noexcept;
     void add_work() noexcept;
@@ -336,7 +369,12 @@ private:
     static void on_remote(int, short, void* self);
     static void on_stop(int, short, void* self);
     static void on_node(int, short, void* node);
+    static void on_timers(int, short, void* self);
     void drain();
+    void schedule_timer(detail::timer_node* n, time_point deadline);
+    void arm_timer_event() noexcept;
+    void run_due_timers();
+    void fire_timer(detail::timer_node* n, time_point deadline, time_point now);
 
     // Hot members first: they are touched by every call_soon.
     detail::task_queue ready_;
@@ -355,15 +393,24 @@ private:
     std::atomic<std::thread::id> owner_;
     std::atomic<bool> stop_requested_{false};
 
+    // Cross-thread posts. remote_pending_ is set by the post that finds it
+    // clear, which then activates remote_ev_; the loop clears it only once
+    // it finds remote_ empty after running what it took (remote_taken_), so
+    // posts that arrive while it works cost no wakeup.
+    // The loop takes all of remote_ at once, by handing over its blocks.
     std::mutex remote_mutex_;
-    std::vector<detail::task> remote_;  // guarded by remote_mutex_
-    std::vector<detail::task> remote_spare_;
-    bool remote_pending_ = false;       // guarded by remote_mutex_
+    detail::task_queue remote_;     // guarded by remote_mutex_
+    bool remote_pending_ = false;   // guarded by remote_mutex_
+    detail::task_queue remote_batch_;  // loop thread only: taken, not yet queued
+    bool remote_taken_ = false;        // loop thread only
 
     std::mutex work_mutex_;
     std::size_t work_count_ = 0;        // guarded by work_mutex_
 
-    detail::handle_node* nodes_ = nullptr;  // armed timers and watchers
+    detail::handle_node* nodes_ = nullptr;  // armed watchers
+    // Armed timers: a heap of deadlines driven by one libevent timer event.
+    std::unique_ptr<detail::timer_heap> timers_;
+    ::event* timer_ev_ = nullptr;
     std::vector<std::pair<const void*, std::unique_ptr<service>>> services_;
     exception_handler on_exception_;
     slow_callback_handler on_slow_;

@@ -5,6 +5,13 @@
 // posting a lambda that captures a pointer or two never allocates; larger ones
 // are moved to the heap once. One indirect call runs *and* destroys the
 // callable, which keeps the hot path of `reactor::call_soon` short.
+//
+// Two sizes: `task` (64 bytes, 48 inline) for the ready queue and
+// cross-thread posts, and `timer_task` (32 bytes, 24 inline, pointer
+// alignment) for timers, which live as long as they are armed: a million
+// pending timers cost 32 MB less, and fresh memory is what a burst of timers
+// pays for most. Timer callables are typically a pointer or two (a promise,
+// `this` and an iterator).
 #pragma once
 
 #include <cstddef>
@@ -16,17 +23,17 @@
 
 namespace vow::detail {
 
-class task {
+template <std::size_t InlineSize, std::size_t Align>
+class basic_task {
 public:
-    // 48 bytes inline + one pointer of dispatch = one 64-byte slot per task.
-    static constexpr std::size_t inline_size = 48;
+    static constexpr std::size_t inline_size = InlineSize;
 
-    task() noexcept = default;
+    basic_task() noexcept = default;
 
     template <class F,
               class D = std::decay_t<F>,
-              class = std::enable_if_t<!std::is_same_v<D, task>>>
-    task(F&& fn) {  // NOLINT(google-explicit-constructor): a task is its callable
+              class = std::enable_if_t<!std::is_same_v<D, basic_task>>>
+    basic_task(F&& fn) {  // NOLINT(google-explicit-constructor): a task is its callable
         static_assert(std::is_invocable_v<D&>,
                       "vow: a callback must be callable with no arguments");
         if constexpr (fits_inline<D>()) {
@@ -38,14 +45,14 @@ public:
         }
     }
 
-    task(task&& other) noexcept : ops_(other.ops_) {
+    basic_task(basic_task&& other) noexcept : ops_(other.ops_) {
         if (ops_) {
             ops_->relocate(buf_, other.buf_);
             other.ops_ = nullptr;
         }
     }
 
-    task& operator=(task&& other) noexcept {
+    basic_task& operator=(basic_task&& other) noexcept {
         if (this != &other) {
             reset();
             if ((ops_ = other.ops_)) {
@@ -56,10 +63,10 @@ public:
         return *this;
     }
 
-    task(const task&) = delete;
-    task& operator=(const task&) = delete;
+    basic_task(const basic_task&) = delete;
+    basic_task& operator=(const basic_task&) = delete;
 
-    ~task() { reset(); }
+    ~basic_task() { reset(); }
 
     explicit operator bool() const noexcept { return ops_ != nullptr; }
 
@@ -91,7 +98,7 @@ private:
 
     template <class D>
     static constexpr bool fits_inline() {
-        return sizeof(D) <= inline_size && alignof(D) <= alignof(std::max_align_t) &&
+        return sizeof(D) <= inline_size && alignof(D) <= Align &&
                std::is_nothrow_move_constructible_v<D>;
     }
 
@@ -145,7 +152,15 @@ private:
     static constexpr ops heap_ops{&run_heap<D>, &call_heap<D>, &destroy_heap<D>, &relocate_heap};
 
     const ops* ops_ = nullptr;
-    alignas(std::max_align_t) unsigned char buf_[inline_size];
+    alignas(Align) unsigned char buf_[inline_size];
 };
+
+// 48 bytes inline + one pointer of dispatch = one 64-byte slot per task.
+using task = basic_task<48, alignof(std::max_align_t)>;
+// 24 bytes inline + one pointer of dispatch: 32 bytes.
+using timer_task = basic_task<24, alignof(void*)>;
+
+static_assert(sizeof(task) == 64);
+static_assert(sizeof(timer_task) == 32);
 
 }  // namespace vow::detail

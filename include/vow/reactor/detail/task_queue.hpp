@@ -3,9 +3,11 @@
 // A singly linked list of fixed-size blocks. Tasks never move once pushed, so
 // a task may run in place while it pushes more tasks (the queue grows by
 // linking a new block, it never reallocates). Up to `max_spares` drained
-// blocks (256 KiB) are kept for reuse, so a steady chain, or bursts of a few
-// thousand posts, allocate nothing; a one-off burst of millions gives the
-// rest of its memory back.
+// blocks (1 MiB) are kept for reuse, so a steady chain, or bursts of up to
+// some ten thousand posts, allocate nothing (blocks circulate between the
+// cross-thread queue and the ready queue instead of going back to malloc,
+// which would trim and fault them in again); a one-off burst of millions
+// gives the rest of its memory back.
 #pragma once
 
 #include <vow/reactor/detail/task.hpp>
@@ -27,6 +29,10 @@ public:
         while (spare_)
             delete std::exchange(spare_, spare_->next);
     }
+
+    // A block of `block_size` task slots. Opaque outside the queue: what
+    // new_block() returns and add_spare() takes back.
+    struct block;
 
     bool empty() const noexcept { return size_ == 0; }
     std::size_t size() const noexcept { return size_; }
@@ -51,6 +57,42 @@ public:
             retire_head();
     }
 
+    // Moves every task of `other`, in order, into this queue, which must be
+    // empty: O(1), the blocks change hands (cross-thread posts reach the
+    // ready queue this way, without moving a task). This queue's emptied
+    // block becomes a spare; spare blocks stay where they are.
+    void take_all(task_queue& other) noexcept {
+        if (head_)
+            retire(std::exchange(head_, nullptr));
+        head_ = std::exchange(other.head_, nullptr);
+        tail_ = std::exchange(other.tail_, nullptr);
+        head_pos_ = std::exchange(other.head_pos_, 0);
+        tail_pos_ = std::exchange(other.tail_pos_, 0);
+        size_ = std::exchange(other.size_, 0);
+    }
+
+    // Hands this queue's spare blocks to `other` (up to its limit; the rest
+    // are freed), so that pushes there reuse them.
+    void give_spares(task_queue& other) noexcept {
+        while (spare_) {
+            block* b = std::exchange(spare_, spare_->next);
+            other.retire(b);
+        }
+        spares_ = 0;
+    }
+
+    // True if the next push() would allocate a block: the tail block is full
+    // and no spare is kept. A caller that pushes under a lock allocates one
+    // beforehand, outside it, with new_block(), and gives it with add_spare().
+    bool next_push_allocates() const noexcept {
+        return (tail_ == nullptr || tail_pos_ == block_size) && spare_ == nullptr;
+    }
+    // A new block, its memory touched. Throws std::bad_alloc.
+    static block* new_block();
+    // Keeps `b` (from new_block()) as a spare, or frees it if the queue has
+    // as many as it keeps.
+    void add_spare(block* b) noexcept { retire(b); }
+
     // Destroys every queued task without running it.
     void clear() noexcept {
         while (size_ != 0) {
@@ -61,14 +103,17 @@ public:
 
 private:
     static constexpr std::size_t block_size = 256;  // 16 KiB of 64-byte tasks
-    static constexpr std::size_t max_spares = 16;
+    static constexpr std::size_t max_spares = 64;
     struct slot {
         alignas(task) unsigned char bytes[sizeof(task)];
     };
+public:
     struct block {
         slot slots[block_size];
         block* next = nullptr;
     };
+
+private:
 
     void grow() {
         block* b;
@@ -93,11 +138,16 @@ private:
         head_pos_ = 0;
         if (head_ == nullptr)
             tail_ = nullptr;
+        retire(old);
+    }
+
+    // Keeps an unused block as a spare, or frees it.
+    void retire(block* b) noexcept {
         if (spares_ < max_spares) {
-            old->next = std::exchange(spare_, old);
+            b->next = std::exchange(spare_, b);
             ++spares_;
         } else {
-            delete old;
+            delete b;
         }
     }
 
@@ -109,5 +159,8 @@ private:
     std::size_t tail_pos_ = 0;
     std::size_t size_ = 0;
 };
+
+// Zeroed: its pages are touched (faulted in) here, not by the pushes.
+inline task_queue::block* task_queue::new_block() { return new block(); }
 
 }  // namespace vow::detail

@@ -371,7 +371,7 @@ thread_cache* make_cache() noexcept {
 
 [[gnu::noinline]] void deallocate_slow(void* p, std::size_t n) noexcept {
     if (!pool_enabled())
-        return ::operator delete(p, n);
+        return global_delete(p, n);
     if (make_cache())
         return deallocate(p, n);
     auto* blk = static_cast<free_block*>(p);
@@ -398,7 +398,7 @@ void* allocate(std::size_t n) {
 void deallocate(void* p, std::size_t n) noexcept {
     thread_cache* c = cache;
     if (n > max_block || !c) [[unlikely]]
-        return n > max_block ? ::operator delete(p, n) : deallocate_slow(p, n);
+        return n > max_block ? global_delete(p, n) : deallocate_slow(p, n);
     std::size_t cls = class_of(n);
     thread_cache::bin& b = c->bins[cls];
     if (b.count == batch_of(cls)) [[unlikely]]

@@ -29,10 +29,29 @@
 #pragma once
 
 #include <cstddef>
+#include <new>
 
 namespace vow::detail::node_pool {
 
 // The largest block the pool serves; larger ones go to ::operator new.
+// The global delete for `p` from ::operator new(n) (or new(n, al)): the
+// sized forms where the compiler declares them, the plain ones otherwise
+// (clang before 19 leaves sized deallocation off unless asked).
+inline void global_delete(void* p, [[maybe_unused]] std::size_t n) noexcept {
+#if defined(__cpp_sized_deallocation)
+    ::operator delete(p, n);
+#else
+    ::operator delete(p);
+#endif
+}
+inline void global_delete(void* p, [[maybe_unused]] std::size_t n, std::align_val_t al) noexcept {
+#if defined(__cpp_sized_deallocation)
+    ::operator delete(p, n, al);
+#else
+    ::operator delete(p, al);
+#endif
+}
+
 inline constexpr std::size_t max_block = 256;
 
 // A block of at least `n` bytes, aligned to 16 if n is a multiple of 16

@@ -135,7 +135,7 @@ public:
     static void operator delete(void* p, std::size_t n) noexcept { node_pool::deallocate(p, n); }
     static void* operator new(std::size_t n, std::align_val_t al) { return ::operator new(n, al); }
     static void operator delete(void* p, std::size_t n, std::align_val_t al) noexcept {
-        ::operator delete(p, n, al);
+        node_pool::global_delete(p, n, al);
     }
 
     virtual ~state_base() {

@@ -57,7 +57,7 @@ bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
 // ---------------------------------------------------------------- streams
 
-class stream_impl final : public net_object {
+class stream_impl final : public net_object, public stream_interface {
 public:
     enum class read_kind : unsigned char { some, exactly, until, line };
 
@@ -70,7 +70,7 @@ public:
         if (o.nodelay)
             set_nodelay_fd(fd, true);
     }
-    ~stream_impl() override { close(); }
+    ~stream_impl() override { close_now(); }
 
     void teardown() noexcept override {
         // The reactor is going: stop watching, close the fd, and let the
@@ -80,13 +80,60 @@ public:
         drop_ops();
     }
 
-    reactor& get_reactor() const noexcept { return *r_; }
-    bool is_open() const noexcept { return fd_ >= 0; }
+    reactor& get_reactor() const noexcept override { return *r_; }
+    bool is_open() const noexcept override { return fd_ >= 0; }
     int fd() const noexcept { return fd_; }
-    bool at_eof() const noexcept { return eof_ && in_.empty(); }
-    std::size_t buffered_input() const noexcept { return in_.size(); }
-    bool read_pending() const noexcept { return rop_.has_value(); }
-    std::size_t buffered_output() const noexcept { return out_.size(); }
+    bool at_eof() const noexcept override { return eof_ && in_.empty(); }
+    std::size_t buffered_input() const noexcept override { return in_.size(); }
+    bool read_pending() const noexcept override { return rop_.has_value(); }
+    std::size_t buffered_output() const noexcept override { return out_.size(); }
+    address local_address() const override { return local(); }
+    address peer_address() const override { return peer(); }
+
+    // ------------------------------------ vow::net::stream_interface
+    // What tcp_stream's members and a vow::net::stream made of one call:
+    // the thread check (docs/design.md, "Threading"), then the operation.
+
+    future<std::string> read_some(io_options o) override {
+        bound("net::tcp_stream::read_some");
+        return start_read<std::string>(read_kind::some, 0, {}, o, "read_some");
+    }
+    future<std::string> read_some_into(std::string storage, io_options o) override {
+        bound("net::tcp_stream::read_some_into");
+        return start_read<std::string>(read_kind::some, 0, {}, o, "read_some_into", std::move(storage));
+    }
+    future<std::string> read_exactly(std::size_t n, io_options o) override {
+        bound("net::tcp_stream::read_exactly");
+        return start_read<std::string>(read_kind::exactly, n, {}, o, "read_exactly");
+    }
+    future<std::string> read_until(std::string_view delimiter, std::size_t max_bytes, io_options o) override {
+        bound("net::tcp_stream::read_until");
+        if (delimiter.empty())
+            throw invalid_argument("vow::net::tcp_stream::read_until: the delimiter is empty");
+        if (max_bytes < delimiter.size())
+            throw invalid_argument(fmt::format(
+                "vow::net::tcp_stream::read_until: max_bytes ({}) is smaller than the delimiter ({} bytes)",
+                max_bytes, delimiter.size()));
+        return start_read<std::string>(read_kind::until, max_bytes, delimiter, o, "read_until");
+    }
+    future<std::optional<std::string>> read_line(std::size_t max, io_options o) override {
+        bound("net::tcp_stream::read_line");
+        return start_read<std::optional<std::string>>(read_kind::line, max, {}, o, "read_line");
+    }
+    future<void> write(std::string_view data, io_options o) override {
+        bound("net::tcp_stream::write");
+        return send_data(data, o);
+    }
+    future<void> shutdown(io_options o) override {
+        bound("net::tcp_stream::shutdown");
+        return start_shutdown(o);
+    }
+    void close() noexcept override {
+        // A closed stream touches nothing of its reactor, which may be gone.
+        if (is_open())
+            vow::detail::check_thread(*r_, "net::tcp_stream::close");
+        close_now();
+    }
     // Kept in 32 bytes rather than an address's 136: every accepted stream
     // holds its peer for its whole life (see the members).
     void set_peer(const address& a) noexcept {
@@ -159,7 +206,7 @@ public:
 
     // ----------------------------------------------------------- writes
 
-    future<void> write(std::string_view data, const io_options& o) {
+    future<void> send_data(std::string_view data, const io_options& o) {
         if (fd_ < 0)
             return make_exception_future<void>(*r_, make_closed("tcp_stream::write"));
         if (shut_requested_)
@@ -208,7 +255,7 @@ public:
         return f;
     }
 
-    future<void> shutdown(const io_options& o) {
+    future<void> start_shutdown(const io_options& o) {
         if (fd_ < 0)
             return make_exception_future<void>(*r_, make_closed("tcp_stream::shutdown"));
         if (shut_requested_)
@@ -233,7 +280,7 @@ public:
         return f;
     }
 
-    void close() noexcept {
+    void close_now() noexcept {
         net_service::remove_from_owner(this);
         svc_ = nullptr;
         if (fd_ < 0 && !rop_ && waiters_.empty() && !shut_)
@@ -256,6 +303,8 @@ public:
     }
 
 private:
+    void bound(const char* function) const { vow::detail::check_thread(*r_, function); }
+
     struct read_spec {
         read_kind kind = read_kind::some;
         std::size_t n = 0;        // exactly: count; until: max_bytes; line: max
@@ -730,53 +779,36 @@ tcp_stream tcp_stream::adopt(reactor& r, int fd, stream_options opts) {
     return detail::make_stream(r, fd, opts, nullptr);
 }
 
-future<std::string> tcp_stream::read_some(io_options opts) {
-    return bound(impl_, "read_some", "net::tcp_stream::read_some")
-        .start_read<std::string>(stream_impl::read_kind::some, 0, {}, opts, "read_some");
-}
+// The operations are stream_impl's overrides of stream_interface (final:
+// these calls are direct), which check the thread.
+future<std::string> tcp_stream::read_some(io_options opts) { return need(impl_, "read_some").read_some(opts); }
 
 future<std::string> tcp_stream::read_some_into(std::string storage, io_options opts) {
-    return bound(impl_, "read_some_into", "net::tcp_stream::read_some_into")
-        .start_read<std::string>(stream_impl::read_kind::some, 0, {}, opts, "read_some_into", std::move(storage));
+    return need(impl_, "read_some_into").read_some_into(std::move(storage), opts);
 }
 
 future<std::string> tcp_stream::read_exactly(std::size_t n, io_options opts) {
-    return bound(impl_, "read_exactly", "net::tcp_stream::read_exactly")
-        .start_read<std::string>(stream_impl::read_kind::exactly, n, {}, opts, "read_exactly");
+    return need(impl_, "read_exactly").read_exactly(n, opts);
 }
 
 future<std::string> tcp_stream::read_until(std::string_view delimiter, std::size_t max_bytes, io_options opts) {
-    auto& s = bound(impl_, "read_until", "net::tcp_stream::read_until");
-    if (delimiter.empty())
-        throw invalid_argument("vow::net::tcp_stream::read_until: the delimiter is empty");
-    if (max_bytes < delimiter.size())
-        throw invalid_argument(fmt::format(
-            "vow::net::tcp_stream::read_until: max_bytes ({}) is smaller than the delimiter ({} bytes)", max_bytes,
-            delimiter.size()));
-    return s.start_read<std::string>(stream_impl::read_kind::until, max_bytes, delimiter, opts, "read_until");
+    return need(impl_, "read_until").read_until(delimiter, max_bytes, opts);
 }
 
 future<std::optional<std::string>> tcp_stream::read_line(std::size_t max, io_options opts) {
-    return bound(impl_, "read_line", "net::tcp_stream::read_line")
-        .start_read<std::optional<std::string>>(stream_impl::read_kind::line, max, {}, opts, "read_line");
+    return need(impl_, "read_line").read_line(max, opts);
 }
 
-future<void> tcp_stream::write(std::string_view data, io_options opts) {
-    return bound(impl_, "write", "net::tcp_stream::write").write(data, opts);
-}
+future<void> tcp_stream::write(std::string_view data, io_options opts) { return need(impl_, "write").write(data, opts); }
 
-future<void> tcp_stream::shutdown(io_options opts) {
-    return bound(impl_, "shutdown", "net::tcp_stream::shutdown").shutdown(opts);
-}
+future<void> tcp_stream::shutdown(io_options opts) { return need(impl_, "shutdown").shutdown(opts); }
 
 void tcp_stream::close() noexcept {
-    if (impl_) {
-        // A closed stream touches nothing of its reactor, which may be gone.
-        if (impl_->is_open())
-            vow::detail::check_thread(impl_->get_reactor(), "net::tcp_stream::close");
+    if (impl_)
         impl_->close();
-    }
 }
+
+tcp_stream::operator stream() const noexcept { return stream(std::shared_ptr<stream_interface>(impl_)); }
 
 bool tcp_stream::is_open() const noexcept { return impl_ && impl_->is_open(); }
 bool tcp_stream::at_eof() const noexcept { return impl_ && impl_->at_eof(); }

@@ -65,4 +65,16 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A TLS handshake or record failed. The message says what, in words: every
+// certificate failure contains the word "certificate" ("certificate has
+// expired", "certificate is for other.example, not localhost", "self-signed
+// certificate is not trusted"); a protocol version or ALPN mismatch, a
+// peer that is not speaking TLS, or a connection cut without close_notify
+// (a truncation) each say so. Thrown by vow-tls (<vow/net/tls.hpp>); it is
+// declared here so code that only catches needs no TLS headers.
+class tls_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 }  // namespace vow::net

@@ -47,6 +47,9 @@
 // running (as an open socket keeps Node.js running); close them, or let the
 // last handle go, when done. ~reactor closes whatever is still open.
 //
+// A tcp_stream converts to a vow::net::stream (vow/net/stream.hpp), which
+// the protocols above TCP (HTTP, TLS) take.
+//
 // Thread safety: thread-bound to the reactor's thread, like the reactor.
 // Where thread checks are on (docs/design.md, "Threading"), every member that
 // acts on a stream aborts when called on another thread; the getters
@@ -57,6 +60,7 @@
 #include <vow/net/address.hpp>
 #include <vow/net/error.hpp>
 #include <vow/net/io_options.hpp>
+#include <vow/net/stream.hpp>
 #include <vow/promise/future.hpp>
 #include <vow/reactor/reactor.hpp>
 
@@ -161,6 +165,11 @@ public:
     void set_write_limits(std::size_t high_water, std::size_t max_write_buffer);
 
     explicit operator bool() const noexcept { return is_open(); }
+
+    // The same connection as a vow::net::stream (vow/net/stream.hpp), what
+    // the protocols above TCP take; no allocation. A default-constructed
+    // tcp_stream gives an empty stream.
+    operator stream() const noexcept;   // NOLINT(google-explicit-constructor): a tcp_stream is a stream
 
 private:
     explicit tcp_stream(std::shared_ptr<detail::stream_impl> impl) noexcept : impl_(std::move(impl)) {}

@@ -115,15 +115,14 @@ url url::parse(std::string_view text) {
     check_bytes(text);
     std::size_t n = scheme_length(text);
     if (n == 0)
-        fail(text, "no scheme (expected http://host/...)");
+        fail(text, "no scheme (expected http://host/... or https://host/...)");
     url u;
     u.scheme.reserve(n);
     for (char c : text.substr(0, n))
         u.scheme.push_back(lower(c));
-    if (u.scheme == "https")
-        fail(text, "HTTPS is not supported (only http:// URLs)");
-    if (u.scheme != "http")
-        fail(text, fmt::format("unsupported scheme '{}' (only http:// URLs)", u.scheme));
+    if (u.scheme != "http" && u.scheme != "https")
+        fail(text, fmt::format("unsupported scheme '{}' (only http:// and https:// URLs)", u.scheme));
+    u.port = u.default_port();
     if (text.substr(n, 3) != "://")
         fail(text, fmt::format("expected '//' after '{}:'", u.scheme));
 
@@ -190,10 +189,12 @@ url url::parse(std::string_view text) {
 std::string url::host_header() const {
     bool v6 = host.find(':') != std::string::npos;
     std::string h = v6 ? fmt::format("[{}]", host) : host;
-    if (port != 80)
+    if (port != default_port())
         h += fmt::format(":{}", port);
     return h;
 }
+
+std::uint16_t url::default_port() const noexcept { return scheme == "https" ? 443 : 80; }
 
 std::string url::to_string() const {
     return fmt::format("{}://{}{}", scheme, host_header(), target);

@@ -1,6 +1,8 @@
 // vow::net::http_client: one op per request (redirects included), a pool of
-// keep-alive tcp_streams per host:port with a cap and a FIFO of waiters,
-// responses parsed by net/http/parser.
+// keep-alive streams per scheme://host:port with a cap and a FIFO of
+// waiters, responses parsed by net/http/parser. An https:// connection is a
+// tcp_stream with the TLS layer of the options over it (vow-tls's
+// tls_context, through vow::net::tls_layer: libvow does not link OpenSSL).
 //
 // Each attempt of an op has a number; continuations of an older attempt
 // (a read that rejects because the attempt's stream was closed) see a
@@ -65,7 +67,7 @@ public:
         bool retried = false;
         bool reused = false;
         bool got_bytes = false;
-        tcp_stream s;
+        stream s;
         std::string buf;
         detail::response_parser parser;
         http_response resp;
@@ -74,7 +76,7 @@ public:
 
     struct pool {
         struct idle_conn {
-            tcp_stream s;
+            stream s;
             reactor::time_point since;
         };
         std::vector<idle_conn> idle;
@@ -116,6 +118,8 @@ public:
         if (method.empty() || !std::all_of(method.begin(), method.end(), is_token_char))
             throw invalid_argument(fmt::format("vow::net::http_client: '{}' is not a valid method", method));
         url u = url::parse(text);   // throws url_error
+        if (u.scheme == "https" && !opts_.tls)
+            throw usage_error(no_tls(u));
         if (ro.timeout && *ro.timeout <= reactor::duration::zero())
             throw invalid_argument("vow::net::http_client: the request timeout is not positive");
         auto o = std::make_shared<op>(r_);
@@ -183,7 +187,7 @@ private:
     // place in the host's queue.
     void attempt(const op_ptr& o, bool force_new) {
         ++o->attempt;
-        o->key = fmt::format("{}:{}", o->u.host, o->u.port);
+        o->key = fmt::format("{}://{}:{}", o->u.scheme, o->u.host, o->u.port);
         pool& pl = pools_[o->key];
         if (!force_new) {
             while (!pl.idle.empty()) {
@@ -215,19 +219,26 @@ private:
         ++opened_;
         o->slot = true;
         o->reused = false;
+        // connect_timeout covers the TCP connect and the TLS handshake.
         connect_options co;
         co.stop = o->ro.stop;
-        co.timeout = opts_.connect_timeout;
+        co.deadline = r_.now() + opts_.connect_timeout;
         unsigned id = o->attempt;
-        auto start_connect = [&]() -> future<tcp_stream> {
+        auto start_connect = [&]() -> future<stream> {
             try {
-                return connect(r_, o->u.host, o->u.port, co);
+                auto tcp = connect(r_, o->u.host, o->u.port, co);
+                if (o->u.scheme != "https")
+                    return std::move(tcp).then([](tcp_stream s) { return stream(s); });
+                return std::move(tcp).then(
+                    [tls = opts_.tls, host = o->u.host, io = io_options{co.stop, {}, co.deadline}](tcp_stream s) {
+                        return tls->connect(s, host, io);
+                    });
             } catch (...) {
-                return make_exception_future<tcp_stream>(r_, std::current_exception());
+                return make_exception_future<stream>(r_, std::current_exception());
             }
         };
         (void)start_connect()
-            .then([this, o, id](tcp_stream s) {
+            .then([this, o, id](stream s) {
                 if (o->done() || o->attempt != id)
                     return;   // the stream closes here; the slot was freed by fail()
                 o->s = std::move(s);
@@ -348,6 +359,13 @@ private:
                 url next;
                 try {
                     next = o->u.resolve(*loc);
+                    if (o->u.scheme == "https" && next.scheme == "http" && !opts_.allow_https_to_http_redirects)
+                        throw http_error(fmt::format(
+                            "vow::net::http_client: {} {}: refused the redirect to {}: it leaves HTTPS for plain "
+                            "HTTP (set http_client_options::allow_https_to_http_redirects to follow it)",
+                            o->method, o->u.to_string(), next.to_string()));
+                    if (next.scheme == "https" && !opts_.tls)
+                        throw usage_error(no_tls(next));
                 } catch (...) {
                     fail(o, std::current_exception());
                     return;
@@ -366,7 +384,7 @@ private:
                 }
                 // Credentials meant for one origin are not handed to another
                 // (as browsers, curl and Python requests do).
-                if (next.host != o->u.host || next.port != o->u.port)
+                if (next.host != o->u.host || next.port != o->u.port || next.scheme != o->u.scheme)
                     for (const char* h : {"Authorization", "Proxy-Authorization", "Cookie"})
                         o->ro.headers.remove(h);
                 o->u = std::move(next);
@@ -405,7 +423,7 @@ private:
                                        [this] { sweep(); });
         } else {
             o->s.close();
-            o->s = tcp_stream{};
+            o->s = stream{};
             --pl.open;
         }
         wake(pl);
@@ -438,6 +456,12 @@ private:
         op_ptr keep = o;   // ops_ may hold the last other reference
         keep->call.reject(std::move(e));
         retire(keep);
+    }
+
+    static std::string no_tls(const url& u) {
+        return fmt::format("vow::net::http_client: {}: https:// needs TLS: set http_client_options::tls to a "
+                           "vow::net::tls_context::client() (<vow/net/tls.hpp>, library vow-tls)",
+                           u.to_string());
     }
 
     void sweep() {

@@ -105,12 +105,16 @@ public:
     struct conn;
     using conn_ptr = std::shared_ptr<conn>;
 
-    enum class phase : unsigned char { idle, reading, handling, writing, lingering, closed };
+    // handshake: a TLS server's connection until its handshake is done
+    // (within header_timeout; it counts against max_connections).
+    enum class phase : unsigned char { handshake, idle, reading, handling, writing, lingering, closed };
 
     struct conn : std::enable_shared_from_this<conn> {
-        conn(impl* s, tcp_stream st, const detail::http_limits& limits) : srv(s), stream(std::move(st)), parser(limits) {}
+        conn(impl* s, tcp_stream st, const detail::http_limits& limits)
+            : srv(s), fd(st.native_handle()), stream(std::move(st)), parser(limits) {}
         impl* srv;
-        tcp_stream stream;
+        int fd;          // the TCP socket under `stream` (for FIONREAD)
+        vow::net::stream stream;   // the tcp_stream, or the TLS stream over it
         std::string buf;
         detail::request_parser parser;
         http_request req;
@@ -199,7 +203,9 @@ public:
             // what they received (with Connection: close), then go.
             for (auto it = conns_.begin(); it != conns_.end();) {
                 auto c = *it++;
-                if (c->ph == phase::idle && c->stream.read_pending() && !input_waiting(*c))
+                if (c->ph == phase::handshake)
+                    close_conn(*c);   // no request can have come yet
+                else if (c->ph == phase::idle && c->stream.read_pending() && !input_waiting(*c))
                     close_when_sent(c, true);
             }
             grace_timer_ = r_.call_later(grace, [this] { close_all(); });
@@ -242,9 +248,38 @@ private:
         auto c = std::make_shared<conn>(this, std::move(s), limits_);
         conns_.push_front(c);
         c->pos = conns_.begin();
-        c->deadline = r_.now() + opts_.idle_timeout;
         if (!sweep_)
             sweep_ = r_.call_every(sweep_period_, [this] { sweep(); });
+        if (opts_.tls) {
+            // Plaintext, garbage or a stalled ClientHello end here, within
+            // header_timeout (the sweep), touching no other connection.
+            c->ph = phase::handshake;
+            c->deadline = r_.now() + opts_.header_timeout;
+            future<stream> hs = [&] {
+                try {
+                    return opts_.tls->accept(c->stream, {});
+                } catch (...) {
+                    return make_exception_future<stream>(r_, std::current_exception());
+                }
+            }();
+            (void)std::move(hs)
+                .then([c](stream secure) {
+                    if (!c->srv || c->ph != phase::handshake) {
+                        secure.close();
+                        return;
+                    }
+                    c->stream = std::move(secure);
+                    c->ph = phase::idle;
+                    c->deadline = c->srv->r_.now() + c->srv->opts_.idle_timeout;
+                    c->srv->read_more(c);
+                })
+                .catch_([c](std::exception_ptr) {
+                    if (c->srv)
+                        c->srv->close_conn(*c);
+                });
+            return;
+        }
+        c->deadline = r_.now() + opts_.idle_timeout;
         read_more(c);
     }
 
@@ -442,7 +477,7 @@ private:
         if (!c.buf.empty() || c.stream.buffered_input() > 0)
             return true;
         int unread = 0;
-        return ::ioctl(c.stream.native_handle(), FIONREAD, &unread) == 0 && unread > 0;
+        return c.fd >= 0 && ::ioctl(c.fd, FIONREAD, &unread) == 0 && unread > 0;
     }
 
     // Ends a connection without cutting off what is still queued for the

@@ -674,12 +674,35 @@ BOOST_FIXTURE_TEST_CASE(a_stop_token_that_is_never_used_changes_nothing, client_
 BOOST_FIXTURE_TEST_CASE(bad_urls_throw_url_error_at_the_call, client_fixture) {
     http_client client(r);
     for (const char* bad :
-         {"ftp://x", "http://", "not a url", "https://example.com/", "http://a b/",
+         {"ftp://x", "http://", "not a url", "https://", "http://a b/",
           "http://example.com:99999/", "http://user@example.com/", ""})
         BOOST_CHECK_THROW((void)client.get(bad), vow::net::url_error);
     BOOST_CHECK_THROW((void)client.post("ftp://x", "b"), vow::net::url_error);
     BOOST_CHECK_THROW((void)client.request("GET", "http://"), vow::net::url_error);
     BOOST_TEST(client.connections_opened() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_https_url_without_a_tls_context_throws_usage_error_saying_what_to_set,
+                        client_fixture) {
+    http_client client(r);
+    try {
+        (void)client.get("https://127.0.0.1:1/");
+        BOOST_FAIL("no exception");
+    } catch (const vow::usage_error& e) {
+        BOOST_TEST(has(e, "https:// needs TLS"));
+        BOOST_TEST(has(e, "http_client_options::tls"));
+    }
+    BOOST_TEST(client.connections_opened() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_redirect_to_https_without_a_tls_context_rejects_with_usage_error,
+                        client_fixture) {
+    raw_peer peer(r, [](int, int, const std::string&) {
+        return reply{"HTTP/1.1 301 Moved\r\nLocation: https://127.0.0.1:1/x\r\nContent-Length: 0\r\n\r\n"};
+    });
+    http_client client(r);
+    auto e = expect_error<vow::usage_error>(client.get(peer.url("/start")));
+    BOOST_TEST(has(e, "https:// needs TLS"));
 }
 
 BOOST_FIXTURE_TEST_CASE(a_bad_method_or_timeout_throws_invalid_argument_at_the_call,

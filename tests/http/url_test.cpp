@@ -58,6 +58,20 @@ BOOST_AUTO_TEST_CASE(parses_ip_literals) {
     BOOST_TEST(url::parse("http://[::1]").host_header() == "[::1]");
 }
 
+BOOST_AUTO_TEST_CASE(https_urls_default_to_port_443) {
+    auto u = url::parse("HTTPS://Example.com/a?b");
+    BOOST_TEST(u.scheme == "https");
+    BOOST_TEST(u.port == 443);
+    BOOST_TEST(u.default_port() == 443);
+    BOOST_TEST(u.host_header() == "example.com");
+    BOOST_TEST(u.to_string() == "https://example.com/a?b");
+    auto odd = url::parse("https://example.com:80/");
+    BOOST_TEST(odd.port == 80);
+    BOOST_TEST(odd.host_header() == "example.com:80");   // 80 is not https's default
+    BOOST_TEST(url::parse("http://example.com:443/").host_header() == "example.com:443");
+    BOOST_TEST(url::parse("https://[::1]:8443/").to_string() == "https://[::1]:8443/");
+}
+
 BOOST_AUTO_TEST_CASE(percent_encodes_non_ascii_bytes) {
     BOOST_TEST(url::parse("http://a/caf\xc3\xa9").target == "/caf%C3%A9");
 }
@@ -66,8 +80,6 @@ BOOST_AUTO_TEST_CASE(rejects_bad_urls_saying_why) {
     BOOST_TEST(throws_saying("", "empty"));
     BOOST_TEST(throws_saying("example.com/x", "no scheme"));
     BOOST_TEST(throws_saying("/just/a/path", "no scheme"));
-    BOOST_TEST(throws_saying("https://example.com/", "HTTPS is not supported"));
-    BOOST_TEST(throws_saying("HTTPS://example.com/", "HTTPS is not supported"));
     BOOST_TEST(throws_saying("ftp://example.com/", "unsupported scheme 'ftp'"));
     BOOST_TEST(throws_saying("http:/example.com", "expected '//'"));
     BOOST_TEST(throws_saying("http://", "empty host"));
@@ -115,7 +127,8 @@ BOOST_AUTO_TEST_CASE(resolves_redirect_locations) {
     BOOST_TEST(base.resolve("").to_string() == base.to_string());
     BOOST_TEST(base.resolve("#frag").to_string() == base.to_string());
     BOOST_TEST(url::parse("http://a").resolve("x").to_string() == "http://a/x");
-    BOOST_CHECK_THROW(base.resolve("https://secure/"), url_error);
+    BOOST_TEST(base.resolve("https://secure/").to_string() == "https://secure/");
+    BOOST_TEST(url::parse("https://a.com/x").resolve("//b.com/y").to_string() == "https://b.com/y");
     BOOST_CHECK_THROW(base.resolve("/a b"), url_error);
 }
 

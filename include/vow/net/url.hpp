@@ -1,4 +1,5 @@
-// vow/net/url.hpp - an http:// URL split into what an HTTP client needs.
+// vow/net/url.hpp - an http:// or https:// URL split into what an HTTP
+// client needs.
 //
 //   auto u = vow::net::url::parse("http://example.com:8080/users/7?x=1#top");
 //   u.host;            // "example.com"
@@ -7,7 +8,7 @@
 //   u.host_header();   // "example.com:8080"
 //   u.resolve("../a"); // http://example.com:8080/a
 //
-// Only "http" is supported. parse() is strict: no user info, no spaces or
+// "http" and "https" are supported. parse() is strict: no user info, no spaces or
 // control bytes, a port in 1..65535. Bytes 0x80 and above in the path or
 // query are percent-encoded. A value type; one thread at a time, like any
 // standard type.
@@ -22,15 +23,17 @@
 namespace vow::net {
 
 struct url {
-    std::string scheme;         // "http" (lower-cased)
+    std::string scheme;         // "http" or "https" (lower-cased)
     std::string host;           // "example.com" (lower-cased), "127.0.0.1", "::1" (no brackets)
-    std::uint16_t port = 80;    // explicit or the scheme's default (80)
+    std::uint16_t port = 80;    // explicit or the scheme's default (80, 443)
     std::string target;         // path + "?" + query; "/" when empty
 
     // Parses an absolute URL. Throws vow::net::url_error with a message that
-    // names the text and the problem ("https://a/: HTTPS is not supported").
+    // names the text and the problem ("ftp://a/: unsupported scheme 'ftp'").
     static url parse(std::string_view text);
 
+    // 443 for https, 80 for http.
+    [[nodiscard]] std::uint16_t default_port() const noexcept;
     // The Host header value: "example.com", "example.com:8080", "[::1]:8080"
     // (the port only when it is not the default).
     [[nodiscard]] std::string host_header() const;

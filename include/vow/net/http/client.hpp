@@ -12,15 +12,18 @@
 // whole time, redirects included), vow::cancelled_error (request_options'
 // stop token), vow::net::http_error for a malformed response or too many
 // redirects, vow::net::limit_error for a response over the limits. A bad
-// URL throws vow::net::url_error at the call (only http:// is supported).
+// URL throws vow::net::url_error at the call. https:// needs a TLS context
+// in the options (below); its failures reject with vow::net::tls_error.
 //
 // Redirects (301, 302, 303, 307, 308 with a Location) are followed up to
 // max_redirects: 303, and 301/302 after a POST, become a GET without the
 // body (and without the headers that described it); 307 and 308 repeat the
 // request as it was. A redirect to another host or port does not carry the
-// request's Authorization, Proxy-Authorization and Cookie headers.
+// request's Authorization, Proxy-Authorization and Cookie headers, nor
+// does one between http:// and https://. A redirect from https:// to
+// http:// is refused unless allow_https_to_http_redirects is set.
 //
-// Connections are pooled per host and port and reused while the server
+// Connections are pooled per scheme, host and port and reused while the server
 // keeps them alive; at most max_connections_per_host are open to one host
 // (further requests wait their turn, in order). A request that fails on a
 // reused connection before any byte of the response arrives (the server
@@ -36,6 +39,7 @@
 
 #include <vow/net/error.hpp>
 #include <vow/net/http/message.hpp>
+#include <vow/net/tls_layer.hpp>
 #include <vow/promise/future.hpp>
 #include <vow/reactor/reactor.hpp>
 
@@ -60,6 +64,12 @@ struct http_client_options {
     std::size_t max_header_bytes = 64 * 1024;
     std::size_t max_body_bytes = 64 * 1024 * 1024;
     http_headers default_headers = {};   // sent with every request unless the request sets the same name
+    // https:// URLs: a vow::net::tls_context::client() from vow-tls
+    // (<vow/net/tls.hpp>), which verifies the server's certificate and host
+    // name by default. Without one, an https:// URL throws vow::usage_error.
+    std::shared_ptr<tls_layer> tls = {};
+    // A redirect from https:// to http:// is refused (http_error) unless set.
+    bool allow_https_to_http_redirects = false;
 };
 
 struct request_options {

@@ -54,6 +54,7 @@
 #include <vow/net/error.hpp>
 #include <vow/net/http/message.hpp>
 #include <vow/net/tcp.hpp>
+#include <vow/net/tls_layer.hpp>
 #include <vow/promise/future.hpp>
 #include <vow/reactor/reactor.hpp>
 
@@ -80,6 +81,12 @@ struct http_server_options {
     reactor::duration write_timeout = std::chrono::seconds(30);   // a client that stops reading is dropped
     std::size_t max_connections = 10000;               // past it, new connections are closed at once
     server_options tcp = {};
+    // HTTPS: a vow::net::tls_context::server(...) from vow-tls
+    // (<vow/net/tls.hpp>). Every connection's TLS handshake must finish
+    // within header_timeout; one that does not (a plaintext request, bytes
+    // that are not TLS, a stalled ClientHello) is closed, and no other
+    // connection waits for it.
+    std::shared_ptr<tls_layer> tls = {};
 };
 
 // What a handler returns, erased: a response now, or later.

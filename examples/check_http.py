@@ -169,7 +169,14 @@ def check_fetch(fetch, server_exe):
         proc.kill()
         raise
     stop_server(proc)
-    print("fetch: own server, --url, and a refused port OK")
+    # A URL it cannot use: one line on stderr and exit status 2, not an abort.
+    for bad, why in (("not-a-url", "no scheme"), ("ftp://127.0.0.1/", "unsupported scheme")):
+        r = subprocess.run([fetch, "--url", bad, "--count", "1", "--quiet"], capture_output=True, text=True,
+                           timeout=60)
+        lines = r.stderr.strip().splitlines()
+        if r.returncode != 2 or len(lines) != 1 or not lines[0].startswith("fetch: ") or why not in lines[0]:
+            fail(f"fetch --url {bad!r}: exit {r.returncode}, stderr:\n{r.stderr}")
+    print("fetch: own server, --url, a refused port and bad URLs OK")
 
 
 if __name__ == "__main__":

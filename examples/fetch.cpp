@@ -6,7 +6,8 @@
 // over vow::net::http_client, which keeps connections alive), prints a
 // progress line to stderr while it runs, then a summary: requests per
 // second, latency percentiles, errors. Exit status 1 if any request failed
-// or answered with a status other than 200.
+// or answered with a status other than 200; 2 for a bad argument or URL.
+// Every error that stops it is one line on stderr ("fetch: ...").
 //
 // With no --url it starts its own server first (vow::net::http_server on
 // 127.0.0.1, a free port, on a second thread with its own reactor: one
@@ -93,7 +94,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int fetch_main(int argc, char** argv) {
     std::string url;
     std::size_t count = 10000, concurrency = 100;
     bool quiet = false;
@@ -112,6 +113,15 @@ int main(int argc, char** argv) {
             ++i;
         } else {
             fmt::print(stderr, "fetch: bad argument '{}'\n{}", a, usage);
+            return 2;
+        }
+    }
+
+    if (!url.empty()) {
+        try {
+            (void)vow::net::url::parse(url);
+        } catch (const vow::net::url_error& e) {
+            fmt::print(stderr, "fetch: {}\n", e.what());
             return 2;
         }
     }
@@ -183,4 +193,15 @@ int main(int argc, char** argv) {
     if (!first_error.empty())
         fmt::print("first error: {}\n", first_error);
     return errors + bad_status == 0 ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return fetch_main(argc, argv);
+    } catch (const std::exception& e) {
+        // What stopped the whole run (a request's own failure is counted,
+        // not thrown): one line, and a non-zero exit.
+        fmt::print(stderr, "fetch: {}\n", e.what());
+        return 1;
+    }
 }

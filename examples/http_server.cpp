@@ -2,6 +2,7 @@
 //
 //   http_server [--host H] [--port N] [--quiet] [--header-timeout-ms N]
 //               [--body-timeout-ms N] [--idle-timeout-ms N] [--write-timeout-ms N]
+//               [--tls-cert FILE --tls-key FILE]
 //
 //   GET  /            -> "hello world"
 //   GET  /users/{id}  -> {"id": 7, "name": "user 7"}   (404 unless id is a number)
@@ -14,13 +15,16 @@
 // flags set http_server_options' timeouts (defaults: header 10 s, body
 // 30 s, idle 60 s, write 30 s); the soak tests shorten them so that slow
 // clients are dropped within a test's time. Prints
-// "listening on http://HOST:PORT" once it accepts (port 0: a free port).
+// "listening on http://HOST:PORT" once it accepts (port 0: a free port);
+// with --tls-cert and --tls-key (PEM files: the certificate, its chain after
+// it, and the key) it serves HTTPS instead and says "https://".
 // SIGINT and SIGTERM do the same (one function handles both): a graceful
 // shutdown. No new connections; every request already received, even one
 // still unread when the signal came, is answered; then the program says how
 // many requests it served.
 #include <vow/vow.hpp>
 #include <vow/net/http/server.hpp>
+#include <vow/net/tls.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/core.h>
@@ -49,12 +53,15 @@ const char* usage =
     "                          (default 10000)\n"
     "  --body-timeout-ms N     and its body within N ms more (default 30000)\n"
     "  --idle-timeout-ms N     a keep-alive connection may idle N ms (default 60000)\n"
-    "  --write-timeout-ms N    a client must take a response within N ms (default 30000)\n";
+    "  --write-timeout-ms N    a client must take a response within N ms (default 30000)\n"
+    "  --tls-cert FILE         serve HTTPS with this certificate (PEM, chain after it)\n"
+    "  --tls-key FILE          and this private key (PEM)\n";
 
 struct options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;
     bool quiet = false;
+    std::string tls_cert, tls_key;
     vow::net::http_server_options server;
 };
 
@@ -104,6 +111,10 @@ int main(int argc, char** argv) {
             opt.host = argv[++i];
         } else if (a == "--port" && i + 1 < argc && parse_port(argv[i + 1], opt.port)) {
             ++i;
+        } else if (a == "--tls-cert" && i + 1 < argc) {
+            opt.tls_cert = argv[++i];
+        } else if (a == "--tls-key" && i + 1 < argc) {
+            opt.tls_key = argv[++i];
         } else if (auto f = std::find_if(std::begin(timeout_flags), std::end(timeout_flags),
                                          [&](const timeout_flag& t) { return t.name == a; });
                    f != std::end(timeout_flags) && i + 1 < argc &&
@@ -111,6 +122,19 @@ int main(int argc, char** argv) {
             ++i;
         } else {
             fmt::print(stderr, "http_server: bad argument '{}'\n{}", a, usage);
+            return 2;
+        }
+    }
+
+    if (opt.tls_cert.empty() != opt.tls_key.empty()) {
+        fmt::print(stderr, "http_server: --tls-cert and --tls-key go together\n{}", usage);
+        return 2;
+    }
+    if (!opt.tls_cert.empty()) {
+        try {
+            opt.server.tls = vow::net::tls_context::server({.cert_file = opt.tls_cert, .key_file = opt.tls_key});
+        } catch (const std::exception& e) {   // a file that is missing, unreadable, or not a matching pair
+            fmt::print(stderr, "http_server: {}\n", e.what());
             return 2;
         }
     }
@@ -162,7 +186,7 @@ int main(int argc, char** argv) {
     sigs[0] = r.add_signal_handler(SIGINT, stop);
     sigs[1] = r.add_signal_handler(SIGTERM, stop);
 
-    fmt::print("listening on http://{}\n", server.local_address());
+    fmt::print("listening on {}://{}\n", opt.server.tls ? "https" : "http", server.local_address());
     std::fflush(stdout);
     r.run();
     return 0;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cctype>
@@ -108,7 +109,11 @@ void load_certificate(SSL_CTX* ctx, const std::string& cert_file, const std::str
     const int ok = SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM);
     SSL_CTX_set_default_passwd_cb_userdata(ctx, nullptr);
     if (ok != 1) {
-        unsigned long e = take_error();
+        const unsigned long e = take_error();
+        if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH)
+            throw tls_error(fmt::format("vow::net::tls_context: the private key '{}' does not match the "
+                                        "certificate '{}'",
+                                        key_file, cert_file));
         throw tls_error(fmt::format("vow::net::tls_context: cannot load the private key from '{}': {}{}", key_file,
                                     openssl_text(e),
                                     password.empty() ? " (if it is encrypted, give key_password)"

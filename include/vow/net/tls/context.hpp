@@ -72,17 +72,17 @@ struct tls_client_options {
 // A certificate the server shows to clients that ask for `host` by SNI
 // (exact match, case-insensitive, or "*.example.com" for one label).
 struct sni_certificate {
-    std::string host;
-    std::string cert_file;
-    std::string key_file;
+    std::string host = {};
+    std::string cert_file = {};
+    std::string key_file = {};
     std::string key_password = {};
 };
 
 struct tls_server_options {
     // The default certificate (PEM; the file may hold the chain after it)
-    // and its key (PEM; key_password if it is encrypted).
-    std::string cert_file;
-    std::string key_file;
+    // and its key (PEM; key_password if it is encrypted). Both required.
+    std::string cert_file = {};
+    std::string key_file = {};
     std::string key_password = {};
     // Certificates chosen by the client's SNI; the default one otherwise.
     std::vector<sni_certificate> sni = {};

@@ -9,6 +9,12 @@
       runs FETCH with no URL (its own server) for 3,000 requests, then
       against HTTP_SERVER --quiet with --url; both must succeed with every
       request answered 200 and print the summary lines.
+  check_http.py https FETCH HTTP_SERVER MAKE_CERTS
+      makes test certificates with MAKE_CERTS (tests/tls/make_certs.sh) into
+      a temporary directory, starts HTTP_SERVER --tls-cert --tls-key, and
+      checks FETCH against it: with --cafile every request is answered; with
+      the system's CAs only, every request fails with a certificate error;
+      with --insecure they are answered and fetch says verification is off.
 """
 import http.client
 import json
@@ -25,10 +31,10 @@ def fail(msg):
     sys.exit(1)
 
 
-def start_server(exe, *args):
+def start_server(exe, *args, scheme="http"):
     proc = subprocess.Popen([exe, "--port", "0", *args], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
-    m = re.match(r"listening on http://([\d.]+):(\d+)", line)
+    m = re.match(scheme + r"://([\d.]+):(\d+)", line.removeprefix("listening on "))
     if not m:
         proc.kill()
         fail(f"no listening line, got {line!r}")
@@ -179,10 +185,57 @@ def check_fetch(fetch, server_exe):
     print("fetch: own server, --url, a refused port and bad URLs OK")
 
 
+def check_https(fetch, server_exe, make_certs):
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="vow-https-") as certs:
+        subprocess.run(["sh", make_certs, certs], check=True, capture_output=True, timeout=60)
+        # A key without its certificate: one clear line, exit status 2.
+        r = subprocess.run([server_exe, "--port", "0", "--tls-key", f"{certs}/server.key"], capture_output=True,
+                           text=True, timeout=30)
+        if r.returncode != 2 or "go together" not in r.stderr:
+            fail(f"http_server --tls-key alone: exit {r.returncode}:\n{r.stderr}")
+        r = subprocess.run([server_exe, "--port", "0", "--tls-cert", f"{certs}/server.pem", "--tls-key",
+                            f"{certs}/other.key"], capture_output=True, text=True, timeout=30)
+        if r.returncode != 2 or len(r.stderr.strip().splitlines()) != 1:
+            fail(f"http_server with a key that is not the certificate's: exit {r.returncode}:\n{r.stderr}")
+        proc, _, port = start_server(server_exe, "--quiet", "--tls-cert", f"{certs}/server.pem", "--tls-key",
+                                     f"{certs}/server.key", scheme="https")
+        url = f"https://localhost:{port}/users/5"
+        try:
+            r = subprocess.run([fetch, "--url", url, "--count", "300", "--concurrency", "20", "--quiet", "--cafile",
+                                f"{certs}/ca.pem"], capture_output=True, text=True, timeout=120)
+            if r.returncode != 0:
+                fail(f"fetch --cafile exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
+            check_summary(r.stdout, 300)
+            if "connections opened: 20" not in r.stdout:
+                fail(f"fetch over https did not keep its 20 connections alive:\n{r.stdout}")
+            r = subprocess.run([fetch, "--url", url, "--count", "3", "--quiet"], capture_output=True, text=True,
+                               timeout=60)
+            if r.returncode != 1 or "3 errors" not in r.stdout or "certificate" not in r.stdout:
+                fail(f"fetch without the test CA: exit {r.returncode}:\n{r.stdout}\n{r.stderr}")
+            r = subprocess.run([fetch, "--url", url, "--count", "50", "--quiet", "--insecure"], capture_output=True,
+                               text=True, timeout=60)
+            if r.returncode != 0 or "verification is off" not in r.stderr:
+                fail(f"fetch --insecure: exit {r.returncode}:\n{r.stdout}\n{r.stderr}")
+            check_summary(r.stdout, 50)
+            r = subprocess.run([fetch, "--url", url, "--cafile", f"{certs}/missing.pem"], capture_output=True,
+                               text=True, timeout=30)
+            lines = r.stderr.strip().splitlines()
+            if r.returncode != 2 or len(lines) != 1 or "missing.pem" not in lines[0]:
+                fail(f"fetch --cafile missing.pem: exit {r.returncode}:\n{r.stderr}")
+        except BaseException:
+            proc.kill()
+            raise
+        stop_server(proc)
+    print("https: fetch --cafile, the system store, --insecure and bad files OK")
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "server":
         check_server(sys.argv[2])
     elif len(sys.argv) >= 4 and sys.argv[1] == "fetch":
         check_fetch(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 5 and sys.argv[1] == "https":
+        check_https(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         fail(__doc__)

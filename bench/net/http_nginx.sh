@@ -1,13 +1,21 @@
 #!/bin/sh
-# bench/net/http_nginx.sh --port N - nginx as the HTTP hello-world anchor:
+# bench/net/http_nginx.sh --port N [--tls CERT KEY] - nginx as the HTTP hello-world anchor:
 # one worker, no master process (so the harness's pid is the process that
 # serves, and its CPU time is all of nginx's), `return 200 "hello world"`,
 # no access log. Writes its configuration into a temporary directory that
 # is removed when nginx exits, prints the "listening on" line the harness
 # waits for, then becomes nginx (exec): SIGTERM from the harness stops it.
 set -eu
-[ "${1:-}" = "--port" ] && [ -n "${2:-}" ] || { echo "usage: http_nginx.sh --port N" >&2; exit 2; }
+[ "${1:-}" = "--port" ] && [ -n "${2:-}" ] || { echo "usage: http_nginx.sh --port N [--tls CERT KEY]" >&2; exit 2; }
 port=$2
+# --tls CERT KEY: HTTPS on the same port (the HTTPS rows), TLS 1.2 and 1.3,
+# nginx's default ciphers, a session cache off (as vow's server has none).
+ssl=""
+tls_conf=""
+if [ "${3:-}" = "--tls" ] && [ -n "${4:-}" ] && [ -n "${5:-}" ]; then
+    ssl=" ssl"
+    tls_conf="ssl_certificate $4; ssl_certificate_key $5; ssl_protocols TLSv1.2 TLSv1.3;"
+fi
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$nginx" ] || { echo "nginx not installed (apt-get install nginx-light)" >&2; exit 1; }
 dir=$(mktemp -d /tmp/vow-bench-nginx.XXXXXX)
@@ -27,7 +35,8 @@ http {
     scgi_temp_path $dir/scgi;
     keepalive_requests 1000000;
     server {
-        listen 127.0.0.1:$port reuseport;
+        listen 127.0.0.1:$port$ssl reuseport;
+        $tls_conf
         location / {
             default_type text/plain;
             return 200 "hello world";

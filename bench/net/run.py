@@ -9,6 +9,7 @@ replaces and beside Node.js and Python.
   python3 bench/net/run.py --http-all      # wrk at 1 and 256 connections too
   python3 bench/net/run.py --json out.json # also save every measurement
   python3 bench/net/run.py --only idle     # memory with 10,000 idle connections
+  python3 bench/net/run.py --only https,client-https   # the HTTPS rows
 
 How it measures (bench/README.md says more):
 
@@ -39,6 +40,17 @@ Workloads:
   client  COUNT (10,000) GETs, CONCURRENCY (100) at a time, by vow's
           examples/fetch, Node.js fetch and aiohttp's client, against
           http_evhttp. Requests/s, and errors.
+  https   HTTPS hello world: wrk -t1 -c64 over TLS against examples/http_server
+          --tls-cert/--tls-key, nginx (http_nginx.sh --tls) and Node.js's
+          `https` (https_node.js), all with the same EC P-256 certificate
+          (made by tests/tls/make_certs.sh) and their default TLS 1.3
+          ciphers. Requests/s and server CPU per request; then full
+          handshakes: the same with "Connection: close" (a new connection
+          and handshake per request). Baseline: nginx. wrk does its own
+          crypto on its core: where it saturates, server CPU decides.
+  client-https  COUNT GETs at CONCURRENCY by examples/fetch (--cafile),
+          Node.js fetch (NODE_EXTRA_CA_CERTS) and aiohttp (SSL_CERT_FILE)
+          against nginx with TLS: the HTTPS client row.
   idle    memory: each echo server's resident set (VmRSS, and its peak
           VmHWM, from /proc/<pid>/status) before and while loadgen --hold
           holds IDLE (10,000) connections open, each after one checked
@@ -64,6 +76,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import signal
 import socket
 import statistics
@@ -592,13 +605,13 @@ def idle_group(args, specs, results):
             print(f"\n- {name}: {e}")
 
 
-def check_hello(port):
+def check_hello(port, scheme="http", ssl_ctx=None):
     # A server that prints its "listening on" line before it binds (the
     # nginx wrapper, which then execs nginx) gets 3 s to start listening.
     deadline = time.monotonic() + 3
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            with urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}/", timeout=5, context=ssl_ctx) as r:
                 body = r.read()
                 if r.status != 200 or body != b"hello world":
                     return f"GET / answered {r.status} {body[:40]!r}, not 200 'hello world'"
@@ -617,8 +630,12 @@ WRK_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+),
 WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
 
 
-def http_group(args, specs, results):
-    conn_counts = [64] + ([1, 256] if args.http_all else [])
+def http_group(args, specs, results, scheme="http", ssl_ctx=None, group="http", title="HTTP hello world",
+               baseline="evhttp", wrk_extra=(), conn_counts=None):
+    """wrk against hello-world servers. The HTTPS rows call it with
+    scheme "https" (wrk does its own TLS) and, for full handshakes, with
+    wrk_extra ["-H", "Connection: close"]: a new connection per request."""
+    conn_counts = conn_counts or ([64] + ([1, 256] if args.http_all else []))
     peers = list(specs)
     all_cells = {c: {p: Cell() for p in peers} for c in conn_counts}
     wrk = shutil.which("wrk")
@@ -629,10 +646,10 @@ def http_group(args, specs, results):
                 all_cells[c][p].unavailable = "wrk not installed"
         servers = {}
     else:
-        log("http: starting hello-world servers")
+        log(f"{group}: starting hello-world servers")
         servers = start_servers(specs, first, args.pin)
     for name, server in list(servers.items()):
-        problem = check_hello(server.port)
+        problem = check_hello(server.port, scheme, ssl_ctx)
         if problem:
             first[name].unavailable = f"wrong answer: {problem}"
             server.stop()
@@ -642,8 +659,8 @@ def http_group(args, specs, results):
             all_cells[c][p].unavailable = all_cells[c][p].unavailable or first[p].unavailable
     try:
         for name, server in servers.items():  # warm-up (JIT, caches), untimed
-            run_load([wrk, "-t1", "-c64", f"-d{max(1, round(args.warmup))}s",
-                      f"http://127.0.0.1:{server.port}/"], args.pin, 60)
+            run_load([wrk, "-t1", "-c64", f"-d{max(1, round(args.warmup))}s", *wrk_extra,
+                      f"{scheme}://127.0.0.1:{server.port}/"], args.pin, 60)
         for conns in conn_counts:
             cells = all_cells[conns]
             for rep in range(args.reps):
@@ -651,9 +668,9 @@ def http_group(args, specs, results):
                     if name not in servers or cells[name].unavailable:
                         continue
                     duration = max(1, round(args.seconds))
-                    argv = [wrk, "-t1", f"-c{conns}", f"-d{duration}s",
-                            f"http://127.0.0.1:{servers[name].port}/"]
-                    log(f"http wrk -c{conns}: {name} (rep {rep + 1}/{args.reps})")
+                    argv = [wrk, "-t1", f"-c{conns}", f"-d{duration}s", *wrk_extra,
+                            f"{scheme}://127.0.0.1:{servers[name].port}/"]
+                    log(f"{group} wrk -c{conns}: {name} (rep {rep + 1}/{args.reps})")
                     try:
                         code, out, err, wall, load_cpu, server_cpu = measure_server(
                             servers[name], argv, args.pin, args.seconds + 60)
@@ -681,15 +698,16 @@ def http_group(args, specs, results):
                         ns_per_req=server_cpu * 1e9 / requests if requests else None,
                         server_busy=100 * server_cpu / wall,
                         load_busy=100 * load_cpu / wall)
-                    results.append({"group": "http", "connections": conns, "program": name,
+                    results.append({"group": group, "connections": conns, "program": name,
                                     "rep": rep, "requests_per_s": rate,
                                     "server_ns_per_request":
                                         server_cpu * 1e9 / requests if requests else None,
                                     "server_cpu_s": server_cpu, "wall_s": wall,
                                     "load_cpu_s": load_cpu, "wrk_errors": bad})
-            print_table(f"HTTP hello world, wrk -t1 -c{conns}", peers, cells,
+            print_table(f"{title}, wrk -t1 -c{conns}{' ' + ' '.join(wrk_extra) if wrk_extra else ''}", peers,
+                        cells,
                         [("requests/s", "req_per_s", True, True),
-                         ("server CPU ns/request", "ns_per_req", True, True)], "evhttp",
+                         ("server CPU ns/request", "ns_per_req", True, True)], baseline,
                         "wrk on core 1, server on core 0; each server was checked to answer "
                         "GET / with 200 'hello world' and warmed up first. Server CPU per "
                         "request is approximate (wrk's rate times the duration).")
@@ -701,28 +719,29 @@ def http_group(args, specs, results):
 REQ_RATE = re.compile(r"requests/s\W*\s*([\d.]+)", re.I)
 
 
-def client_group(args, specs, results, server_spec):
+def client_group(args, specs, results, server_spec, scheme="http", server_name="http_evhttp",
+                 group="client", title="HTTP client"):
     peers = list(specs)
     cells = {p: Cell() for p in peers}
     for name, spec in specs.items():
         if isinstance(spec, str):
             cells[name].unavailable = spec
-    log("client: starting the evhttp hello-world server")
+    log(f"{group}: starting the {server_name} hello-world server")
     try:
-        server = Server("http_evhttp", server_spec, args.pin).start()
+        server = Server(server_name, server_spec, args.pin).start()
     except RuntimeError as e:
         for p in peers:
             cells[p].unavailable = cells[p].unavailable or f"no server: {e}"
-        print_table("HTTP client", peers, cells, [("requests/s", "req_per_s", False, True)], "")
+        print_table(title, peers, cells, [("requests/s", "req_per_s", False, True)], "")
         return
-    url = f"http://127.0.0.1:{server.port}/"
+    url = f"{scheme}://127.0.0.1:{server.port}/"
     try:
         for rep in range(args.reps):
             for name in rotate(peers, rep):
                 if cells[name].unavailable:
                     continue
                 argv = [a.replace("{url}", url) for a in specs[name]]
-                log(f"client {args.count} GETs x{args.concurrency}: {name} "
+                log(f"{group} {args.count} GETs x{args.concurrency}: {name} "
                     f"(rep {rep + 1}/{args.reps})")
                 try:
                     code, out, err, wall, load_cpu, server_cpu = measure_server(
@@ -756,18 +775,18 @@ def client_group(args, specs, results, server_spec):
                 cells[name].add(req_per_s=rate,
                                 server_busy=100 * server_cpu / wall,
                                 load_busy=100 * load_cpu / wall)
-                results.append({"group": "client", "program": name, "rep": rep,
+                results.append({"group": group, "program": name, "rep": rep,
                                 "requests_per_s": rate, "wall_s": wall,
                                 "client_cpu_s": load_cpu, "server_cpu_s": server_cpu})
     finally:
         server.stop()
     note = (f"{args.count} GETs of {url.replace(str(server.port), 'PORT')} at concurrency "
-            f"{args.concurrency}, client on core 1, http_evhttp on core 0. 'server busy' "
-            "is http_evhttp's core; 'load busy' the client's. The clients check every body.")
+            f"{args.concurrency}, client on core 1, {server_name} on core 0. 'server busy' "
+            f"is {server_name}'s core; 'load busy' the client's. The clients check every body.")
     if "wall_rate" in cells.get("vow", Cell()).figures:
         note += (" vow's fetch printed no rate: its figure is COUNT / the process's wall "
                  "time, start-up included.")
-    print_table("HTTP client", peers, cells, [("requests/s", "req_per_s", False, True)], "",
+    print_table(title, peers, cells, [("requests/s", "req_per_s", False, True)], "",
                 note)
     vow = cells.get("vow")
     if vow and vow.outputs:
@@ -812,8 +831,8 @@ def main():
     args.count = args.count or (2000 if args.quick else 10000)
     groups = [g.strip() for g in args.only.split(",") if g.strip()]
     for g in groups:
-        if g not in ("tcp", "http", "client", "idle"):
-            ap.error(f"unknown group {g!r}: choose from tcp, http, client, idle")
+        if g not in ("tcp", "http", "client", "idle", "https", "client-https"):
+            ap.error(f"unknown group {g!r}: choose from tcp, http, client, idle, https, client-https")
     args.tcp_connections = [int(c) for c in args.tcp_connections.split(",") if c.strip()]
     raise_nofile()  # 1000-connection runs need more than the usual 1024 fds
 
@@ -929,6 +948,49 @@ def main():
         }
         client_group(args, specs, results,
                      [str(bench_bin / "http_evhttp"), "--port", "{port}"])
+
+    if "https" in groups or "client-https" in groups:
+        certs = Path(tempfile.mkdtemp(prefix="vow-bench-certs-"))
+        subprocess.run(["sh", str(ROOT / "tests" / "tls" / "make_certs.sh"), str(certs)], check=True,
+                       capture_output=True)
+        cert, key, ca = str(certs / "server.pem"), str(certs / "server.key"), str(certs / "ca.pem")
+        ssl_ctx = ssl.create_default_context(cafile=ca)
+        hs = str(examples / "http_server")
+        nginx_tls = needs(shutil.which("nginx") or Path("/usr/sbin/nginx").exists(),
+                          [["sh", str(HERE / "http_nginx.sh"), "--port", "{port}", "--tls", cert, key]],
+                          "nginx not installed (nginx-light)")
+    if "https" in groups:
+        specs = {
+            "nginx": nginx_tls,
+            "vow": compiled(examples / "http_server", [[hs, "--port", "{port}", "--quiet", "--tls-cert", cert,
+                                                        "--tls-key", key]]),
+            "node": needs(node, [[node or "", str(HERE / "https_node.js"), "--port", "{port}", "--cert", cert,
+                                  "--key", key]], "node not installed"),
+        }
+        http_group(args, specs, results, "https", ssl_ctx, "https", "HTTPS hello world (the same EC P-256 "
+                   "certificate everywhere)", "nginx")
+        http_group(args, specs, results, "https", ssl_ctx, "https-handshake", "HTTPS full handshakes",
+                   "nginx", ["-H", "Connection: close"], [64])
+    if "client-https" in groups:
+        n, c = str(args.count), str(args.concurrency)
+        specs = {
+            "vow": compiled(examples / "fetch", [str(examples / "fetch"), "--url", "{url}", "--count", n,
+                                                 "--concurrency", c, "--cafile", ca]),
+            "node": needs(node, ["env", f"NODE_EXTRA_CA_CERTS={ca}", node or "", str(HERE / "client_node.js"),
+                                 "--url", "{url}", "--count", n, "--concurrency", c], "node not installed"),
+            "aiohttp": needs(has_aiohttp, ["env", f"SSL_CERT_FILE={ca}", python, str(HERE / "client_aiohttp.py"),
+                                           "--url", "{url}", "--count", n, "--concurrency", c],
+                             "python3-aiohttp not installed"),
+        }
+        if isinstance(nginx_tls, str):
+            for k in specs:
+                specs[k] = nginx_tls
+            client_group(args, specs, results, ["true"], "https", "nginx", "client-https", "HTTPS client")
+        else:
+            client_group(args, specs, results, nginx_tls[0], "https", "nginx (TLS)", "client-https",
+                         "HTTPS client")
+    if "https" in groups or "client-https" in groups:
+        shutil.rmtree(certs, ignore_errors=True)
 
     if "idle" in groups:
         idle_group(args, echo_specs, results)

@@ -236,6 +236,8 @@ std::shared_ptr<tls_context> tls_context::client(tls_client_options o) {
     }
     if (!o.cert_file.empty() || !o.key_file.empty())
         detail::load_certificate(ctx, o.cert_file, o.key_file, o.key_password);
+    else
+        SSL_CTX_set_client_cert_cb(ctx, detail::client_cert_callback);   // to say why a server refuses
     if (!gen->alpn_wire.empty() &&
         SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(gen->alpn_wire.data()),
                                 static_cast<unsigned int>(gen->alpn_wire.size())) != 0)

@@ -306,6 +306,7 @@ public:
     static tls_stream_impl* of(SSL* ssl) noexcept { return static_cast<tls_stream_impl*>(SSL_get_app_data(ssl)); }
     verify_failure verify_failed;        // the first certificate that failed, if one did
     std::string alpn_refused;            // server: the client's offer that matched nothing
+    bool certificate_asked = false;      // client: the server asked for a certificate it has not got
     const ctx_generation& generation() const noexcept { return *gen_; }
     tls_context_state& context() noexcept { return *ctx_; }
     const std::string& session_key() const noexcept { return session_key_; }
@@ -465,6 +466,13 @@ private:
                  (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_WANT_READ ||
                   (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)))
             words = "the connection was closed without close_notify: the data may be truncated";
+        else if (certificate_asked && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+                 (ERR_GET_REASON(e) == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE ||
+                  ERR_GET_REASON(e) == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED ||
+                  ERR_GET_REASON(e) == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE))
+            words = fmt::format("the server requires a client certificate, and this client has none (set "
+                                "cert_file and key_file in tls_client_options): {}",
+                                openssl_text(e));
         else
             words = reason_words(e, server_, gen_->alpn_words);
         if (words.empty())
@@ -555,6 +563,12 @@ int new_session_callback(SSL* ssl, SSL_SESSION* session) {
         return 0;
     s->context().store_session(s->session_key(), session);
     return 1;   // the reference is ours now
+}
+
+int client_cert_callback(SSL* ssl, X509** /*cert*/, EVP_PKEY** /*key*/) {
+    if (auto* s = tls_stream_impl::of(ssl))
+        s->certificate_asked = true;
+    return 0;   // none to give
 }
 
 int servername_callback(SSL* ssl, int* /*alert*/, void* /*arg*/) {

@@ -83,6 +83,7 @@ struct verify_failure {
 // each finds its stream through SSL_get_app_data).
 int verify_callback(int preverify_ok, X509_STORE_CTX* store);
 int new_session_callback(SSL* ssl, SSL_SESSION* session);
+int client_cert_callback(SSL* ssl, X509** cert, EVP_PKEY** key);
 int servername_callback(SSL* ssl, int* alert, void* arg);
 int alpn_select_callback(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                          unsigned int inlen, void* arg);

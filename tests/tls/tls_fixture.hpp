@@ -205,6 +205,8 @@ struct tls_fixture : net_fixture {
         return net::tls_context::client(std::move(o));
     }
 
+    // settle(duration) lets the loop run; settle(future) waits for an outcome.
+    using net_fixture::settle;
     template <class T>
     outcome<T> settle(future<T> f) {
         outcome<T> o;
@@ -216,6 +218,10 @@ struct tls_fixture : net_fixture {
             o.error = std::current_exception();
         }
         return o;
+    }
+
+    outcome<bool> settle(future<void> f) {
+        return settle(std::move(f).then([] { return true; }));
     }
 
     struct handshakes {

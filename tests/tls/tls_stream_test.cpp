@@ -199,4 +199,30 @@ BOOST_FIXTURE_TEST_CASE(dropping_every_handle_closes_the_connection, fixture) {
     check_abrupt_end(wait_error(p.server.read_some()));
 }
 
+BOOST_FIXTURE_TEST_CASE(read_some_into_gives_back_the_storage_it_was_given, fixture) {
+    auto p = pair();
+    std::string storage;
+    storage.reserve(64 * 1024);
+    const char* const at = storage.data();
+    auto f = p.server.read_some_into(std::move(storage));
+    wait(p.client.write("into"));
+    std::string got = wait(std::move(f));
+    BOOST_TEST(got == "into");
+    BOOST_TEST(static_cast<const void*>(got.data()) == static_cast<const void*>(at));
+}
+
+// Nobody reads: the stream reads ahead a bounded amount, then stops taking
+// the transport's bytes, so the kernel's window and the writer's
+// high_water push back on the peer. Nothing is lost when reading resumes.
+BOOST_FIXTURE_TEST_CASE(read_ahead_is_bounded_and_pushes_back_on_the_writer, fixture) {
+    auto p = pair();
+    const auto data = pattern(8 * 1024 * 1024, 3);
+    auto sent = p.server.write(data);
+    settle(std::chrono::milliseconds(100));
+    BOOST_TEST(p.client.buffered_input() <= 64u * 1024 + 64 * 1024);
+    BOOST_TEST(!sent.available());
+    BOOST_TEST(wait(p.client.read_exactly(data.size())) == data);
+    wait(std::move(sent));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

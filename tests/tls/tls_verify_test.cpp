@@ -24,6 +24,8 @@ std::string client_failure(fixture& f, const std::string& cert_name, const std::
     BOOST_REQUIRE_MESSAGE(h.client.error, "the client's handshake with " << cert_name << " should have failed");
     error_as<vow::net::tls_error>(h.client.error);
     BOOST_TEST(static_cast<bool>(h.server.error));   // the client's alert (or its close) ends the server's handshake too
+    BOOST_TEST_MESSAGE("client: " << h.client.message());
+    BOOST_TEST_MESSAGE("server: " << h.server.message());
     return h.client.message();
 }
 
@@ -98,6 +100,7 @@ BOOST_FIXTURE_TEST_CASE(mutual_tls_refuses_a_client_without_a_certificate_on_bot
     auto h = handshake(server_context({.client_ca_file = cert("ca.pem"), .require_client_certificate = true}),
                        client_context());
     BOOST_REQUIRE(h.server.error);
+    BOOST_TEST_MESSAGE("server: " << h.server.message());
     BOOST_TEST(contains(h.server.message(), "certificate"), h.server.message());
     error_as<vow::net::tls_error>(h.server.error);
     // In TLS 1.3 the client's handshake is over before the server has
@@ -106,6 +109,7 @@ BOOST_FIXTURE_TEST_CASE(mutual_tls_refuses_a_client_without_a_certificate_on_bot
     if (!client_error)
         client_error = wait_error(h.client.value->read_some());
     const auto msg = vow::test::message_of(client_error);
+    BOOST_TEST_MESSAGE("client: " << msg);
     BOOST_TEST(contains(msg, "certificate"), msg);
 }
 
@@ -122,6 +126,8 @@ BOOST_FIXTURE_TEST_CASE(mutual_tls_refuses_a_client_certificate_from_an_unknown_
 BOOST_FIXTURE_TEST_CASE(an_alpn_mismatch_is_refused_by_the_server_naming_alpn, fixture) {
     auto h = handshake(server_context({.alpn = {"h2"}}), client_context({.alpn = {"http/1.1", "spdy/3"}}));
     BOOST_REQUIRE(h.server.error);
+    BOOST_TEST_MESSAGE("server: " << h.server.message());
+    BOOST_TEST_MESSAGE("client: " << h.client.message());
     BOOST_TEST(contains(h.server.message(), "ALPN"), h.server.message());
     BOOST_TEST(contains(h.server.message(), "http/1.1, spdy/3"), h.server.message());
     BOOST_REQUIRE(h.client.error);

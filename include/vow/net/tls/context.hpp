@@ -26,10 +26,9 @@
 // vow::net::tls_error, in words ("certificate has expired", "certificate is
 // for other.example, not localhost"); see vow/net/error.hpp.
 //
-// Thread safety: a context is immutable after creation except for
-// reload(); it may be shared by streams of several reactors, but reload()
-// and connect/accept must not race (call reload on a thread no handshake is
-// running on, or on the one reactor that uses the context). The streams it
+// Thread safety: thread-safe. A context may be shared by the streams of
+// several reactors, and reload() may be called from any thread (a mutex
+// guards the current certificates and the session cache). The streams it
 // makes are thread-bound to their transport's reactor.
 //
 // Ownership: create() returns a shared_ptr; every stream keeps what it

@@ -24,17 +24,26 @@
 namespace vow::net::detail {
 
 tls_context_state::~tls_context_state() {
-    for (auto& [key, s] : sessions)
-        SSL_SESSION_free(s);
+    for (auto& [key, c] : sessions)
+        SSL_SESSION_free(c.session);
 }
 
 void tls_context_state::store_session(const std::string& key, SSL_SESSION* s) {
     std::lock_guard lock(mutex);
-    auto [it, added] = sessions.try_emplace(key, s);
-    if (!added) {
-        SSL_SESSION_free(it->second);
-        it->second = s;
+    auto it = sessions.find(key);
+    if (it != sessions.end()) {
+        SSL_SESSION_free(it->second.session);
+        it->second = {s, ++stores};
+        return;
     }
+    if (sessions.size() >= max_sessions) {
+        auto oldest = std::min_element(sessions.begin(), sessions.end(), [](const auto& a, const auto& b) {
+            return a.second.stored < b.second.stored;
+        });
+        SSL_SESSION_free(oldest->second.session);
+        sessions.erase(oldest);
+    }
+    sessions.emplace(key, cached_session{s, ++stores});
 }
 
 SSL_SESSION* tls_context_state::find_session(const std::string& key) {
@@ -42,13 +51,13 @@ SSL_SESSION* tls_context_state::find_session(const std::string& key) {
     auto it = sessions.find(key);
     if (it == sessions.end())
         return nullptr;
-    if (!SSL_SESSION_is_resumable(it->second)) {
-        SSL_SESSION_free(it->second);
+    if (!SSL_SESSION_is_resumable(it->second.session)) {
+        SSL_SESSION_free(it->second.session);
         sessions.erase(it);
         return nullptr;
     }
-    SSL_SESSION_up_ref(it->second);
-    return it->second;
+    SSL_SESSION_up_ref(it->second.session);
+    return it->second.session;
 }
 
 namespace {

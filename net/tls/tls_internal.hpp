@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,7 +48,15 @@ struct tls_context_state {
     std::mutex mutex;   // guards gen and sessions (a context may serve several reactors)
     std::shared_ptr<const ctx_generation> gen;
     // Client: the last session per "host:port", offered on the next connect.
-    std::map<std::string, SSL_SESSION*, std::less<>> sessions;
+    // At most max_sessions hosts: a new one past that evicts the host whose
+    // session was stored longest ago (a crawler's context stays bounded).
+    struct cached_session {
+        SSL_SESSION* session;
+        std::uint64_t stored;   // store_session's counter when it was stored
+    };
+    static constexpr std::size_t max_sessions = 1024;
+    std::map<std::string, cached_session, std::less<>> sessions;
+    std::uint64_t stores = 0;
 
     tls_context_state() = default;
     tls_context_state(const tls_context_state&) = delete;

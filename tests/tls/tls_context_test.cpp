@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "tls_fixture.hpp"
+#include "../../net/tls/tls_internal.hpp"   // the session cache, tested directly
 
 #include <vow/net/tls.hpp>
 
@@ -150,6 +151,28 @@ BOOST_FIXTURE_TEST_CASE(a_second_connection_to_the_same_server_resumes_the_sessi
         wait(c.shutdown());
         BOOST_TEST(read_to_end(sv) == "");
     }
+}
+
+// The client's session cache holds at most max_sessions hosts; past that,
+// a new host evicts the one stored longest ago (so a context that talks to
+// a million hosts stays bounded). Checked on the cache itself: a million
+// TLS servers would be a slow way to say the same.
+BOOST_AUTO_TEST_CASE(the_session_cache_is_bounded_and_evicts_the_oldest_host) {
+    vow::net::detail::tls_context_state cache;
+    const std::size_t cap = vow::net::detail::tls_context_state::max_sessions;
+    for (std::size_t i = 0; i < cap + 10; ++i)
+        cache.store_session("host" + std::to_string(i) + ":443", SSL_SESSION_new());
+    BOOST_TEST(cache.sessions.size() == cap);
+    for (std::size_t i = 0; i < 10; ++i)
+        BOOST_TEST(!cache.sessions.contains("host" + std::to_string(i) + ":443"));
+    BOOST_TEST(cache.sessions.contains("host10:443"));
+    BOOST_TEST(cache.sessions.contains("host" + std::to_string(cap + 9) + ":443"));
+    // Storing again for a known host replaces its session and makes it the newest.
+    cache.store_session("host10:443", SSL_SESSION_new());
+    cache.store_session("another:443", SSL_SESSION_new());
+    BOOST_TEST(cache.sessions.size() == cap);
+    BOOST_TEST(cache.sessions.contains("host10:443"));
+    BOOST_TEST(!cache.sessions.contains("host11:443"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

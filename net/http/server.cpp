@@ -19,7 +19,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <list>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include <sys/ioctl.h>
@@ -121,6 +124,14 @@ public:
         phase ph = phase::idle;
         bool close_after = false;
         bool sent_continue = false;
+        // Set by an upgrade (http_response::upgrade): once the 101 is
+        // written, the connection goes to `fn` with its request. On the heap:
+        // only upgrading connections pay for it.
+        struct upgrade_state {
+            std::function<void(vow::net::stream, http_request)> fn;
+            http_request req;
+        };
+        std::unique_ptr<upgrade_state> upgrade;
         reactor::time_point write_deadline{};  // for the latest write
         reactor::time_point started{};
         reactor::time_point deadline{};
@@ -354,7 +365,7 @@ private:
                 finish_response(*c, *resp, out);
                 c->req = http_request{};
                 c->ph = phase::writing;
-                if (c->close_after)
+                if (c->close_after || c->upgrade)
                     break;
                 continue;
             }
@@ -391,7 +402,7 @@ private:
         finish_response(*c, resp, out);
         c->req = http_request{};
         c->ph = phase::writing;
-        if (c->close_after) {
+        if (c->close_after || c->upgrade) {
             flush(c, std::move(out));
             return;
         }
@@ -451,6 +462,10 @@ private:
     void after_write(const conn_ptr& c) {
         if (c->ph == phase::closed)
             return;
+        if (c->upgrade) {
+            hand_over(c);
+            return;
+        }
         if (c->close_after) {
             linger(c);
             return;
@@ -575,7 +590,64 @@ private:
         }
     }
 
+    // The 101 is written: the connection leaves the server for the
+    // upgrade's function.
+    void hand_over(const conn_ptr& c) {
+        auto up = std::move(c->upgrade);
+        vow::net::stream s = std::move(c->stream);
+        c->ph = phase::closed;
+        c->srv = nullptr;
+        conns_.erase(c->pos);
+        if (conns_.empty())
+            sweep_.cancel();
+        auto where = fmt::format("http_server upgrade handler for {} {}", up->req.method, up->req.path);
+        try {
+            up->fn(std::move(s), std::move(up->req));
+        } catch (...) {
+            r_.report_exception(std::current_exception(), where);
+        }
+        check_drained();
+    }
+
+    // An upgrade response that the server will not hand over: its answer,
+    // or nullopt if it may go ahead.
+    std::optional<http_response> refuse_upgrade(const conn& c) {
+        if (c.req.version_minor < 1 || !c.req.headers.has_token("Connection", "upgrade") ||
+            !c.req.headers.contains("Upgrade")) {
+            report(std::make_exception_ptr(usage_error(
+                       fmt::format("vow::net::http_server: the handler for {} {} answered 101 with an upgrade "
+                                   "function, but the request asked for no upgrade (HTTP/1.1 with Connection: "
+                                   "upgrade and an Upgrade header)",
+                                   c.req.method, c.req.path))),
+                   c.req);
+            return internal_error();
+        }
+        if (!c.buf.empty())
+            return http_response::text("bytes after an upgrade request: a client must wait for the 101\n", 400);
+        if (draining_)
+            return http_response::text("shutting down\n", 503);
+        return std::nullopt;
+    }
+
     void finish_response(conn& c, const http_response& resp, std::string& out) {
+        if (resp.status == 101 && resp.upgrade) {
+            if (auto refusal = refuse_upgrade(c)) {
+                c.close_after = true;
+                finish_response(c, *refusal, out);
+                return;
+            }
+            c.upgrade = std::make_unique<conn::upgrade_state>(conn::upgrade_state{resp.upgrade, c.req});
+        } else if (resp.status >= 100 && resp.status < 200) {
+            // An interim status as the final answer would leave the client
+            // waiting for the real one.
+            report(std::make_exception_ptr(usage_error(fmt::format(
+                       "vow::net::http_server: the handler for {} {} answered {} without an upgrade function",
+                       c.req.method, c.req.path, resp.status))),
+                   c.req);
+            c.close_after = true;
+            finish_response(c, internal_error(), out);
+            return;
+        }
         // A handler's own "Connection: close" is honoured, not only announced.
         bool keep = !c.close_after && !draining_ && c.req.keep_alive() &&
                     !resp.headers.has_token("Connection", "close");

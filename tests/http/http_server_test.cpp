@@ -17,6 +17,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <functional>
+#include <cctype>
 #include <cstring>
 #include <sys/socket.h>
 #include <optional>
@@ -1066,6 +1068,150 @@ BOOST_FIXTURE_TEST_CASE(destroying_the_server_with_a_request_in_flight_closes_it
     BOOST_TEST(c.closes());
     // The handler's future settles after the server is gone: nothing happens.
     wait(vow::sleep(r, 80ms));
+}
+
+// ---------------------------------------------------------------------------
+// Upgrades: a handler takes the connection over (http_response::upgrade)
+
+namespace {
+
+// The protocol the tests upgrade to: each line back in capitals.
+void shout_back(vow::net::stream s) {
+    s.read_line()
+        .then([s](std::optional<std::string> line) mutable {
+            if (!line) {
+                s.close();
+                return;
+            }
+            for (auto& ch : *line)
+                ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            (void)s.write(*line + "\n");
+            shout_back(s);
+        })
+        .discard();
+}
+
+http_response switch_to_shout(std::function<void(vow::net::stream, http_request)> fn) {
+    http_response res;
+    res.status = 101;
+    res.headers.set("Connection", "Upgrade");
+    res.headers.set("Upgrade", "shout");
+    res.upgrade = std::move(fn);
+    return res;
+}
+
+const char* upgrade_request = "GET /up HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: shout\r\n\r\n";
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(an_upgrade_hands_the_connection_to_the_handler_after_the_101, server_fixture) {
+    std::string upgraded_path, upgraded_header;
+    server.get("/up", [&](const http_request&) {
+        return switch_to_shout([&](vow::net::stream s, http_request req) {
+            upgraded_path = req.path;
+            upgraded_header = std::string(req.headers.get("Upgrade").value_or(""));
+            shout_back(std::move(s));
+        });
+    });
+    auto c = client();
+    c.send(upgrade_request);
+    auto res = c.response();
+    BOOST_TEST(res.status == 101);
+    BOOST_TEST(res.headers.get("Upgrade").value_or("") == "shout");
+    BOOST_TEST(!res.headers.contains("Content-Length"));
+    BOOST_TEST(res.body.empty());
+    c.send("hello\nagain\n");
+    BOOST_TEST(*wait(c.stream().read_line()) == "HELLO");
+    BOOST_TEST(*wait(c.stream().read_line()) == "AGAIN");
+    BOOST_TEST(upgraded_path == "/up");
+    BOOST_TEST(upgraded_header == "shout");
+    // The server has let it go: not counted, not waited for by shutdown,
+    // not closed by it.
+    BOOST_TEST(server.connections() == 0u);
+    wait(server.shutdown());
+    c.send("still mine\n");
+    BOOST_TEST(*wait(c.stream().read_line()) == "STILL MINE");
+}
+
+BOOST_FIXTURE_TEST_CASE(an_upgrade_from_a_handler_future_works_the_same, server_fixture) {
+    server.get("/up", [&](const http_request&) {
+        return vow::sleep(r, 5ms).then([] {
+            return switch_to_shout([](vow::net::stream s, http_request) { shout_back(std::move(s)); });
+        });
+    });
+    auto c = client();
+    c.send(upgrade_request);
+    BOOST_TEST(c.response().status == 101);
+    c.send("later\n");
+    BOOST_TEST(*wait(c.stream().read_line()) == "LATER");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_refused_upgrade_is_an_ordinary_response_on_a_kept_connection, server_fixture) {
+    bool called = false;
+    server.get("/up", [&](const http_request&) {
+        auto res = http_response::text("use shout/2\n", 426);
+        res.upgrade = [&](vow::net::stream, http_request) { called = true; };
+        return res;
+    });
+    auto c = client();
+    c.send(upgrade_request);
+    BOOST_TEST(c.response().status == 426);
+    c.send(get("/"));
+    BOOST_TEST(c.response().body == "root");
+    BOOST_TEST(!called);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_server_refuses_to_hand_over_what_it_must_not, server_fixture) {
+    int handed = 0;
+    std::vector<std::string> errors;
+    server.on_error([&](std::exception_ptr e, const http_request&) { errors.push_back(vow::test::message_of(e)); });
+    server.get("/up", [&](const http_request&) {
+        return switch_to_shout([&](vow::net::stream, http_request) { ++handed; });
+    });
+    // A request that asked for no upgrade: the handler's mistake, a 500.
+    {
+        auto c = client();
+        c.send(get("/up"));
+        auto res = c.response();
+        BOOST_TEST(res.status == 500);
+        BOOST_TEST(c.closes());
+        BOOST_REQUIRE(errors.size() == 1u);
+        BOOST_TEST(errors[0].find("asked for no upgrade") != std::string::npos);
+    }
+    // Bytes after the request, before the 101: a 400.
+    {
+        auto c = client();
+        c.send(std::string(upgrade_request) + "too early\n");
+        auto res = c.response();
+        BOOST_TEST(res.status == 400);
+        BOOST_TEST(c.closes());
+    }
+    // An interim status without an upgrade function: a 500, not a 1xx left hanging.
+    server.get("/interim", [](const http_request&) { return http_response::text("", 102); });
+    {
+        auto c = client();
+        c.send(get("/interim"));
+        BOOST_TEST(c.response().status == 500);
+        BOOST_TEST(c.closes());
+    }
+    BOOST_TEST(handed == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_throwing_upgrade_function_is_reported_and_the_connection_closes, server_fixture) {
+    std::vector<std::string> reported;
+    r.set_exception_handler([&](std::exception_ptr e, std::string_view where) {
+        reported.push_back(fmt::format("{}: {}", where, vow::test::message_of(e)));
+    });
+    server.get("/up", [&](const http_request&) {
+        return switch_to_shout([](vow::net::stream, http_request) { throw std::runtime_error("no thanks"); });
+    });
+    auto c = client();
+    c.send(upgrade_request);
+    BOOST_TEST(c.response().status == 101);
+    BOOST_TEST(c.closes());
+    BOOST_REQUIRE(reported.size() == 1u);
+    BOOST_TEST(reported[0].find("upgrade handler for GET /up") != std::string::npos);
+    BOOST_TEST(reported[0].find("no thanks") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()  // http_server_test

@@ -253,6 +253,36 @@ BOOST_FIXTURE_TEST_CASE(a_redirect_from_http_to_https_is_followed_without_creden
     BOOST_TEST(wait(client.get(fmt::format("http://localhost:{}/start", plain.port()), ro)).body == "secure");
 }
 
+BOOST_FIXTURE_TEST_CASE(an_upgrade_over_https_hands_over_the_tls_stream, https_fixture) {
+    http_server server(r, "127.0.0.1", 0, {.tls = server_context()});
+    std::optional<vow::net::stream> taken;
+    server.get("/up", [&](const http_request&) {
+        http_response res;
+        res.status = 101;
+        res.headers.set("Connection", "Upgrade");
+        res.headers.set("Upgrade", "echo");
+        res.upgrade = [&](vow::net::stream s, http_request) {
+            // The TLS stream, not the TCP one under it: the line it reads
+            // was decrypted, or the echo below would be ciphertext.
+            taken = s;
+            s.read_line().then([s](std::optional<std::string> line) mutable {
+                (void)s.write("echo: " + line.value_or("(end)") + "\n");
+            }).discard();
+        };
+        return res;
+    });
+    auto tcp = wait(vow::net::connect(r, "127.0.0.1", server.port()));
+    auto tls = wait(vow::net::tls_stream::connect(client_tls, tcp, "localhost"));
+    wait(tls.write("GET /up HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n"));
+    auto head = wait(tls.read_until("\r\n\r\n", 4096));
+    BOOST_TEST(head.starts_with("HTTP/1.1 101 "));
+    wait(tls.write("over tls\n"));
+    BOOST_TEST(*wait(tls.read_line()) == "echo: over tls");
+    BOOST_REQUIRE(taken.has_value());
+    BOOST_TEST(taken->peer_address().port() == tls.local_address().port());
+    BOOST_TEST(server.connections() == 0u);
+}
+
 // --------------------------------------------------- hostile clients
 
 BOOST_FIXTURE_TEST_CASE(plaintext_garbage_and_stalled_handshakes_are_dropped_without_disturbing_others,

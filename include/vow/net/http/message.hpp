@@ -15,7 +15,10 @@
 // any standard container, one object may be used by one thread at a time.
 #pragma once
 
+#include <vow/net/stream.hpp>
+
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -89,6 +92,24 @@ struct http_response {
     std::string reason;       // "" means the standard phrase for `status`
     http_headers headers;
     std::string body;         // de-chunked when parsed
+
+    // Server side: taking the connection over (WebSocket's handshake, or any
+    // protocol the client names in `Upgrade`). A handler that answers an
+    // upgrade request (HTTP/1.1, `Connection: upgrade` and an `Upgrade`
+    // header) with status 101, its own `Connection: Upgrade` and `Upgrade`
+    // headers, and this set, gets the connection: the server writes the 101
+    // head (no body), then calls `upgrade(connection, request)` on the
+    // reactor's thread and forgets the connection - it no longer counts in
+    // connections(), the server's timeouts no longer apply, and shutdown()
+    // does not wait for it. A throw from `upgrade` goes to the reactor's
+    // exception handler (and the connection closes, unless the function kept
+    // a copy of it). With any other status the member is ignored (the
+    // handler refused: 400, 403, 426, ...). The server refuses to hand over,
+    // and closes the connection after its answer: 500 to a request that
+    // asked for no upgrade, 400 if bytes came after the request (a client
+    // must wait for the 101 before it sends more), 503 while shutting down.
+    // docs/design.md, "Streams".
+    std::function<void(stream, http_request)> upgrade = {};
 
     // A response with `Content-Type: text/plain; charset=utf-8`.
     static http_response text(std::string body, int status = 200);

@@ -32,6 +32,9 @@
 // so does a slow reader when shutdown() or a "Connection: close" ends its
 // connection.
 //
+// Upgrades: a handler may take the connection over (WebSocket's handshake)
+// by answering 101 with http_response::upgrade set (vow/net/http/message.hpp).
+//
 // Routing: a pattern is a path whose segments are literal or `{name}` (one
 // non-empty segment, available as req.param("name")). The first route
 // that matches path and method wins. HEAD is served by the GET route

@@ -1,6 +1,8 @@
-// vow/vow.hpp - everything vow offers, in one include.
+// vow/vow.hpp - everything vow offers, in one include (TLS too where
+// vow-tls was built: VOW_HAVE_TLS in <vow/config.hpp>).
 #pragma once
 
+#include <vow/config.hpp>
 #include <vow/error.hpp>
 #include <vow/reactor/fd_watcher.hpp>
 #include <vow/reactor/handle.hpp>
@@ -32,5 +34,10 @@
 #include <vow/net/error.hpp>
 #include <vow/net/http.hpp>
 #include <vow/net/io_options.hpp>
+#include <vow/net/stream.hpp>
 #include <vow/net/tcp.hpp>
+#include <vow/net/tls_layer.hpp>
 #include <vow/net/url.hpp>
+#if VOW_HAVE_TLS
+#include <vow/net/tls.hpp>   // the vow-tls library: link it to use these
+#endif

@@ -10,6 +10,7 @@ replaces and beside Node.js and Python.
   python3 bench/net/run.py --json out.json # also save every measurement
   python3 bench/net/run.py --only idle     # memory with 10,000 idle connections
   python3 bench/net/run.py --only https,client-https   # the HTTPS rows
+  python3 bench/net/run.py --only idle-https   # memory with 2,000 idle HTTPS connections
 
 How it measures (bench/README.md says more):
 
@@ -58,6 +59,14 @@ Workloads:
           The soft RLIMIT_NOFILE is raised to the hard limit first (the
           servers and loadgen inherit it); fewer fds than IDLE + 100 lowers
           IDLE, and the table says so.
+  idle-https  the same measure for the https group's servers (vow's
+          examples/http_server --tls-cert/--tls-key, nginx --tls, Node.js
+          https_node.js) holding IDLE_HTTPS (2,000, --idle-https) TLS
+          connections: bench/net/idle_https.py (python3 ssl + asyncio, on
+          core 1) opens them, 100 handshakes at a time, does one checked
+          keep-alive GET / on each, prints "idle N" and holds them for
+          --hold seconds. What a connection costs once its handshake is done:
+          OpenSSL's SSL object and buffers plus the server's own state.
 
 vow's programs are examples/echo_server, examples/http_server and
 examples/fetch in the build directory; a row says "not built yet" when the
@@ -519,12 +528,24 @@ def raise_nofile():
     return soft
 
 
-def idle_group(args, specs, results):
-    """Memory of each echo server holding args.idle idle connections."""
+def idle_group(args, specs, results, group="idle", wanted=None, holder=None, title=None, method=None):
+    """Memory of each server holding idle connections: by default the echo
+    servers and args.idle TCP connections held by loadgen --hold. The
+    idle-https group passes its HTTPS servers, its count, a holder (port,
+    connections -> argv of a program with loadgen's idle protocol: "idle N",
+    then a JSON line) and its table's title and method sentence."""
     peers = list(specs)
     cells = {p: Cell() for p in peers}
     limit = raise_nofile()
-    conns = min(args.idle, limit - 100)
+    conns = min(wanted or args.idle, limit - 100)
+    if holder is None:
+        def holder(port, n):
+            return [str(args.loadgen), "--host", "127.0.0.1", "--port", str(port),
+                    "--connections", str(n), "--size", "64", "--seconds", "60",
+                    "--hold", str(args.hold)]
+    title = title or f"Memory, {conns:,} idle TCP connections"
+    method = method or (f"Each echo server, started fresh, before and while loadgen holds {conns:,} "
+                        "connections open (each after one checked 64 B round trip).")
     for rep in range(args.reps):
         for name in rotate(peers, rep):
             spec = specs[name]
@@ -541,10 +562,8 @@ def idle_group(args, specs, results):
             try:
                 time.sleep(0.3)
                 base_rss, _ = memory_kb(server.proc.pid)
-                argv = [str(args.loadgen), "--host", "127.0.0.1", "--port", str(server.port),
-                        "--connections", str(conns), "--size", "64", "--seconds", "60",
-                        "--hold", str(args.hold)]
-                log(f"idle {conns} connections: {name} (rep {rep + 1}/{args.reps})")
+                argv = holder(server.port, conns)
+                log(f"{group} {conns} connections: {name} (rep {rep + 1}/{args.reps})")
                 proc = subprocess.Popen(pinned(1, argv, args.pin), stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
                 held = None
@@ -561,7 +580,8 @@ def idle_group(args, specs, results):
                     res = {"errors": 1, "error_detail": (err or out).strip()[-300:]}
                 if proc.returncode != 0 or res.get("errors") or held is None:
                     cells[name].errors.append(
-                        f"loadgen status {proc.returncode}: {res.get('error_detail')}")
+                        f"{Path(argv[0] if argv[0] == str(args.loadgen) else argv[1]).name} status "
+                        f"{proc.returncode}: {res.get('error_detail')}")
                     continue
                 if not server.alive():
                     cells[name].errors.append(f"died: {server.stderr_tail()}")
@@ -570,16 +590,15 @@ def idle_group(args, specs, results):
                 per_conn = (rss - base_rss) * 1024 / held
                 cells[name].add(rss_mb=rss / 1024, hwm_mb=hwm / 1024, base_mb=base_rss / 1024,
                                 bytes_per_conn=per_conn)
-                results.append({"group": "idle", "program": name, "rep": rep,
+                results.append({"group": group, "program": name, "rep": rep,
                                 "connections": held, "base_rss_kb": base_rss, "rss_kb": rss,
                                 "hwm_kb": hwm, "bytes_per_connection": per_conn})
             except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
                 cells[name].errors.append(str(e))
             finally:
                 server.stop()
-    print(f"\n### Memory, {conns:,} idle TCP connections\n")
-    print(f"Each echo server, started fresh, before and while loadgen holds {conns:,} "
-          "connections open (each after one checked 64 B round trip). RSS and peak RSS "
+    print(f"\n### {title}\n")
+    print(f"{method} RSS and peak RSS "
           "(VmHWM) from /proc/<pid>/status; bytes per connection = (RSS held - RSS "
           f"before) / {conns:,}. Medians of {args.reps} (min–max).\n")
     head = ["program", "RSS before, MB", "RSS held, MB", "peak RSS, MB", "bytes/connection",
@@ -600,7 +619,7 @@ def idle_group(args, specs, results):
         print("| " + " | ".join(row) + " |")
     for name in peers:
         if cells[name].errors:
-            FAILED.append(f"idle: {name}")
+            FAILED.append(f"{group}: {name}")
         for e in cells[name].errors[:3]:
             print(f"\n- {name}: {e}")
 
@@ -806,13 +825,16 @@ def main():
     ap.add_argument("--build-dir", default="build-bench",
                     help="meson build directory, relative to the repository (build-bench)")
     ap.add_argument("--only", default="tcp,http,client",
-                    help="groups: tcp,http,client,idle (default: tcp,http,client)")
+                    help="groups: tcp,http,client,idle,https,client-https,idle-https "
+                         "(default: tcp,http,client)")
     ap.add_argument("--tcp-connections", default="1,100,1000",
                     help="connection counts for the tcp group (1,100,1000)")
     ap.add_argument("--idle", type=int, default=10000,
                     help="connections the idle group holds (10000)")
     ap.add_argument("--hold", type=float, default=1.0,
-                    help="seconds the idle group holds them (1)")
+                    help="seconds the idle and idle-https groups hold them (1)")
+    ap.add_argument("--idle-https", type=int, default=2000,
+                    help="connections the idle-https group holds (2000)")
     ap.add_argument("--reps", type=int, help="repetitions (3; 1 with --quick)")
     ap.add_argument("--seconds", type=float, help="timed seconds per run (5; 2 with --quick)")
     ap.add_argument("--warmup", type=float, help="untimed seconds first (1; 0.5 with --quick)")
@@ -831,8 +853,9 @@ def main():
     args.count = args.count or (2000 if args.quick else 10000)
     groups = [g.strip() for g in args.only.split(",") if g.strip()]
     for g in groups:
-        if g not in ("tcp", "http", "client", "idle", "https", "client-https"):
-            ap.error(f"unknown group {g!r}: choose from tcp, http, client, idle, https, client-https")
+        if g not in ("tcp", "http", "client", "idle", "https", "client-https", "idle-https"):
+            ap.error(f"unknown group {g!r}: choose from tcp, http, client, idle, https, client-https, "
+                     "idle-https")
     args.tcp_connections = [int(c) for c in args.tcp_connections.split(",") if c.strip()]
     raise_nofile()  # 1000-connection runs need more than the usual 1024 fds
 
@@ -949,7 +972,8 @@ def main():
         client_group(args, specs, results,
                      [str(bench_bin / "http_evhttp"), "--port", "{port}"])
 
-    if "https" in groups or "client-https" in groups:
+    tls_groups = {"https", "client-https", "idle-https"} & set(groups)
+    if tls_groups:
         certs = Path(tempfile.mkdtemp(prefix="vow-bench-certs-"))
         subprocess.run(["sh", str(ROOT / "tests" / "tls" / "make_certs.sh"), str(certs)], check=True,
                        capture_output=True)
@@ -959,6 +983,13 @@ def main():
         nginx_tls = needs(shutil.which("nginx") or Path("/usr/sbin/nginx").exists(),
                           [["sh", str(HERE / "http_nginx.sh"), "--port", "{port}", "--tls", cert, key]],
                           "nginx not installed (nginx-light)")
+        https_specs = {
+            "nginx": nginx_tls,
+            "vow": compiled(examples / "http_server", [[hs, "--port", "{port}", "--quiet", "--tls-cert", cert,
+                                                        "--tls-key", key]]),
+            "node": needs(node, [[node or "", str(HERE / "https_node.js"), "--port", "{port}", "--cert", cert,
+                                  "--key", key]], "node not installed"),
+        }
     if "https" in groups:
         specs = {
             "nginx": nginx_tls,
@@ -989,7 +1020,19 @@ def main():
         else:
             client_group(args, specs, results, nginx_tls[0], "https", "nginx (TLS)", "client-https",
                          "HTTPS client")
-    if "https" in groups or "client-https" in groups:
+    if "idle-https" in groups:
+        specs = {"vow": https_specs["vow"], "nginx": https_specs["nginx"], "node": https_specs["node"]}
+
+        def https_holder(port, n):
+            return [python, str(HERE / "idle_https.py"), "--port", str(port), "--cafile", ca,
+                    "--connections", str(n), "--hold", str(args.hold)]
+
+        idle_group(args, specs, results, "idle-https", args.idle_https, https_holder,
+                   f"Memory, {min(args.idle_https, raise_nofile() - 100):,} idle HTTPS connections",
+                   "Each HTTPS server (the https group's: the same EC P-256 certificate, default TLS 1.3), "
+                   "started fresh, before and while bench/net/idle_https.py holds the connections open, "
+                   "each after its handshake and one checked keep-alive GET.")
+    if tls_groups:
         shutil.rmtree(certs, ignore_errors=True)
 
     if "idle" in groups:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Proves that vow can be consumed from outside its own build.
 
-    consume_test.py pkg-config --build-root B --source-root S --meson M --cxx C...
-    consume_test.py subproject --build-root B --source-root S --meson M --cxx C...
+    consume_test.py pkg-config --build-root B --source-root S --meson M --cxx C... [--tls]
+    consume_test.py subproject --build-root B --source-root S --meson M --cxx C... [--tls]
 
 pkg-config: `meson install --destdir` the build into a temporary directory,
 then compile consumer.cpp with the flags `pkg-config --cflags --libs vow`
@@ -12,6 +12,11 @@ compare its output with consumer.expected.
 subproject: in a temporary directory, a meson project (project/meson.build)
 with subprojects/vow linked to the vow source tree; it calls dependency('vow'),
 builds consumer.cpp, runs it and compares its output the same way.
+
+With --tls (the build has vow-tls), tls_consumer.cpp is built and run the
+same way, through `pkg-config --cflags --libs vow-tls` or
+dependency('vow-tls'), with certificates made by tests/tls/make_certs.sh,
+and compared with tls_consumer.expected.
 
 Both build with the sanitizers of the build under test (--sanitize), so they
 run in the ASan CI build too. The temporary directory is removed on success
@@ -46,10 +51,10 @@ def run(cmd, **kwargs):
     return done.stdout
 
 
-def check_consumer(exe):
-    with open(os.path.join(HERE, "consumer.expected"), encoding="utf-8") as f:
+def check_consumer(exe, name="consumer", args=()):
+    with open(os.path.join(HERE, name + ".expected"), encoding="utf-8") as f:
         expected = f.read()
-    out = run([exe])
+    out = run([exe] + list(args))
     if out != expected:
         raise Failure(f"consumer printed:\n{out}expected:\n{expected}")
 
@@ -68,21 +73,37 @@ def via_pkg_config(args, tmp):
     env = dict(os.environ,
                PKG_CONFIG_PATH=os.path.dirname(found[0]),
                PKG_CONFIG_SYSROOT_DIR=dest)
-    cflags = shlex.split(run(["pkg-config", "--cflags", "vow"], env=env))
-    libs = shlex.split(run(["pkg-config", "--libs", "vow"], env=env))
+    build_with_pkg_config(args, tmp, dest, env, "vow", "consumer")
+    if args.tls:
+        exe = build_with_pkg_config(args, tmp, dest, env, "vow-tls", "tls_consumer", check=False)
+        check_consumer(exe, "tls_consumer", [make_certs(args, tmp)])
+
+
+def build_with_pkg_config(args, tmp, dest, env, package, name, check=True):
+    cflags = shlex.split(run(["pkg-config", "--cflags", package], env=env))
+    libs = shlex.split(run(["pkg-config", "--libs", package], env=env))
     if not any(f.startswith("-I" + dest) for f in cflags):
-        raise Failure(f"pkg-config --cflags vow does not point into {dest}: {cflags}")
+        raise Failure(f"pkg-config --cflags {package} does not point into {dest}: {cflags}")
     # The library is not in the loader's path: record where it was installed.
     # (The sysroot also prefixes fmt's -I/-L with dest; those dirs do not exist.)
+    lib = "lib" + package + ".so*"
     rpath = [f"-Wl,-rpath,{f[2:]}" for f in libs
-             if f.startswith("-L" + dest) and glob.glob(os.path.join(f[2:], "libvow.so*"))]
+             if f.startswith("-L" + dest) and glob.glob(os.path.join(f[2:], lib))]
     if not rpath:
-        raise Failure(f"no installed libvow.so in the -L directories of {libs}")
-    exe = os.path.join(tmp, "consumer")
+        raise Failure(f"no installed {lib} in the -L directories of {libs}")
+    exe = os.path.join(tmp, name)
     run(args.cxx + ["-std=c++20", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
         + sanitize_flags(args.sanitize) + cflags
-        + [os.path.join(HERE, "consumer.cpp"), "-o", exe] + libs + rpath)
-    check_consumer(exe)
+        + [os.path.join(HERE, name + ".cpp"), "-o", exe] + libs + rpath)
+    if check:
+        check_consumer(exe, name)
+    return exe
+
+
+def make_certs(args, tmp):
+    certs = os.path.join(tmp, "certs")
+    run(["sh", os.path.join(args.source_root, "tests", "tls", "make_certs.sh"), certs])
+    return certs
 
 
 def via_subproject(args, tmp):
@@ -90,15 +111,21 @@ def via_subproject(args, tmp):
     os.makedirs(os.path.join(project, "subprojects"))
     shutil.copy(os.path.join(HERE, "project", "meson.build"), project)
     shutil.copy(os.path.join(HERE, "consumer.cpp"), project)
+    shutil.copy(os.path.join(HERE, "tls_consumer.cpp"), project)
     os.symlink(os.path.abspath(args.source_root), os.path.join(project, "subprojects", "vow"))
     build = os.path.join(tmp, "build")
-    options = ["--force-fallback-for=vow"]  # never a vow installed on the system
+    options = ["--force-fallback-for=vow,vow-tls"]  # never a vow installed on the system
     if args.sanitize not in ("", "none"):
         options += ["-Db_sanitize=" + args.sanitize, "-Db_lundef=false"]
     env = dict(os.environ, CXX=shlex.join(args.cxx))
     run(args.meson + ["setup", build, project] + options, env=env)
     run(args.meson + ["compile", "-C", build])
     check_consumer(os.path.join(build, "consumer"))
+    if args.tls:
+        exe = os.path.join(build, "tls_consumer")
+        if not os.path.exists(exe):
+            raise Failure("dependency('vow-tls') was not found: tls_consumer was not built")
+        check_consumer(exe, "tls_consumer", [make_certs(args, tmp)])
 
 
 def main():
@@ -109,6 +136,7 @@ def main():
     parser.add_argument("--meson", nargs="+", required=True, help="the meson command")
     parser.add_argument("--cxx", nargs="+", required=True, help="the C++ compiler command")
     parser.add_argument("--sanitize", default="none", help="the build's b_sanitize")
+    parser.add_argument("--tls", action="store_true", help="the build has vow-tls: consume it too")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix=f"vow-consume-{args.mode}-")

@@ -15,7 +15,9 @@
 #
 # A crash, timeout (-timeout, 10 s per input), leak or sanitizer report
 # fails it; the input is written to ARTIFACTS/ and the command to reproduce
-# it is printed.
+# it is printed. libFuzzer's own exit codes for these are 77 and 70, and 77
+# is "skipped" to meson test: -error_exitcode=1 -timeout_exitcode=1 make
+# them failures.
 set -euo pipefail
 
 target=$1 seconds=${FUZZ_SECONDS:-$2} corpus=$3 regressions=$4 artifacts=$5
@@ -31,7 +33,7 @@ if [[ -d "$regressions" ]]; then
     mapfile -t inputs < <(find "$regressions" -type f ! -name '*.md' | sort)
     if ((${#inputs[@]} > 0)); then
         echo "== $name: ${#inputs[@]} regression inputs from $regressions"
-        "$target" -artifact_prefix="$artifacts/" "$@" "${inputs[@]}"
+        "$target" -error_exitcode=1 -timeout_exitcode=1 -artifact_prefix="$artifacts/" "$@" "${inputs[@]}"
     fi
 fi
 
@@ -44,6 +46,6 @@ if ((seconds > 0)); then
     fi
     mkdir -p "$out"
     echo "== $name: fuzzing for $seconds s from $corpus (new inputs: $out)"
-    "$target" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+    "$target" -max_total_time="$seconds" -timeout=10 -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "$@" "$out" "$corpus"
 fi

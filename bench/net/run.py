@@ -788,8 +788,11 @@ def client_group(args, specs, results, server_spec, scheme="http", server_name="
                     rate = args.count / wall  # process wall time, start-up included
                     cells[name].figures.setdefault("wall_rate", [True])
                 if code != 0 or errors:
+                    # examples/fetch says its first error on stdout; the
+                    # others on stderr.
+                    first = [l for l in out.splitlines() if l.startswith("first error")]
                     cells[name].errors.append(
-                        f"status {code}, {errors} error(s): {(err or out).strip()[-300:]}")
+                        f"status {code}, {errors} error(s): {(first[0] if first else (err or out).strip())[-300:]}")
                     continue
                 cells[name].add(req_per_s=rate,
                                 server_busy=100 * server_cpu / wall,

@@ -1,8 +1,9 @@
-// vow::net::tls_stream: OpenSSL driven through memory BIOs over any
-// vow::net::stream.
+// vow::net::tls_stream: OpenSSL driven over any vow::net::stream, through
+// one BIO of vow's own (transport_bio_method: like a memory BIO pair, minus
+// the copies and the buffers they keep).
 //
-// The transport's bytes go into the read BIO as its reads resolve, and
-// whatever OpenSSL writes to the write BIO is handed to the transport's
+// The transport's bytes are what the BIO reads as its reads resolve, and
+// whatever OpenSSL writes to the BIO is handed to the transport's
 // write after every step (handshake, SSL_read, SSL_write, SSL_shutdown):
 // TLS 1.3 sends tickets and key updates in answer to reads. One transport
 // read is in flight while the handshake runs, while a read waits, or while
@@ -39,6 +40,8 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <cstring>
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <source_location>
@@ -84,6 +87,8 @@ constexpr std::size_t record_overhead = 64;   // header, tag and padding of one 
 
 class tls_stream_impl;
 
+BIO_METHOD* transport_bio_method();
+
 // Per reactor: the streams still open, torn down (their promises broken
 // quietly) when the reactor goes, as net_service does for TCP.
 class tls_service final : public reactor::service {
@@ -106,15 +111,14 @@ public:
         ssl_ = SSL_new(gen_->main.get());
         if (!ssl_)
             throw tls_error(fmt::format("vow::net::tls_stream: SSL_new failed: {}", openssl_text(take_error())));
-        rbio_ = BIO_new(BIO_s_mem());
-        wbio_ = BIO_new(BIO_s_mem());
-        if (!rbio_ || !wbio_) {
-            BIO_free(rbio_);
-            BIO_free(wbio_);
+        BIO* bio = BIO_new(transport_bio_method());
+        if (!bio) {
             SSL_free(ssl_);
             throw std::bad_alloc();
         }
-        SSL_set_bio(ssl_, rbio_, wbio_);   // the SSL owns them now
+        BIO_set_data(bio, this);
+        BIO_set_init(bio, 1);
+        SSL_set_bio(ssl_, bio, bio);   // one BIO both ways; the SSL owns its one reference
         SSL_set_app_data(ssl_, this);
         if (server_) {
             SSL_set_accept_state(ssl_);
@@ -349,12 +353,16 @@ private:
         if (phase_ == phase::closed || phase_ == phase::failed)
             return;
         if (data.empty()) {
-            transport_eof_ = true;
-            BIO_set_mem_eof_return(rbio_, 0);   // SSL_read now sees the end instead of "retry"
+            transport_eof_ = true;   // the BIO now reports the end instead of "retry"
         } else {
             if (first_byte_ < 0)
                 first_byte_ = static_cast<unsigned char>(data[0]);
-            BIO_write(rbio_, data.data(), static_cast<int>(data.size()));
+            if (in_used_ == in_.size()) {   // the usual case: all of the last chunk was taken
+                in_ = std::move(data);
+                in_used_ = 0;
+            } else {
+                in_.append(data);
+            }
         }
         if (phase_ == phase::handshake)
             step_handshake();
@@ -429,7 +437,7 @@ private:
 
     // Hands what OpenSSL wrote to the transport, errors left to the reads.
     void flush() {
-        if (BIO_ctrl_pending(wbio_) == 0 || !transport_.is_open())
+        if (out_.empty() || !transport_.is_open())
             return;
         try {
             flush({}).catch_([](std::exception_ptr) {}).discard();
@@ -437,15 +445,62 @@ private:
         }
     }
     future<void> flush(const io_options& o) {
-        const std::size_t n = BIO_ctrl_pending(wbio_);
-        out_.resize(n);
-        if (n > 0)
-            BIO_read(wbio_, out_.data(), static_cast<int>(n));
-        auto f = transport_.write(out_, o);
-        if (out_.capacity() > 4 * record_size)
-            std::string().swap(out_);
+        auto f = transport_.write(out_, o);   // the transport copies what the kernel does not take
+        out_.clear();
+        if (out_.capacity() > out_keep)
+            std::string().swap(out_);   // an idle connection keeps no large buffer
         return f;
     }
+
+    // ------------------------------------------ the transport BIO
+    // OpenSSL reads ciphertext straight from the chunk the transport's read
+    // gave (in_, from in_used_ on) and writes into out_, which flush()
+    // hands to the transport's write: no memory BIOs between, so no copy
+    // into them and no buffer they keep (a memory BIO never shrinks: an
+    // idle connection held the largest flight it had seen both ways).
+  public:
+    static int bio_read(BIO* b, char* buf, std::size_t len, std::size_t* done) {
+        auto* self = static_cast<tls_stream_impl*>(BIO_get_data(b));
+        BIO_clear_retry_flags(b);
+        const std::size_t left = self->in_.size() - self->in_used_;
+        if (left == 0) {
+            *done = 0;
+            if (!self->transport_eof_)
+                BIO_set_retry_read(b);
+            if (self->in_.capacity() > 0)
+                std::string().swap(self->in_);   // taken whole: hold nothing while waiting
+            self->in_used_ = 0;
+            return 0;
+        }
+        const std::size_t n = std::min(left, len);
+        std::memcpy(buf, self->in_.data() + self->in_used_, n);
+        self->in_used_ += n;
+        *done = n;
+        return 1;
+    }
+    static int bio_write(BIO* b, const char* data, std::size_t len, std::size_t* done) {
+        auto* self = static_cast<tls_stream_impl*>(BIO_get_data(b));
+        BIO_clear_retry_flags(b);
+        self->out_.append(data, len);
+        *done = len;
+        return 1;
+    }
+    static long bio_ctrl(BIO* b, int cmd, long, void*) {
+        auto* self = static_cast<tls_stream_impl*>(BIO_get_data(b));
+        switch (cmd) {
+        case BIO_CTRL_FLUSH:
+            return 1;
+        case BIO_CTRL_PENDING:
+            return self ? static_cast<long>(self->in_.size() - self->in_used_) : 0;
+        case BIO_CTRL_WPENDING:
+            return self ? static_cast<long>(self->out_.size()) : 0;
+        case BIO_CTRL_EOF:
+            return self && self->transport_eof_ && self->in_used_ == self->in_.size() ? 1 : 0;
+        default:
+            return 0;
+        }
+    }
+  private:
 
     // The failure of the last OpenSSL call in words, with who and where.
     std::string describe(int err, const char* op) {
@@ -513,8 +568,6 @@ private:
     bool server_;
     tls_service* svc_ = nullptr;
     SSL* ssl_ = nullptr;
-    BIO* rbio_ = nullptr;   // owned by ssl_
-    BIO* wbio_ = nullptr;   // owned by ssl_
     phase phase_ = phase::handshake;
     bool reading_ = false;
     bool transport_eof_ = false;
@@ -522,10 +575,28 @@ private:
     int first_byte_ = -1;
     std::size_t max_write_ = 16 * 1024 * 1024;
     std::string session_key_;
-    std::string out_;
+    std::string in_;              // ciphertext from the transport, taken by OpenSSL from in_used_ on
+    std::size_t in_used_ = 0;
+    std::string out_;             // ciphertext from OpenSSL, for the transport's next write
+    static constexpr std::size_t out_keep = 4096;   // out_'s capacity kept between writes
     std::optional<pending_operation<void>> hs_;
     tls_detail::buffered_reader reader_;
 };
+
+BIO_METHOD* transport_bio_method() {
+    // Made once (thread-safe static), never freed: one per process, as
+    // OpenSSL's own methods are.
+    static BIO_METHOD* const method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "vow transport");
+        if (!m)
+            throw std::bad_alloc();
+        BIO_meth_set_read_ex(m, &tls_stream_impl::bio_read);
+        BIO_meth_set_write_ex(m, &tls_stream_impl::bio_write);
+        BIO_meth_set_ctrl(m, &tls_stream_impl::bio_ctrl);
+        return m;
+    }();
+    return method;
+}
 
 tls_service::~tls_service() {
     auto all = std::move(streams);

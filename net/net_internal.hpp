@@ -4,6 +4,8 @@
 // behind stream input and output, and error construction.
 #pragma once
 
+#include "byte_buffer.hpp"
+
 #include <vow/net/address.hpp>
 #include <vow/net/error.hpp>
 #include <vow/net/tcp.hpp>
@@ -86,59 +88,6 @@ private:
     reactor& r_;
     std::unique_ptr<char[]> scratch_;
     net_object* head_ = nullptr;
-};
-
-// A byte queue: append at the back, consume from the front without moving
-// the rest each time (compacts when the dead front is the larger part).
-class byte_buffer {
-public:
-    [[nodiscard]] const char* data() const noexcept { return buf_.data() + start_; }
-    [[nodiscard]] std::size_t size() const noexcept { return buf_.size() - start_; }
-    [[nodiscard]] bool empty() const noexcept { return size() == 0; }
-    [[nodiscard]] std::string_view view() const noexcept { return {data(), size()}; }
-
-    void append(const char* p, std::size_t n) {
-        if (start_ != 0 && start_ >= buf_.size() - start_) {
-            buf_.erase(0, start_);
-            start_ = 0;
-        }
-        buf_.append(p, n);
-    }
-    void consume(std::size_t n) noexcept {
-        start_ += n;
-        if (start_ >= buf_.size())
-            reset_storage();
-    }
-    // The first n bytes, consumed.
-    std::string take(std::size_t n) {
-        if (n == size())
-            return take_all();
-        std::string s(data(), n);
-        consume(n);
-        return s;
-    }
-    std::string take_all() {
-        std::string s;
-        if (start_ == 0)
-            s.swap(buf_);
-        else
-            s.assign(data(), size());
-        buf_.clear();
-        start_ = 0;
-        return s;
-    }
-    void clear() noexcept { reset_storage(); }
-
-private:
-    void reset_storage() noexcept {
-        start_ = 0;
-        if (buf_.capacity() > 256 * 1024)
-            std::string().swap(buf_);   // give a burst's memory back
-        else
-            buf_.clear();
-    }
-    std::string buf_;
-    std::size_t start_ = 0;
 };
 
 inline std::exception_ptr make_io_error(int err, std::string_view what) {

@@ -11,6 +11,7 @@
 // and shutdown is a vow::pending_operation: its deadline and stop token end
 // it through the same path.
 #include "../net_internal.hpp"
+#include "../read_framing.hpp"
 
 #include <vow/net/tcp/stream.hpp>
 #include <vow/promise/make_future.hpp>
@@ -59,8 +60,6 @@ bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
 class stream_impl final : public net_object, public stream_interface {
 public:
-    enum class read_kind : unsigned char { some, exactly, until, line };
-
     // Throws vow::reactor_error if the reactor cannot watch `fd`.
     stream_impl(reactor& r, int fd, const stream_options& o)
         : r_(&r), fd_(fd), opts_(o), io_(r, fd, "tcp_stream callback", fd_watcher::bind<&stream_impl::on_io>(this)) {
@@ -316,13 +315,6 @@ private:
         std::size_t scanned = 0;  // until, line: bytes searched without a match
         const char* name = "read_some";
     };
-    // What try_complete decided: a value, read_line's clean end of stream
-    // (`end`: std::nullopt), or an error.
-    struct read_result {
-        std::string value;
-        std::exception_ptr error;
-        bool end = false;
-    };
     template <class T>
     static T value_as(read_result& res) {
         if constexpr (std::is_same_v<T, std::string>)
@@ -346,84 +338,53 @@ private:
         return make_io_error(error_, what);
     }
 
-    // Completes spec_ from the buffer, end of stream or error if it can.
+    // Completes spec_ from the buffer, end of stream or error if it can
+    // (the framing is net/read_framing.hpp's, shared with vow-tls).
     bool try_complete(read_result& res) {
-        std::string& value = res.value;
-        std::exception_ptr& error = res.error;
         switch (spec_.kind) {
         case read_kind::some:
             if (!in_.empty()) {
                 if (has_storage()) {
-                    value = take_some(in_.data(), in_.size());
+                    res.value = take_some(in_.data(), in_.size());
                     in_.clear();   // the buffer keeps its storage too
                 } else {
-                    value = in_.take_all();   // hands the buffer's storage over
+                    res.value = in_.take_all();   // hands the buffer's storage over
                 }
                 return true;
             }
             break;
         case read_kind::exactly:
-            if (in_.size() >= spec_.n) {
-                value = in_.take(spec_.n);
-                return true;
-            }
-            break;
-        case read_kind::line:
-            if (take_line(res))
+            if (frame_exactly(in_, spec_.n, res))
                 return true;
             break;
-        case read_kind::until: {
-            const std::string_view buf = in_.view();
-            const std::size_t dl = spec_.delim.size();
-            const std::size_t from = spec_.scanned >= dl ? spec_.scanned - (dl - 1) : 0;
-            const std::size_t limit = std::min(buf.size(), spec_.n);
-            const std::size_t pos = buf.substr(0, limit).find(spec_.delim, from);
-            if (pos != std::string_view::npos) {
-                value = in_.take(pos + dl);
-                return true;
-            }
-            spec_.scanned = limit;
-            if (buf.size() >= spec_.n) {
-                error = std::make_exception_ptr(limit_error(fmt::format(
-                    "vow::net::tcp_stream::read_until: no delimiter in the first {} bytes (max_bytes); "
-                    "they stay buffered",
-                    spec_.n)));
+        case read_kind::line: {
+            bool rest_to_drop = false;
+            if (frame_line(in_, spec_.n, spec_.scanned, res, "tcp_stream", rest_to_drop)) {
+                // The read that found the line too long resumes reading once
+                // it has settled, if the read-ahead had paused it: dropping
+                // needs no room.
+                discarding_ = rest_to_drop && !eof_;
                 return true;
             }
             break;
         }
+        case read_kind::until:
+            if (frame_until(in_, spec_.delim, spec_.n, spec_.scanned, res, "tcp_stream"))
+                return true;
+            break;
         }
         // Closed first: after close() the stream reports that, not the end
         // of stream or socket error it may have seen before.
         if (fd_ < 0) {
-            error = make_closed(op_name(spec_.name));
+            res.error = make_closed(op_name(spec_.name));
             return true;
         }
         if (error_) {
-            error = io_failure("read from");
+            res.error = io_failure("read from");
             return true;
         }
         if (eof_) {
-            if (spec_.kind == read_kind::some)
-                return true;   // "" marks the end of stream
-            if (spec_.kind == read_kind::line) {
-                // take_line left at most max bytes, or max + 1 ending in '\r'.
-                if (in_.empty()) {
-                    res.end = true;
-                } else {
-                    value = in_.take_all();
-                    if (value.back() == '\r')
-                        value.pop_back();   // a "\r\n" cut after its '\r' (as Go's bufio.ScanLines)
-                }
-                return true;
-            }
-            auto partial = in_.take_all();
-            auto n = partial.size();
-            error = std::make_exception_ptr(incomplete_read(
-                fmt::format("vow::net::tcp_stream::{}: the stream ended after {} of {} bytes", spec_.name, n,
-                            spec_.kind == read_kind::exactly ? fmt::to_string(spec_.n)
-                                                             : fmt::format("at most {}", spec_.n)),
-                std::move(partial)));
+            frame_at_end(in_, spec_.kind, spec_.n, res, "tcp_stream", spec_.name);
             return true;
         }
         return false;
@@ -443,68 +404,6 @@ private:
         std::string& s = spec_.storage();
         s.assign(data, size);
         return std::move(s);
-    }
-
-    // read_line: the line at the front of the buffer if it is complete, or
-    // a limit_error if it is longer than max (spec_.n), and then its bytes
-    // are dropped. A line of max bytes plus "\r\n" has its '\n' within the
-    // first max + 2 bytes, so no more are ever searched.
-    bool take_line(read_result& res) {
-        const std::string_view buf = in_.view();
-        const std::size_t max = spec_.n;
-        const std::size_t window =
-            std::min(buf.size(), max > std::numeric_limits<std::size_t>::max() - 2 ? buf.size() : max + 2);
-        const std::size_t pos = buf.substr(0, window).find('\n', spec_.scanned);
-        if (pos != std::string_view::npos) {
-            const std::size_t len = pos > 0 && buf[pos - 1] == '\r' ? pos - 1 : pos;
-            if (len <= max) {
-                res.value = in_.take(pos + 1);
-                res.value.resize(len);
-                return true;
-            }
-        } else {
-            spec_.scanned = window;
-            // Still within max, or max + 1 bytes whose last is a '\r' that a
-            // '\n' may follow: the line may yet fit.
-            if (buf.size() <= max || (buf.size() - max == 1 && buf[max] == '\r'))
-                return false;
-        }
-        res.error = std::make_exception_ptr(limit_error(fmt::format(
-            "vow::net::tcp_stream::read_line: a line is longer than max ({} bytes); it is dropped through its "
-            "'\\n', so the next read starts on the line after it",
-            max)));
-        drop_line(pos == std::string_view::npos ? window : pos);
-        return true;
-    }
-
-    // Drops the buffered bytes of a too-long line through its '\n', searched
-    // from `from`. Without one, the rest of the line is still to come: the
-    // stream drops what arrives until its '\n' (discarding_).
-    void drop_line(std::size_t from) {
-        const std::size_t nl = in_.view().find('\n', from);
-        if (nl != std::string_view::npos) {
-            in_.consume(nl + 1);
-        } else {
-            // The read that found the line too long resumes reading once it
-            // has settled, if the read-ahead had paused it: dropping needs
-            // no room (not here: a failure to resume would fail the read
-            // that is being completed).
-            in_.clear();
-            discarding_ = !eof_;
-        }
-    }
-
-    // Drops the start of a chunk that belongs to a too-long line, through
-    // its '\n'; false if nothing is left of the chunk.
-    bool skip_dropped_line(const char*& data, std::size_t& size) noexcept {
-        const void* nl = std::memchr(data, '\n', size);
-        if (!nl)
-            return false;
-        discarding_ = false;
-        const auto skip = static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
-        data += skip;
-        size -= skip;
-        return size > 0;
     }
 
     void finish_read() {
@@ -607,7 +506,7 @@ private:
             // The rest of a line read_line found too long is dropped as it
             // arrives, whatever read is pending (or none): it is never
             // buffered, so an endless line costs no memory.
-            if (discarding_ && !skip_dropped_line(data, size))
+            if (discarding_ && !skip_dropped_line(data, size, discarding_))
                 return;
             if (rop_ && spec_.kind == read_kind::some && in_.empty()) {
                 std::get<pending_operation<std::string>>(*rop_).resolve(take_some(data, size));

@@ -11,7 +11,8 @@
 // and the dropping of a too-long line through its '\n' (dropped bytes are
 // never buffered).
 //
-// Meant to be hoisted to net/ (vow::net::detail, beside byte_buffer) when a
+// Its buffer (net/byte_buffer.hpp) and framing (net/read_framing.hpp) are
+// tcp_stream's own. Meant to be hoisted to net/ (vow::net::detail) when a
 // second transport needs it (a WebSocket's message stream, a decompressing
 // body); tcp_stream keeps its own, which reads straight from the socket.
 // Until then it lives here, header-only, under names of its own so that it
@@ -19,6 +20,8 @@
 //
 // Thread safety: thread-bound to its reactor, like its owner.
 #pragma once
+
+#include "../read_framing.hpp"
 
 #include <vow/error.hpp>
 #include <vow/net/error.hpp>
@@ -45,59 +48,9 @@
 
 namespace vow::net::tls_detail {
 
-// A byte queue: append at the back, consume from the front without moving
-// the rest each time (compacts when the dead front is the larger part).
-class chunk_buffer {
-public:
-    [[nodiscard]] const char* data() const noexcept { return buf_.data() + start_; }
-    [[nodiscard]] std::size_t size() const noexcept { return buf_.size() - start_; }
-    [[nodiscard]] bool empty() const noexcept { return size() == 0; }
-    [[nodiscard]] std::string_view view() const noexcept { return {data(), size()}; }
-
-    void append(const char* p, std::size_t n) {
-        if (start_ != 0 && start_ >= buf_.size() - start_) {
-            buf_.erase(0, start_);
-            start_ = 0;
-        }
-        buf_.append(p, n);
-    }
-    void consume(std::size_t n) noexcept {
-        start_ += n;
-        if (start_ >= buf_.size())
-            clear();
-    }
-    std::string take(std::size_t n) {
-        if (n == size())
-            return take_all();
-        std::string s(data(), n);
-        consume(n);
-        return s;
-    }
-    std::string take_all() {
-        std::string s;
-        if (start_ == 0)
-            s.swap(buf_);
-        else
-            s.assign(data(), size());
-        clear();
-        return s;
-    }
-    void clear() noexcept {
-        start_ = 0;
-        if (buf_.capacity() > 256 * 1024)
-            std::string().swap(buf_);   // give a burst's memory back
-        else
-            buf_.clear();
-    }
-
-private:
-    std::string buf_;
-    std::size_t start_ = 0;
-};
-
 class buffered_reader {
 public:
-    enum class kind : unsigned char { some, exactly, until, line };
+    using kind = net::detail::read_kind;
     static constexpr std::size_t default_read_ahead_limit = 64 * 1024;
 
     // `type_name` words the errors ("tls_stream": "vow::net::tls_stream::read_until: ...").
@@ -137,7 +90,7 @@ public:
     void push(const char* data, std::size_t size) {
         if (closed_ || failed_ || eof_)
             return;
-        if (discarding_ && !skip_dropped_line(data, size))
+        if (discarding_ && !net::detail::skip_dropped_line(data, size, discarding_))
             return;
         in_.append(data, size);
         if (rop_)
@@ -190,11 +143,7 @@ public:
     [[nodiscard]] bool ended() const noexcept { return eof_ || failed_ || closed_; }
 
 private:
-    struct read_result {
-        std::string value;
-        std::exception_ptr error;
-        bool end = false;
-    };
+    using read_result = net::detail::read_result;
     using pending_read = std::variant<pending_operation<std::string>, pending_operation<std::optional<std::string>>>;
 
     template <class T>
@@ -253,6 +202,7 @@ private:
         return std::move(storage_);
     }
 
+    // The framing is net/read_framing.hpp's, shared with tcp_stream.
     bool try_complete(read_result& res) {
         switch (kind_) {
         case kind::some:
@@ -262,35 +212,21 @@ private:
             }
             break;
         case kind::exactly:
-            if (in_.size() >= n_) {
-                res.value = in_.take(n_);
-                return true;
-            }
-            break;
-        case kind::line:
-            if (take_line(res))
+            if (net::detail::frame_exactly(in_, n_, res))
                 return true;
             break;
-        case kind::until: {
-            const std::string_view buf = in_.view();
-            const std::size_t dl = delim_.size();
-            const std::size_t from = scanned_ >= dl ? scanned_ - (dl - 1) : 0;
-            const std::size_t limit = std::min(buf.size(), n_);
-            const std::size_t pos = buf.substr(0, limit).find(delim_, from);
-            if (pos != std::string_view::npos) {
-                res.value = in_.take(pos + dl);
-                return true;
-            }
-            scanned_ = limit;
-            if (buf.size() >= n_) {
-                res.error = std::make_exception_ptr(limit_error(
-                    fmt::format("vow::net::{}::read_until: no delimiter in the first {} bytes (max_bytes); they "
-                                "stay buffered",
-                                type_, n_)));
+        case kind::line: {
+            bool rest_to_drop = false;
+            if (net::detail::frame_line(in_, n_, scanned_, res, type_, rest_to_drop)) {
+                discarding_ = rest_to_drop && !eof_ && !failed_;
                 return true;
             }
             break;
         }
+        case kind::until:
+            if (net::detail::frame_until(in_, delim_, n_, scanned_, res, type_))
+                return true;
+            break;
         }
         if (closed_) {
             res.error = closed_;
@@ -301,73 +237,10 @@ private:
             return true;
         }
         if (eof_) {
-            if (kind_ == kind::some)
-                return true;   // "" marks the end of stream
-            if (kind_ == kind::line) {
-                if (in_.empty()) {
-                    res.end = true;
-                } else {
-                    res.value = in_.take_all();
-                    if (res.value.back() == '\r')
-                        res.value.pop_back();
-                }
-                return true;
-            }
-            auto partial = in_.take_all();
-            auto got = partial.size();
-            res.error = std::make_exception_ptr(incomplete_read(
-                fmt::format("vow::net::{}::{}: the stream ended after {} of {} bytes", type_, name_, got,
-                            kind_ == kind::exactly ? fmt::to_string(n_) : fmt::format("at most {}", n_)),
-                std::move(partial)));
+            net::detail::frame_at_end(in_, kind_, n_, res, type_, name_);
             return true;
         }
         return false;
-    }
-
-    // As tcp_stream's: the line at the front if complete, or a limit_error
-    // once the bytes prove it longer than max, and then it is dropped.
-    bool take_line(read_result& res) {
-        const std::string_view buf = in_.view();
-        const std::size_t max = n_;
-        const std::size_t window =
-            std::min(buf.size(), max > std::numeric_limits<std::size_t>::max() - 2 ? buf.size() : max + 2);
-        const std::size_t pos = buf.substr(0, window).find('\n', scanned_);
-        if (pos != std::string_view::npos) {
-            const std::size_t len = pos > 0 && buf[pos - 1] == '\r' ? pos - 1 : pos;
-            if (len <= max) {
-                res.value = in_.take(pos + 1);
-                res.value.resize(len);
-                return true;
-            }
-        } else {
-            scanned_ = window;
-            if (buf.size() <= max || (buf.size() - max == 1 && buf[max] == '\r'))
-                return false;
-        }
-        res.error = std::make_exception_ptr(limit_error(
-            fmt::format("vow::net::{}::read_line: a line is longer than max ({} bytes); it is dropped through its "
-                        "'\\n', so the next read starts on the line after it",
-                        type_, max)));
-        const std::size_t from = pos == std::string_view::npos ? window : pos;
-        const std::size_t nl = in_.view().find('\n', from);
-        if (nl != std::string_view::npos) {
-            in_.consume(nl + 1);
-        } else {
-            in_.clear();
-            discarding_ = !eof_ && !failed_;
-        }
-        return true;
-    }
-
-    bool skip_dropped_line(const char*& data, std::size_t& size) noexcept {
-        const void* nl = std::memchr(data, '\n', size);
-        if (!nl)
-            return false;
-        discarding_ = false;
-        const auto skip = static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
-        data += skip;
-        size -= skip;
-        return size > 0;
     }
 
     void finish_read() {
@@ -389,7 +262,7 @@ private:
     const char* type_;
     std::function<void()> want_input_;
     std::size_t limit_;
-    chunk_buffer in_;
+    net::detail::byte_buffer in_;
     kind kind_ = kind::some;
     std::size_t n_ = 0;
     std::string delim_;

@@ -43,7 +43,7 @@ Workloads:
           http_evhttp. Requests/s, and errors.
   https   HTTPS hello world: wrk -t1 -c64 over TLS against examples/http_server
           --tls-cert/--tls-key, nginx (http_nginx.sh --tls) and Node.js's
-          `https` (https_node.js), all with the same EC P-256 certificate
+          `https` (http_node.js --cert --key), all with the same EC P-256 certificate
           (made by tests/tls/make_certs.sh) and their default TLS 1.3
           ciphers. Requests/s and server CPU per request; then full
           handshakes: the same with "Connection: close" (a new connection
@@ -61,7 +61,7 @@ Workloads:
           IDLE, and the table says so.
   idle-https  the same measure for the https group's servers (vow's
           examples/http_server --tls-cert/--tls-key, nginx --tls, Node.js
-          https_node.js) holding IDLE_HTTPS (2,000, --idle-https) TLS
+          http_node.js --cert --key) holding IDLE_HTTPS (2,000, --idle-https) TLS
           connections: bench/net/idle_https.py (python3 ssl + asyncio, on
           core 1) opens them, 100 handshakes at a time, does one checked
           keep-alive GET / on each, prints "idle N" and holds them for
@@ -990,17 +990,11 @@ def main():
             "nginx": nginx_tls,
             "vow": compiled(examples / "http_server", [[hs, "--port", "{port}", "--quiet", "--tls-cert", cert,
                                                         "--tls-key", key]]),
-            "node": needs(node, [[node or "", str(HERE / "https_node.js"), "--port", "{port}", "--cert", cert,
+            "node": needs(node, [[node or "", str(HERE / "http_node.js"), "--port", "{port}", "--cert", cert,
                                   "--key", key]], "node not installed"),
         }
     if "https" in groups:
-        specs = {
-            "nginx": nginx_tls,
-            "vow": compiled(examples / "http_server", [[hs, "--port", "{port}", "--quiet", "--tls-cert", cert,
-                                                        "--tls-key", key]]),
-            "node": needs(node, [[node or "", str(HERE / "https_node.js"), "--port", "{port}", "--cert", cert,
-                                  "--key", key]], "node not installed"),
-        }
+        specs = https_specs
         http_group(args, specs, results, "https", ssl_ctx, "https", "HTTPS hello world (the same EC P-256 "
                    "certificate everywhere)", "nginx")
         http_group(args, specs, results, "https", ssl_ctx, "https-handshake", "HTTPS full handshakes",

@@ -129,8 +129,8 @@ struct net_fixture : promise_fixture {
         throw std::logic_error("unreachable");
     }
 
-    // Reads until end of stream.
-    std::string read_to_end(net::tcp_stream& s) {
+    // Reads until end of stream: any stream (a tcp_stream, a tls_stream).
+    std::string read_to_end(net::stream s) {
         std::string all;
         for (;;) {
             auto chunk = wait(s.read_some());

@@ -257,16 +257,7 @@ struct tls_fixture : net_fixture {
     }
     tls_pair pair() { return pair(server_context(), client_context()); }
 
-    // Reads until end of stream.
-    std::string read_to_end(net::tls_stream& s) {
-        std::string all;
-        for (;;) {
-            auto chunk = wait(s.read_some());
-            if (chunk.empty())
-                return all;
-            all += chunk;
-        }
-    }
+    // read_to_end: net_fixture's, which takes any stream.
 };
 
 }  // namespace vow::test

@@ -120,8 +120,8 @@ url url::parse(std::string_view text) {
     u.scheme.reserve(n);
     for (char c : text.substr(0, n))
         u.scheme.push_back(lower(c));
-    if (u.scheme != "http" && u.scheme != "https")
-        fail(text, fmt::format("unsupported scheme '{}' (only http:// and https:// URLs)", u.scheme));
+    if (u.scheme != "http" && u.scheme != "https" && u.scheme != "ws" && u.scheme != "wss")
+        fail(text, fmt::format("unsupported scheme '{}' (only http://, https://, ws:// and wss:// URLs)", u.scheme));
     u.port = u.default_port();
     if (text.substr(n, 3) != "://")
         fail(text, fmt::format("expected '//' after '{}:'", u.scheme));
@@ -194,7 +194,7 @@ std::string url::host_header() const {
     return h;
 }
 
-std::uint16_t url::default_port() const noexcept { return scheme == "https" ? 443 : 80; }
+std::uint16_t url::default_port() const noexcept { return scheme == "https" || scheme == "wss" ? 443 : 80; }
 
 std::string url::to_string() const {
     return fmt::format("{}://{}{}", scheme, host_header(), target);

@@ -38,6 +38,7 @@
 #include <vow/net/tcp.hpp>
 #include <vow/net/tls_layer.hpp>
 #include <vow/net/url.hpp>
+#include <vow/net/ws.hpp>
 #if VOW_HAVE_TLS
 #include <vow/net/tls.hpp>   // the vow-tls library: link it to use these
 #endif

@@ -118,6 +118,10 @@ public:
         if (method.empty() || !std::all_of(method.begin(), method.end(), is_token_char))
             throw invalid_argument(fmt::format("vow::net::http_client: '{}' is not a valid method", method));
         url u = url::parse(text);   // throws url_error
+        if (u.scheme != "http" && u.scheme != "https")
+            throw url_error(fmt::format("{}: the HTTP client takes http:// and https:// URLs (for {}:// use "
+                                        "vow::net::ws_connect)",
+                                        text, u.scheme));
         if (u.scheme == "https" && !opts_.tls)
             throw usage_error(no_tls(u));
         if (ro.timeout && *ro.timeout <= reactor::duration::zero())
@@ -359,6 +363,10 @@ private:
                 url next;
                 try {
                     next = o->u.resolve(*loc);
+                    if (next.scheme != "http" && next.scheme != "https")
+                        throw http_error(fmt::format("vow::net::http_client: {} {}: refused the redirect to {}: not "
+                                                     "an http:// or https:// URL",
+                                                     o->method, o->u.to_string(), next.to_string()));
                     if (o->u.scheme == "https" && next.scheme == "http" && !opts_.allow_https_to_http_redirects)
                         throw http_error(fmt::format(
                             "vow::net::http_client: {} {}: refused the redirect to {}: it leaves HTTPS for plain "

@@ -220,10 +220,23 @@ public:
                     close_when_sent(c, true);
             }
             grace_timer_ = r_.call_later(grace, [this] { close_all(); });
+            // What took connections over (a ws_endpoint) shuts them down too.
+            for (auto& hook : shutdown_hooks_) {
+                ++hooks_pending_;
+                auto done = [w = weak_from_this()] {
+                    if (auto self = w.lock()) {
+                        --self->hooks_pending_;
+                        self->check_drained();
+                    }
+                };
+                (void)hook(grace).then(done).catch_([done](std::exception_ptr) { done(); });
+            }
         }
         check_drained();
         return f;
     }
+
+    void on_shutdown(std::function<future<void>(reactor::duration)> fn) { shutdown_hooks_.push_back(std::move(fn)); }
 
     void close_all() noexcept {
         listener_.close();
@@ -705,7 +718,7 @@ private:
     }
 
     void check_drained() noexcept {
-        if (!draining_ || !conns_.empty())
+        if (!draining_ || !conns_.empty() || hooks_pending_ > 0)
             return;
         grace_timer_.cancel();
         auto waiters = std::move(drained_);
@@ -727,6 +740,8 @@ private:
     reactor::duration sweep_period_{};
     bool draining_ = false;
     std::vector<promise<void>> drained_;
+    std::vector<std::function<future<void>(reactor::duration)>> shutdown_hooks_;
+    std::size_t hooks_pending_ = 0;
     std::uint64_t requests_ = 0;
 };
 
@@ -765,6 +780,10 @@ void http_server::on_error(std::function<void(std::exception_ptr, const http_req
     vow::detail::check_thread(impl_->get_reactor(), "net::http_server::on_error");
     impl_->on_error(std::move(fn));
 }
+void http_server::on_shutdown(std::function<future<void>(reactor::duration)> fn) {
+    vow::detail::check_thread(impl_->get_reactor(), "net::http_server::on_shutdown");
+    impl_->on_shutdown(std::move(fn));
+}
 future<void> http_server::shutdown(reactor::duration grace) {
     vow::detail::check_thread(impl_->get_reactor(), "net::http_server::shutdown");
     return impl_->shutdown(grace);
@@ -776,6 +795,7 @@ void http_server::close() noexcept {
 }
 address http_server::local_address() const { return impl_->local(); }
 std::uint16_t http_server::port() const { return impl_->local().port(); }
+reactor& http_server::get_reactor() const noexcept { return impl_->get_reactor(); }
 std::size_t http_server::connections() const noexcept { return impl_->connections(); }
 std::uint64_t http_server::requests() const noexcept { return impl_->requests(); }
 

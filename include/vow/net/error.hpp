@@ -7,6 +7,7 @@
 
 #include <vow/error.hpp>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -75,6 +76,46 @@ public:
 class tls_error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
+};
+
+// A WebSocket connection failed: the peer broke the protocol (code() is
+// the close code vow sent it: 1002, 1007, 1009; the message says what the
+// peer did), the connection dropped without a close frame or a keepalive
+// ping went unanswered (1006, 1011), or the other side closed with an error
+// code. reason() is the close frame's reason, if one was exchanged.
+class ws_error : public std::runtime_error {
+public:
+    ws_error(const std::string& what, std::uint16_t code, std::string reason = {})
+        : std::runtime_error(what), code_(code), reason_(std::move(reason)) {}
+    [[nodiscard]] std::uint16_t code() const noexcept { return code_; }
+    [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
+
+private:
+    std::uint16_t code_;
+    std::string reason_;
+};
+
+// The WebSocket connection is closed: what receive() and send() reject with
+// after the close handshake. code() is the peer's close code (1005 if its
+// close frame had none), or the code vow closed with when it began.
+class ws_closed : public ws_error {
+public:
+    using ws_error::ws_error;
+};
+
+// The server refused the WebSocket handshake or did not speak WebSocket:
+// status() is its HTTP status (0 if the answer was not HTTP), body() the
+// start of its body. ws_connect rejects with it.
+class ws_handshake_error : public http_error {
+public:
+    ws_handshake_error(const std::string& what, int status, std::string body = {})
+        : http_error(what), status_(status), body_(std::move(body)) {}
+    [[nodiscard]] int status() const noexcept { return status_; }
+    [[nodiscard]] const std::string& body() const noexcept { return body_; }
+
+private:
+    int status_;
+    std::string body_;
 };
 
 }  // namespace vow::net

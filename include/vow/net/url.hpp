@@ -8,7 +8,7 @@
 //   u.host_header();   // "example.com:8080"
 //   u.resolve("../a"); // http://example.com:8080/a
 //
-// "http" and "https" are supported. parse() is strict: no user info, no spaces or
+// "http", "https", "ws" and "wss" are supported. parse() is strict: no user info, no spaces or
 // control bytes, a port in 1..65535. Bytes 0x80 and above in the path or
 // query are percent-encoded. A value type; one thread at a time, like any
 // standard type.
@@ -23,7 +23,7 @@
 namespace vow::net {
 
 struct url {
-    std::string scheme;         // "http" or "https" (lower-cased)
+    std::string scheme;         // "http", "https", "ws" or "wss" (lower-cased)
     std::string host;           // "example.com" (lower-cased), "127.0.0.1", "::1" (no brackets)
     std::uint16_t port = 80;    // explicit or the scheme's default (80, 443)
     std::string target;         // path + "?" + query; "/" when empty
@@ -32,7 +32,7 @@ struct url {
     // names the text and the problem ("ftp://a/: unsupported scheme 'ftp'").
     static url parse(std::string_view text);
 
-    // 443 for https, 80 for http.
+    // 443 for https and wss, 80 for http and ws.
     [[nodiscard]] std::uint16_t default_port() const noexcept;
     // The Host header value: "example.com", "example.com:8080", "[::1]:8080"
     // (the port only when it is not the default).

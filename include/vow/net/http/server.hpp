@@ -151,9 +151,16 @@ public:
     [[nodiscard]] future<void> shutdown(reactor::duration grace = std::chrono::seconds(30));
     // Closes the listener and every connection now.
     void close() noexcept;
+    // Joins the graceful shutdown: when shutdown() begins, fn(grace) is
+    // called, and shutdown()'s future also waits for the future fn returns.
+    // For what took connections over with an upgrade, which the server
+    // no longer counts: a ws_endpoint registers one to send 1001 "going
+    // away" to its clients.
+    void on_shutdown(std::function<future<void>(reactor::duration grace)> fn);
 
     [[nodiscard]] address local_address() const;
     [[nodiscard]] std::uint16_t port() const;
+    [[nodiscard]] reactor& get_reactor() const noexcept;
     [[nodiscard]] std::size_t connections() const noexcept;   // open now
     // Requests given to a route (or answered 404/405) so far; requests
     // rejected while parsing (400, 413, 431, ...) are not counted.

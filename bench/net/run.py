@@ -429,31 +429,36 @@ def start_servers(specs, cells, pin):
     return servers
 
 
-def tcp_group(args, specs, results):
-    workloads = [
-        (f"{label} x {c} connection{'s' if c > 1 else ''}", c, size)
-        for label, size in (("64 B", 64), ("16 KiB", 16384))
-        for c in args.tcp_connections
-    ]
+def echo_workloads(sizes, connection_counts):
+    """(title, connections, size) for every size and connection count."""
+    return [(f"{label} x {c} connection{'s' if c > 1 else ''}", c, size)
+            for label, size in sizes for c in connection_counts]
+
+
+def echo_group(args, specs, results, group, loadgen, workloads, columns, title, baseline, note):
+    """Runs an echo load program (loadgen or ws_loadgen: the same options and
+    JSON line) against echo servers, every workload --reps times, the servers
+    taking turns; prints a table per workload (columns(size) gives its
+    columns); returns the cells, {workload title: {program: Cell}}."""
     peers = list(specs)
     all_cells = {w[0]: {p: Cell() for p in peers} for w in workloads}
-    log("tcp: starting echo servers")
+    log(f"{group}: starting echo servers")
     servers = start_servers(specs, all_cells[workloads[0][0]], args.pin)
     for w in workloads[1:]:
         for p in peers:
             all_cells[w[0]][p].unavailable = all_cells[workloads[0][0]][p].unavailable
     try:
-        for title, conns, size in workloads:
-            cells = all_cells[title]
+        for wtitle, conns, size in workloads:
+            cells = all_cells[wtitle]
             for rep in range(args.reps):
                 for name in rotate(peers, rep):
                     if name not in servers or cells[name].unavailable:
                         continue
-                    argv = [str(args.loadgen), "--host", "127.0.0.1",
+                    argv = [str(loadgen), "--host", "127.0.0.1",
                             "--port", str(servers[name].port), "--connections", str(conns),
                             "--size", str(size), "--seconds", str(args.seconds),
                             "--warmup", str(args.warmup)]
-                    log(f"tcp {title}: {name} (rep {rep + 1}/{args.reps})")
+                    log(f"{group} {wtitle}: {name} (rep {rep + 1}/{args.reps})")
                     try:
                         code, out, err, wall, load_cpu, server_cpu = measure_server(
                             servers[name], argv, args.pin, args.seconds + args.warmup + 60)
@@ -464,11 +469,13 @@ def tcp_group(args, specs, results):
                     try:
                         res = json.loads(out.strip().splitlines()[-1])
                     except (ValueError, IndexError):
-                        cells[name].errors.append(f"loadgen status {code}: {err.strip()[-300:]}")
+                        cells[name].errors.append(
+                            f"{loadgen.name} status {code}: {err.strip()[-300:]}")
                         continue
                     if code != 0 or res["errors"]:
                         cells[name].errors.append(
-                            f"loadgen status {code}, {res['errors']} error(s): {res['error_detail']}")
+                            f"{loadgen.name} status {code}, {res['errors']} error(s): "
+                            f"{res['error_detail']}")
                         continue
                     total = res["total_round_trips"]
                     cells[name].add(
@@ -478,7 +485,7 @@ def tcp_group(args, specs, results):
                         ns_per_byte=server_cpu * 1e9 / (total * size) if total else None,
                         server_busy=100 * server_cpu / wall,
                         load_busy=100 * load_cpu / wall)
-                    results.append({"group": "tcp", "workload": title, "program": name,
+                    results.append({"group": group, "workload": wtitle, "program": name,
                                     "connections": conns, "size": size,
                                     "server_ns_per_round_trip":
                                         server_cpu * 1e9 / total if total else None,
@@ -486,19 +493,27 @@ def tcp_group(args, specs, results):
                                         server_cpu * 1e9 / (total * size) if total else None,
                                     "rep": rep, "server_cpu_s": server_cpu, "wall_s": wall,
                                     "load_cpu_s": load_cpu, **res})
-            if size >= 1024:
-                cols = [("MB/s", "mb_per_s", True, True),
-                        ("server CPU ns/byte", "ns_per_byte", True, True)]
-            else:
-                cols = [("round trips/s", "rt_per_s", True, True),
-                        ("server CPU ns/round trip", "ns_per_rt", True, True)]
-            print_table(f"TCP echo, {title}", peers, cells, cols, "bufferevent",
-                        "loadgen on core 1, server on core 0. Server CPU is user+sys over the "
-                        "whole loadgen run (warm-up included), divided by every round trip "
-                        "(or payload byte, one direction) echoed in it.")
+            print_table(f"{title}, {wtitle}", peers, cells, columns(size), baseline, note)
     finally:
         for s in servers.values():
             s.stop()
+    return all_cells
+
+
+def tcp_group(args, specs, results):
+    def columns(size):
+        if size >= 1024:
+            return [("MB/s", "mb_per_s", True, True),
+                    ("server CPU ns/byte", "ns_per_byte", True, True)]
+        return [("round trips/s", "rt_per_s", True, True),
+                ("server CPU ns/round trip", "ns_per_rt", True, True)]
+
+    echo_group(args, specs, results, "tcp", args.loadgen,
+               echo_workloads((("64 B", 64), ("16 KiB", 16384)), args.tcp_connections), columns,
+               "TCP echo", "bufferevent",
+               "loadgen on core 1, server on core 0. Server CPU is user+sys over the "
+               "whole loadgen run (warm-up included), divided by every round trip "
+               "(or payload byte, one direction) echoed in it.")
 
 
 def memory_kb(pid):

@@ -11,6 +11,7 @@ replaces and beside Node.js and Python.
   python3 bench/net/run.py --only idle     # memory with 10,000 idle connections
   python3 bench/net/run.py --only https,client-https   # the HTTPS rows
   python3 bench/net/run.py --only idle-https   # memory with 2,000 idle HTTPS connections
+  python3 bench/net/run.py --only ws,idle-ws   # WebSocket echo, and 10,000 idle WebSockets
 
 How it measures (bench/README.md says more):
 
@@ -68,13 +69,30 @@ Workloads:
           --hold seconds. What a connection costs once its handshake is done:
           OpenSSL's SSL object and buffers plus the server's own state.
 
-vow's programs are examples/echo_server, examples/http_server and
-examples/fetch in the build directory; a row says "not built yet" when the
-program does not exist. The harness builds what it needs (meson setup
-BUILD_DIR --buildtype=release -Dbench=true, then meson compile of the
-targets) and installs wrk, python3-uvloop and python3-aiohttp with apt-get
-when they are missing (--no-install to skip). Loopback only: every server
-listens on 127.0.0.1 and every load targets it.
+  ws      WebSocket echo: bench/net/ws_loadgen (compiled, no vow inside:
+          loadgen's shape over RFC 6455, its upgrade checked, masked binary
+          frames, every echoed byte checked) against vow's examples/ws_echo,
+          Node.js's npm ws (bench/net/ws_echo_node.js, perMessageDeflate off)
+          and Python's websockets (bench/net/ws_echo_websockets.py,
+          compression=None, asyncio's loop): 64 B and 16 KiB messages, 100
+          connections (--ws-connections), one message in flight on each.
+          Messages/s, and server CPU ns per message (64 B) or per byte
+          (16 KiB); then vow's ratios to Node.js ws and to websockets beside
+          the goals (at 64 B x 100: >= 2x and >= 10x the messages/s).
+  idle-ws memory, as idle, of the ws group's servers holding IDLE (10,000)
+          WebSocket connections, each upgraded and after one checked 64 B
+          message, held by ws_loadgen --hold (which answers pings).
+
+vow's programs are examples/echo_server, examples/http_server,
+examples/fetch and examples/ws_echo in the build directory; a row says "not
+built yet" when the program does not exist. The harness builds what it
+needs (meson setup BUILD_DIR --buildtype=release -Dbench=true, then meson
+compile of the targets), installs wrk, python3-uvloop, python3-aiohttp and
+python3-websockets with apt-get when they are missing, and npm's ws with
+`npm install --prefix NPM_DIR ws@8` (BUILD_DIR/npm; --npm-dir) when it is
+not there, passing NODE_PATH=NPM_DIR/node_modules to the Node.js ws peer
+(--no-install to skip both). Loopback only: every server listens on
+127.0.0.1 and every load targets it.
 
 Exit status: 0 when every run that could run finished without errors, 1
 otherwise (a verification error, a server that died, a timeout).
@@ -111,6 +129,12 @@ def log(msg):
 # --------------------------------------------------------------------------
 # Setup: packages, interpreter, build
 
+def py_version(python, module):
+    out = subprocess.run([python, "-c", f"import {module}; print({module}.__version__)"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else "?"
+
+
 def python_has(python, modules):
     code = "import " + ", ".join(modules)
     return subprocess.run([python, "-c", code], stdout=subprocess.DEVNULL,
@@ -136,6 +160,8 @@ def ensure_packages(python, allowed):
         missing.append("python3-uvloop")
     if not python_has(python, ["aiohttp"]):
         missing.append("python3-aiohttp")
+    if not python_has(python, ["websockets"]):
+        missing.append("python3-websockets")
     if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
         missing.append("nginx-light")
     if not missing:
@@ -151,6 +177,34 @@ def ensure_packages(python, allowed):
         subprocess.run(["apt-get", "update"], env=env, stdout=subprocess.DEVNULL)
         if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL).returncode != 0:
             log("apt-get install failed; the rows that need those packages will say so")
+
+
+def ensure_node_ws(node, prefix, allowed):
+    """npm's ws for bench/net/ws_echo_node.js, in PREFIX/node_modules:
+    installed there with npm when missing (and allowed). Returns (the
+    NODE_PATH to run the peer with, ws's version), or (None, why not)."""
+    if not node:
+        return None, "node not installed"
+    modules = prefix / "node_modules"
+    manifest = modules / "ws" / "package.json"
+
+    def version():
+        try:
+            return json.loads(manifest.read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    if version() is None:
+        if not allowed or shutil.which("npm") is None:
+            return None, (f"npm's ws not installed (npm install --prefix {prefix} ws)"
+                          if shutil.which("npm") else "npm not installed (apt-get install npm)")
+        log(f"installing npm's ws into {prefix}")
+        prefix.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                            "ws@8"], capture_output=True, text=True)
+        if r.returncode != 0 or version() is None:
+            return None, f"npm install ws failed: {(r.stderr or r.stdout).strip()[-200:]}"
+    return str(modules), version()
 
 
 def meson_targets(build):
@@ -174,8 +228,8 @@ def ensure_built(build, vow_names):
     # target list knows about programs added since (vow's examples, asio).
     subprocess.run(["ninja", "-C", str(build), "build.ninja"], stdout=subprocess.DEVNULL)
     targets = meson_targets(build)
-    peers = [t for t in ("loadgen", "echo_bufferevent", "http_evhttp", "echo_asio", "echo_libuv")
-             if t in targets]
+    peers = [t for t in ("loadgen", "ws_loadgen", "echo_bufferevent", "http_evhttp", "echo_asio",
+                         "echo_libuv") if t in targets]
     log(f"building {' '.join(peers)}")
     subprocess.run(["meson", "compile", "-C", str(build), "-j", "2", *peers], check=True,
                    stdout=subprocess.DEVNULL)
@@ -429,31 +483,36 @@ def start_servers(specs, cells, pin):
     return servers
 
 
-def tcp_group(args, specs, results):
-    workloads = [
-        (f"{label} x {c} connection{'s' if c > 1 else ''}", c, size)
-        for label, size in (("64 B", 64), ("16 KiB", 16384))
-        for c in args.tcp_connections
-    ]
+def echo_workloads(sizes, connection_counts):
+    """(title, connections, size) for every size and connection count."""
+    return [(f"{label} x {c} connection{'s' if c > 1 else ''}", c, size)
+            for label, size in sizes for c in connection_counts]
+
+
+def echo_group(args, specs, results, group, loadgen, workloads, columns, title, baseline, note):
+    """Runs an echo load program (loadgen or ws_loadgen: the same options and
+    JSON line) against echo servers, every workload --reps times, the servers
+    taking turns; prints a table per workload (columns(size) gives its
+    columns); returns the cells, {workload title: {program: Cell}}."""
     peers = list(specs)
     all_cells = {w[0]: {p: Cell() for p in peers} for w in workloads}
-    log("tcp: starting echo servers")
+    log(f"{group}: starting echo servers")
     servers = start_servers(specs, all_cells[workloads[0][0]], args.pin)
     for w in workloads[1:]:
         for p in peers:
             all_cells[w[0]][p].unavailable = all_cells[workloads[0][0]][p].unavailable
     try:
-        for title, conns, size in workloads:
-            cells = all_cells[title]
+        for wtitle, conns, size in workloads:
+            cells = all_cells[wtitle]
             for rep in range(args.reps):
                 for name in rotate(peers, rep):
                     if name not in servers or cells[name].unavailable:
                         continue
-                    argv = [str(args.loadgen), "--host", "127.0.0.1",
+                    argv = [str(loadgen), "--host", "127.0.0.1",
                             "--port", str(servers[name].port), "--connections", str(conns),
                             "--size", str(size), "--seconds", str(args.seconds),
                             "--warmup", str(args.warmup)]
-                    log(f"tcp {title}: {name} (rep {rep + 1}/{args.reps})")
+                    log(f"{group} {wtitle}: {name} (rep {rep + 1}/{args.reps})")
                     try:
                         code, out, err, wall, load_cpu, server_cpu = measure_server(
                             servers[name], argv, args.pin, args.seconds + args.warmup + 60)
@@ -464,11 +523,13 @@ def tcp_group(args, specs, results):
                     try:
                         res = json.loads(out.strip().splitlines()[-1])
                     except (ValueError, IndexError):
-                        cells[name].errors.append(f"loadgen status {code}: {err.strip()[-300:]}")
+                        cells[name].errors.append(
+                            f"{loadgen.name} status {code}: {err.strip()[-300:]}")
                         continue
                     if code != 0 or res["errors"]:
                         cells[name].errors.append(
-                            f"loadgen status {code}, {res['errors']} error(s): {res['error_detail']}")
+                            f"{loadgen.name} status {code}, {res['errors']} error(s): "
+                            f"{res['error_detail']}")
                         continue
                     total = res["total_round_trips"]
                     cells[name].add(
@@ -478,7 +539,7 @@ def tcp_group(args, specs, results):
                         ns_per_byte=server_cpu * 1e9 / (total * size) if total else None,
                         server_busy=100 * server_cpu / wall,
                         load_busy=100 * load_cpu / wall)
-                    results.append({"group": "tcp", "workload": title, "program": name,
+                    results.append({"group": group, "workload": wtitle, "program": name,
                                     "connections": conns, "size": size,
                                     "server_ns_per_round_trip":
                                         server_cpu * 1e9 / total if total else None,
@@ -486,19 +547,82 @@ def tcp_group(args, specs, results):
                                         server_cpu * 1e9 / (total * size) if total else None,
                                     "rep": rep, "server_cpu_s": server_cpu, "wall_s": wall,
                                     "load_cpu_s": load_cpu, **res})
-            if size >= 1024:
-                cols = [("MB/s", "mb_per_s", True, True),
-                        ("server CPU ns/byte", "ns_per_byte", True, True)]
-            else:
-                cols = [("round trips/s", "rt_per_s", True, True),
-                        ("server CPU ns/round trip", "ns_per_rt", True, True)]
-            print_table(f"TCP echo, {title}", peers, cells, cols, "bufferevent",
-                        "loadgen on core 1, server on core 0. Server CPU is user+sys over the "
-                        "whole loadgen run (warm-up included), divided by every round trip "
-                        "(or payload byte, one direction) echoed in it.")
+            print_table(f"{title}, {wtitle}", peers, cells, columns(size), baseline, note)
     finally:
         for s in servers.values():
             s.stop()
+    return all_cells
+
+
+def tcp_group(args, specs, results):
+    def columns(size):
+        if size >= 1024:
+            return [("MB/s", "mb_per_s", True, True),
+                    ("server CPU ns/byte", "ns_per_byte", True, True)]
+        return [("round trips/s", "rt_per_s", True, True),
+                ("server CPU ns/round trip", "ns_per_rt", True, True)]
+
+    echo_group(args, specs, results, "tcp", args.loadgen,
+               echo_workloads((("64 B", 64), ("16 KiB", 16384)), args.tcp_connections), columns,
+               "TCP echo", "bufferevent",
+               "loadgen on core 1, server on core 0. Server CPU is user+sys over the "
+               "whole loadgen run (warm-up included), divided by every round trip "
+               "(or payload byte, one direction) echoed in it.")
+
+
+# The ws group's goals (issue 15): vow's messages/s over each peer's at 64 B.
+WS_GOALS = {"node-ws": ("Node.js ws", 2.0), "websockets": ("websockets", 10.0)}
+
+
+def ws_group(args, specs, results, versions):
+    """WebSocket echo: ws_loadgen against vow's examples/ws_echo, Node.js ws
+    and Python websockets; a table per workload, then vow's ratios to each
+    peer beside the goals."""
+    def columns(size):
+        if size >= 1024:
+            return [("messages/s", "rt_per_s", False, True),
+                    ("MB/s", "mb_per_s", False, False),
+                    ("server CPU ns/byte", "ns_per_byte", False, True)]
+        return [("messages/s", "rt_per_s", False, True),
+                ("server CPU ns/message", "ns_per_rt", False, True)]
+
+    workloads = echo_workloads((("64 B", 64), ("16 KiB", 16384)), args.ws_connections)
+    all_cells = echo_group(
+        args, specs, results, "ws", args.ws_loadgen, workloads, columns, "WebSocket echo", "",
+        f"ws_loadgen on core 1 (each connection upgraded, then one binary message of the "
+        f"size in flight, every echoed byte checked), server on core 0; {versions}. Server CPU "
+        "is user+sys over the whole ws_loadgen run (upgrades and warm-up included), divided "
+        "by every message (or payload byte, one direction) echoed in it.")
+    print("\n### WebSocket echo: vow against its peers\n")
+    print("vow's median over the peer's for messages/s; the peer's median over vow's for server "
+          "CPU per message (per byte at 16 KiB): above 1 vow is better on both. Goals (issue 15): "
+          "at 64 B x 100 connections, vow's messages/s at least 2x Node.js ws's and 10x "
+          "websockets'.\n")
+    print("| ratio | workload | messages/s | server CPU | goal (messages/s) |")
+    print("|---|---|---|---|---|")
+    for wtitle, conns, size in workloads:
+        cells = all_cells[wtitle]
+        vow = cells.get("vow")
+        cpu_key = "ns_per_byte" if size >= 1024 else "ns_per_rt"
+        for peer, (label, goal) in WS_GOALS.items():
+            if peer not in cells:
+                continue
+            other = cells[peer]
+            rate = ratio(vow.median("rt_per_s"), other.median("rt_per_s"))
+            cpu = ratio(other.median(cpu_key), vow.median(cpu_key))
+            if size != 64 or conns != 100:
+                verdict = "—"
+            elif vow.median("rt_per_s") is None:
+                why = (vow.unavailable or "errors").split(":")[0]
+                verdict = f">= {goal:g}x: vow not measured ({why})"
+            elif other.median("rt_per_s") is None:
+                why = (other.unavailable or "errors").split(":")[0]
+                verdict = f">= {goal:g}x: {label} not measured ({why})"
+            else:
+                met = vow.median("rt_per_s") >= goal * other.median("rt_per_s")
+                verdict = f">= {goal:g}x: {'met' if met else 'not met'}"
+            print(f"| vow / {label} | {wtitle} | {rate} | {cpu} | {verdict} |")
+    sys.stdout.flush()
 
 
 def memory_kb(pid):
@@ -579,9 +703,9 @@ def idle_group(args, specs, results, group="idle", wanted=None, holder=None, tit
                 except (ValueError, IndexError):
                     res = {"errors": 1, "error_detail": (err or out).strip()[-300:]}
                 if proc.returncode != 0 or res.get("errors") or held is None:
+                    prog = Path(argv[1] if Path(argv[0]).name.startswith("python") else argv[0]).name
                     cells[name].errors.append(
-                        f"{Path(argv[0] if argv[0] == str(args.loadgen) else argv[1]).name} status "
-                        f"{proc.returncode}: {res.get('error_detail')}")
+                        f"{prog} status {proc.returncode}: {res.get('error_detail')}")
                     continue
                 if not server.alive():
                     cells[name].errors.append(f"died: {server.stderr_tail()}")
@@ -828,14 +952,16 @@ def main():
     ap.add_argument("--build-dir", default="build-bench",
                     help="meson build directory, relative to the repository (build-bench)")
     ap.add_argument("--only", default="tcp,http,client",
-                    help="groups: tcp,http,client,idle,https,client-https,idle-https "
+                    help="groups: tcp,http,client,idle,https,client-https,idle-https,ws,idle-ws "
                          "(default: tcp,http,client)")
     ap.add_argument("--tcp-connections", default="1,100,1000",
                     help="connection counts for the tcp group (1,100,1000)")
+    ap.add_argument("--ws-connections", default="100",
+                    help="connection counts for the ws group (100)")
     ap.add_argument("--idle", type=int, default=10000,
-                    help="connections the idle group holds (10000)")
+                    help="connections the idle and idle-ws groups hold (10000)")
     ap.add_argument("--hold", type=float, default=1.0,
-                    help="seconds the idle and idle-https groups hold them (1)")
+                    help="seconds the idle, idle-https and idle-ws groups hold them (1)")
     ap.add_argument("--idle-https", type=int, default=2000,
                     help="connections the idle-https group holds (2000)")
     ap.add_argument("--reps", type=int, help="repetitions (3; 1 with --quick)")
@@ -845,7 +971,9 @@ def main():
     ap.add_argument("--concurrency", type=int, default=100, help="client concurrency (100)")
     ap.add_argument("--http-all", action="store_true", help="wrk at 1 and 256 connections too")
     ap.add_argument("--python", help="interpreter for the Python peers (Debian's python3)")
-    ap.add_argument("--no-install", action="store_true", help="never run apt-get")
+    ap.add_argument("--npm-dir", help="where npm installs ws for the Node.js ws peer "
+                                      "(BUILD_DIR/npm)")
+    ap.add_argument("--no-install", action="store_true", help="never run apt-get or npm")
     ap.add_argument("--no-build", action="store_true", help="never run meson")
     ap.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     ap.add_argument("--json", help="also write every measurement to this file")
@@ -855,11 +983,12 @@ def main():
     args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
     args.count = args.count or (2000 if args.quick else 10000)
     groups = [g.strip() for g in args.only.split(",") if g.strip()]
+    known = ("tcp", "http", "client", "idle", "https", "client-https", "idle-https", "ws", "idle-ws")
     for g in groups:
-        if g not in ("tcp", "http", "client", "idle", "https", "client-https", "idle-https"):
-            ap.error(f"unknown group {g!r}: choose from tcp, http, client, idle, https, client-https, "
-                     "idle-https")
+        if g not in known:
+            ap.error(f"unknown group {g!r}: choose from {', '.join(known)}")
     args.tcp_connections = [int(c) for c in args.tcp_connections.split(",") if c.strip()]
+    args.ws_connections = [int(c) for c in args.ws_connections.split(",") if c.strip()]
     raise_nofile()  # 1000-connection runs need more than the usual 1024 fds
 
     args.pin = not args.no_pin and shutil.which("taskset") is not None \
@@ -874,8 +1003,9 @@ def main():
     python = pick_python(args.python)
     ensure_packages(python, not args.no_install)
     if not args.no_build:
-        ensure_built(build, ["echo_server", "http_server", "fetch"])
+        ensure_built(build, ["echo_server", "http_server", "fetch", "ws_echo"])
     args.loadgen = build / "bench" / "loadgen"
+    args.ws_loadgen = build / "bench" / "ws_loadgen"
     bench_bin = build / "bench"
     examples = build / "examples"
     node = shutil.which("node")
@@ -1034,6 +1164,46 @@ def main():
 
     if "idle" in groups:
         idle_group(args, echo_specs, results)
+
+    if "ws" in groups or "idle-ws" in groups:
+        if not args.ws_loadgen.exists():
+            log(f"{args.ws_loadgen} is missing: build it (or drop --no-build)")
+            return 1
+        npm_dir = Path(args.npm_dir) if args.npm_dir else build / "npm"
+        node_path, ws_version = ensure_node_ws(node, npm_dir.resolve(), not args.no_install)
+        has_websockets = python_has(python, ["websockets"])
+        ws_echo = examples / "ws_echo"
+        if not ws_echo.exists():
+            log(f"ws: vow's examples/ws_echo is not built ({ws_echo} is missing): vow's rows "
+                "are skipped")
+        ws_specs = {
+            # --quiet first, as for echo_server; without it if ws_echo refuses it.
+            "vow": [[str(ws_echo), "--port", "{port}", "--quiet"], [str(ws_echo), "--port", "{port}"]]
+            if ws_echo.exists() else
+            "not built yet: examples/ws_echo (vow's WebSocket echo server) is not in the build",
+            "node-ws": needs(node_path, [["env", f"NODE_PATH={node_path}", node or "",
+                                          str(HERE / "ws_echo_node.js"), "--port", "{port}"]],
+                             ws_version),
+            "websockets": needs(has_websockets, [[python, str(HERE / "ws_echo_websockets.py"),
+                                                  "--port", "{port}"]],
+                                "python3-websockets not installed"),
+        }
+        versions = (f"Node.js ws {ws_version if node_path else '(missing)'}, Python websockets "
+                    f"{py_version(python, 'websockets') if has_websockets else '(missing)'}")
+    if "ws" in groups:
+        ws_group(args, ws_specs, results, versions)
+    if "idle-ws" in groups:
+        def ws_holder(port, n):
+            return [str(args.ws_loadgen), "--host", "127.0.0.1", "--port", str(port),
+                    "--connections", str(n), "--size", "64", "--seconds", "60",
+                    "--hold", str(args.hold)]
+
+        conns = min(args.idle, raise_nofile() - 100)
+        idle_group(args, ws_specs, results, "idle-ws", args.idle, ws_holder,
+                   f"Memory, {conns:,} idle WebSocket connections",
+                   f"Each WebSocket echo server (the ws group's; {versions}), started fresh, "
+                   f"before and while ws_loadgen holds {conns:,} connections open, each upgraded "
+                   "and after one checked 64 B message.")
 
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")

@@ -575,7 +575,7 @@ public:
     const std::string& subprotocol() const noexcept { return subprotocol_; }
     bool deflate_on() const noexcept { return def_ != nullptr; }
     std::optional<std::uint16_t> close_code() const noexcept {
-        return phase_ == phase::closed ? close_code_ : std::nullopt;
+        return phase_ == phase::open ? std::nullopt : close_code_;
     }
     const std::string& close_reason() const noexcept { return close_reason_; }
     std::size_t buffered_output() const noexcept { return s_.buffered_output(); }

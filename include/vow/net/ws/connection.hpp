@@ -194,8 +194,10 @@ public:
     [[nodiscard]] const std::string& subprotocol() const;
     // Whether permessage-deflate is on for this connection.
     [[nodiscard]] bool deflate() const noexcept;
-    // Once closed: the code and reason of the peer's close frame (1005 if
-    // it had no code, 1006 if none came), else nullopt.
+    // Once a close frame was sent or received (or the connection failed):
+    // the close code - the peer's if it closed first (1005 if its frame had
+    // no code), else the one sent; 1006 if the connection dropped without
+    // one. nullopt while open. close_reason(): the peer's reason.
     [[nodiscard]] std::optional<std::uint16_t> close_code() const noexcept;
     [[nodiscard]] std::string close_reason() const;
     // Bytes queued for the peer and not yet taken by the kernel.

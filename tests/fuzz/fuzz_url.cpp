@@ -4,7 +4,7 @@
 // (parse() rejects control bytes, so the newline cannot be part of a URL).
 // Checked for every input:
 //   - parse() either throws vow::net::url_error or returns a URL that is
-//     well formed: scheme "http" or "https", a non-empty lower-case host, a port in
+//     well formed: scheme "http", "https", "ws" or "wss", a non-empty lower-case host, a port in
 //     1..65535, a target that starts with '/' and holds no space, control
 //     byte, byte >= 0x80 or '#';
 //   - such a URL survives a round trip: parse(u.to_string()) == u, and
@@ -39,8 +39,8 @@ std::string describe(const vow::net::url& u) {
 }
 
 void check_well_formed(const vow::net::url& u, std::string_view input) {
-    if (u.scheme != "http" && u.scheme != "https")
-        fail("scheme is neither 'http' nor 'https'", input, describe(u));
+    if (u.scheme != "http" && u.scheme != "https" && u.scheme != "ws" && u.scheme != "wss")
+        fail("scheme is not 'http', 'https', 'ws' or 'wss'", input, describe(u));
     if (u.host.empty())
         fail("empty host", input, describe(u));
     for (char c : u.host)

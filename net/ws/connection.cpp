@@ -2,8 +2,9 @@
 // pings, the close handshake, keepalive and idle timers.
 //
 // One object per connection, owned by the ws_connection handles and, while
-// a read or a timer is pending, by that continuation too (shared_ptr), so
-// the handshake can finish after the user dropped its last handle.
+// closing, by the close timer too, so the handshake finishes after the user
+// dropped its last handle. The background read and the keepalive timer hold
+// it weakly: an open connection whose last handle is dropped is closed.
 //
 // Phases: open -> (a close frame sent or received, or a protocol error)
 // closing -> closed. While closing, the reader keeps reading (and drops
@@ -414,13 +415,12 @@ public:
         reject_waiters();
         if (phase_ == phase::open) {
             phase_ = phase::closing;
-            hold_ = shared_from_this();   // the handshake finishes even if every handle is dropped
             timer_.cancel();
-            auto w = weak_from_this();
-            close_timer_ = r_.call_later(wait.value_or(o_.close_timeout), [w] {
-                if (auto self = w.lock())
-                    self->finish();
-            });
+            // The timer holds the connection, so the handshake finishes even
+            // if every handle is dropped (and a reactor destroyed meanwhile
+            // frees it with the timer).
+            close_timer_ = r_.call_later(wait.value_or(o_.close_timeout),
+                                         [self = shared_from_this()] { self->finish(); });
         }
         // The server ends the TCP connection once both close frames have
         // passed; the client waits for that (RFC 6455 7.1.1).
@@ -453,14 +453,14 @@ public:
                 fmt::format("vow::net::ws_connection: the close handshake with {} timed out", who()),
                 ws_close::abnormal));
         timer_.cancel();
-        close_timer_.cancel();
         reject_waiters();
         s_.close();
         in_ = std::string();
         for (auto& p : closers_)
             p.resolve();
         closers_.clear();
-        auto keep = std::move(hold_);   // may be the last reference: nothing after this
+        auto keep = shared_from_this();   // cancelling the close timer may drop the last other reference
+        close_timer_.cancel();
         if (on_closed_)
             std::exchange(on_closed_, nullptr)();
     }
@@ -565,7 +565,6 @@ public:
     reactor::time_point ping_at_;
     handle timer_;
     handle close_timer_;
-    std::shared_ptr<impl> hold_;
 
 public:
     // Called once when the connection is closed (the endpoint's registry).

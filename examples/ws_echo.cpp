@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
 
     vow::reactor r;
     vow::net::http_server server(r, host, port, http_opts);
+    // ANCHOR: echo
     vow::net::ws_endpoint echo(
         server, "/",
         [quiet](ws_connection c, const vow::net::http_request&) {
@@ -109,6 +110,7 @@ int main(int argc, char** argv) {
                 .catch_([report](const std::exception& e) { report(e.what()); });
         },
         ws_opts);
+    // ANCHOR_END: echo
 
     bool stopping = false;
     vow::handle sigs[2];

@@ -324,6 +324,8 @@ struct interop_fixture : vow::test::net_fixture {
         BOOST_TEST(ask(c, "!fragments text") == ws_message::text("fragmented t\xC3\xABxt"));
         BOOST_TEST(ask(c, "!fragments binary") ==
                    ws_message::binary(std::string("\x00\x01\x02\x03\x04\x05", 6)));
+        // A ping inside a fragmented message is answered there and then.
+        BOOST_TEST(ask(c, "!fragments ping") == ws_message::text("fragmented"));
     }
 
     void check_pings(ws_connection& c) {

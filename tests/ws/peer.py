@@ -29,7 +29,9 @@ as binary), except a text message that starts with "!", a command:
                         bytes = pattern 1 in 17 frames, compressed"), then
                         echoed
     !fragments KIND     sends a fragmented message, one frame per piece:
-                        text "frag" "mented " "t\u00ebxt", or binary 000102 0304 05
+                        text "frag" "mented " "t\u00ebxt", binary 000102 0304 05,
+                        or (KIND ping) text "frag" "mented" with a ping
+                        between the two, answered before the second is sent
     !pattern N SEED     sends N bytes of tests/support/net_fixture.hpp's
                         pattern(N, SEED) as a binary message
     !text N             sends N times "a" as a text message (compressed, a
@@ -150,6 +152,15 @@ def handshake_report(ws):
     return f"subprotocol={ws.subprotocol or '-'} extensions={agreed or '-'}"
 
 
+async def pinging_between(ws):
+    """The fragments of "fragmented", with a ping between them whose pong
+    must come back before the second goes out."""
+    yield "frag"
+    waiter = await ws.ping("between")
+    await asyncio.wait_for(waiter, 10)
+    yield "mented"
+
+
 async def session(ws):
     """Echoes and obeys commands until the connection closes."""
     FRAMES.__init__()   # what an earlier connection left is not this one's
@@ -169,8 +180,10 @@ async def session(ws):
                 elif name == "fragments":
                     if arg == "text":
                         await ws.send(["frag", "mented ", "t\u00ebxt"])
-                    else:
+                    elif arg == "binary":
                         await ws.send([b"\x00\x01\x02", b"\x03\x04", b"\x05"])
+                    else:
+                        await ws.send(pinging_between(ws))
                 elif name == "pattern":
                     n, seed = arg.split()
                     await ws.send(pattern(int(n), int(seed)))

@@ -422,7 +422,14 @@ struct interop_fixture : vow::test::net_fixture {
 
     // `c` takes messages up to 64 KiB: a longer one from the peer (sent as
     // `command` says) closes the connection with 1009, which the peer sees.
+    // A message of exactly 64 KiB still arrives (with "!pattern" or
+    // "!text" as `command` begins).
     void check_too_big(ws_connection& c, const std::string& command) {
+        const auto at_limit = command.substr(0, command.find(' ')) + " 65536" +
+                              (command.starts_with("!pattern") ? " 1" : "");
+        const auto m = ask(c, at_limit);
+        BOOST_TEST(m.data.size() == 65536u);
+        BOOST_TEST((m.data == (m.is_binary() ? pattern(65536, 1) : std::string(65536, 'a'))));
         wait(c.send_text(command));
         auto e = error_as<vow::net::ws_error>(wait_error(c.receive()));
         BOOST_TEST(e.code() == vow::net::ws_close::message_too_big, e.what());

@@ -88,7 +88,11 @@ public:
     }
 
     void pump() {
-        if (reading_ || phase_ == phase::closed || queue_.size() >= o_.max_queue || pong_wait_)
+        // While closing, reading goes on past a full queue: the peer's close
+        // frame may be behind the messages nobody took (deliver() drops the
+        // ones that do not fit then).
+        if (reading_ || phase_ == phase::closed || pong_wait_ ||
+            (queue_.size() >= o_.max_queue && phase_ == phase::open))
             return;
         reading_ = true;
         // The read does not keep the connection: dropping the last handle
@@ -112,7 +116,13 @@ public:
         if (data.empty())
             return on_eof();
         last_rx_ = r_.now();
-        ping_sent_ = false;
+        if (ping_sent_) {
+            // The keepalive ping is answered (any byte will do): the next
+            // one is due ping_interval from now, not at the ping's timeout.
+            ping_sent_ = false;
+            timer_.cancel();
+            arm_timer();
+        }
         if (reader_.failed()) {   // after a close frame or an error: drop what comes
             pump();
             return;
@@ -167,9 +177,9 @@ public:
             auto& op = *waiter_;
             op.resolve(std::move(m));
             waiter_.reset();
-        } else {
+        } else if (queue_.size() < o_.max_queue || phase_ == phase::open) {
             queue_.push_back(std::move(m));
-        }
+        }   // else: closing, and the queue is full: dropped (the connection is ending)
     }
 
     void on_eof() {

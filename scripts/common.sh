@@ -81,7 +81,9 @@ print(next((str(o["value"]).lower() for o in json.load(sys.stdin) if o["name"] =
     fi
 }
 
+# Builds BUILD_DIR: everything, or only the targets named (meson compile's
+# target names, such as test_reactor).
 build() {
-    say "building $BUILD_DIR/"
-    quietly meson compile -C "$BUILD_DIR"
+    say "building $BUILD_DIR/${*:+ ($*)}"
+    quietly meson compile -C "$BUILD_DIR" "$@"
 }

@@ -20,15 +20,24 @@
       while B and C go on receiving every message in order; a leave;
       SIGTERM: the clients get 1001, the server exits 0 saying how many
       clients it served.
+  check_ws.py browser WS_CHAT
+      the page in a real headless Chromium, driven over the DevTools
+      protocol, against a websockets client: the browser joins as alice and
+      says hello, which reaches the Python client as "alice: ..."; the
+      Python client's answer appears in the page; the server logged that
+      the browser's connection agreed to permessage-deflate; SIGTERM: the
+      page shows "closed 1001" and the server exits 0.
+
 echo and chat also check that --help exits 0 and a bad argument exits 2.
 Every operation has a timeout, so a broken server fails the check, never
-hangs it. Where websockets is missing, it is installed with apt-get if we
-are root; where it cannot be, the check exits 77, meson's "skipped",
-saying why.
+hangs it. Where websockets (or, for browser, Chromium) is missing, it is
+installed with apt-get if we are root; where it cannot be, the check
+exits 77, meson's "skipped", saying why.
 """
 import asyncio
 import http.client
 import importlib
+import json
 import os
 import random
 import re
@@ -37,6 +46,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -439,8 +449,176 @@ def check_chat(exe):
           f"every one, leaves, arguments and SIGTERM (1001, exit 0) OK")
 
 
+# ------------------------------------------------------------------ browser
+
+class Browser:
+    """Headless Chromium in its own process group and a fresh profile,
+    driven over the DevTools protocol (one websocket to the browser, one
+    flattened session per page). Call close() in a finally."""
+
+    def __init__(self, exe):
+        self.profile = tempfile.mkdtemp(prefix="vow-chromium-")
+        self.log = open(os.path.join(self.profile, "stderr.log"), "w+")
+        self.proc = subprocess.Popen(
+            [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+             "--disable-background-networking", "--disable-sync", "--no-proxy-server",
+             "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+             f"--user-data-dir={self.profile}", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True)
+        self.ws = None
+        self.next_id = 0
+
+    def stderr(self):
+        self.log.seek(0)
+        return self.log.read()[-2000:]
+
+    async def start(self):
+        """Connects to the browser's DevTools endpoint, which Chromium names
+        in <profile>/DevToolsActivePort (port, then path) once it listens."""
+        path = os.path.join(self.profile, "DevToolsActivePort")
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                return f"chromium exited with {self.proc.returncode}: {self.stderr()}"
+            try:
+                with open(path) as f:
+                    port, endpoint = f.read().split()[:2]
+                break
+            except (OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                return f"chromium did not open its DevTools port within 30 s: {self.stderr()}"
+            await asyncio.sleep(0.1)
+        self.ws = await open_ws(f"ws://127.0.0.1:{port}{endpoint}", compression=None)
+        return None
+
+    async def call(self, method, session=None, **params):
+        """One DevTools command; its result (events that arrive meanwhile
+        are ignored)."""
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = session
+        await send(self.ws, json.dumps(msg), "DevTools")
+        while True:
+            reply = json.loads(await recv(self.ws, f"DevTools, waiting for {method}"))
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    fail(f"DevTools {method}: {reply['error']}")
+                return reply["result"]
+
+    async def open_page(self, url):
+        target = (await self.call("Target.createTarget", url=url))["targetId"]
+        return (await self.call("Target.attachToTarget", targetId=target, flatten=True))["sessionId"]
+
+    async def evaluate(self, session, expression):
+        r = await self.call("Runtime.evaluate", session, expression=expression, returnByValue=True)
+        if "exceptionDetails" in r:
+            fail(f"in the page, {expression!r} threw: {r['exceptionDetails']}")
+        return r["result"].get("value")
+
+    async def close(self):
+        """Asks Chromium to quit (so that it reaps its own children), then
+        kills whatever is left of its process group, and removes the profile."""
+        if self.ws:
+            try:
+                await asyncio.wait_for(self.ws.send(json.dumps({"id": 0, "method": "Browser.close"})), 2)
+                await asyncio.to_thread(self.proc.wait, 5)
+            except Exception:
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            await asyncio.to_thread(self.proc.wait, TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+        self.log.close()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+# What the page shows: #status, and the text of each line of #log.
+PAGE_STATE = """JSON.stringify({
+  status: document.getElementById("status")?.textContent ?? "",
+  lines: Array.from(document.querySelectorAll("#log .line"), (d) => d.textContent)})"""
+
+
+async def page_until(browser, session, what, test):
+    """Polls the page until test(state) holds; the state."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        state = json.loads(await browser.evaluate(session, PAGE_STATE) or '{"status": "", "lines": []}')
+        if test(state):
+            return state
+        if time.monotonic() > deadline:
+            fail(f"the page did not show {what} within {TIMEOUT} s; it shows {state}")
+        await asyncio.sleep(0.1)
+
+
+def find_chromium():
+    """Chromium's executable, installed with apt-get if missing; or skips."""
+    def found():
+        for exe in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+            if exe and os.access(exe, os.X_OK):
+                return exe
+        return None
+    if exe := found():
+        return exe
+    why = apt_install("chromium")
+    if why:
+        skip(f"no chromium, and {why}")
+    return found() or skip("apt-get install chromium installed no chromium executable")
+
+
+async def browser_checks(exe, chromium):
+    server = Server(exe, "http")
+    browser = Browser(chromium)
+    try:
+        port = server.port
+        py = await ChatClient.open(port, "py")
+        why = await browser.start()
+        if why:
+            skip(f"headless chromium cannot run here: {why}")
+        session = await browser.open_page(f"http://127.0.0.1:{port}/?name=alice&say=hello%20from%20chromium")
+        await py.expect("* alice joined")
+        await py.expect("alice: hello from chromium")
+        await py.send("hi alice, py here")
+        await page_until(browser, session, "the Python client's message",
+                         lambda s: "py: hi alice, py here" in s["lines"])
+        state = await page_until(browser, session, "its own lines", lambda s: s["status"] == "open")
+        for want in ("* you are alice", "me: hello from chromium"):
+            if want not in state["lines"]:
+                fail(f"the page does not show {want!r}: {state}")
+        joined = await asyncio.to_thread(server.wait_line, r"alice joined from 127\.0\.0\.1:\d+.*")
+        if not joined or not joined.endswith(" (deflate)"):
+            fail(f"the browser's connection did not agree to permessage-deflate: the log says {joined!r}:\n"
+                 f"{server.output()}")
+        # SIGTERM: the page sees the close frame, 1001.
+        server.proc.send_signal(signal.SIGTERM)
+        await page_until(browser, session, "'closed 1001'", lambda s: s["status"].startswith("closed 1001"))
+        code, reason = await closed_with(py.ws, "py")
+        if code != 1001:
+            fail(f"the Python client was closed with {code} {reason!r} at SIGTERM, want 1001")
+        out = await asyncio.to_thread(server.finish)
+        if not re.search(r"^served 2 clients$", out, re.M):
+            fail(f"want 'served 2 clients' at exit:\n{out}")
+    finally:
+        await browser.close()
+        server.kill()
+
+
+def check_browser(exe):
+    need_websockets()
+    chromium = find_chromium()
+    asyncio.run(browser_checks(exe, chromium))
+    print("ws_chat in headless chromium: the browser's message reached a websockets client, its answer "
+          "appeared in the page, permessage-deflate agreed, SIGTERM showed 'closed 1001' in the page OK")
+
+
 if __name__ == "__main__":
-    modes = {"echo": check_echo, "chat": check_chat}
+    modes = {"echo": check_echo, "chat": check_chat, "browser": check_browser}
     if len(sys.argv) != 3 or sys.argv[1] not in modes:
         fail(__doc__)
     NAME = f"check_ws.py {sys.argv[1]}"

@@ -12,7 +12,7 @@
 // message it sends goes to every other client, never back to it, as
 // "alice: the text"; joins and leaves are announced to the others
 // ("* bob joined", "* bob left"). The page takes ?name=alice&say=hello:
-// it joins as alice and says hello once connected.
+// it joins as alice and says hello once greeted.
 //
 // Memory stays bounded whatever the clients do. A message is at most 4096
 // bytes (a longer one closes its sender with 1009, by ws_options); a
@@ -105,7 +105,7 @@ std::string requested_name(std::string_view query) {
 
 // The page: a log, an input box, and a WebSocket to /chat on the host it
 // came from. No external resources. For tests, ?name=N joins as N and
-// ?say=TEXT sends TEXT once connected; every line shown is a div.line in
+// ?say=TEXT sends TEXT once greeted; every line shown is a div.line in
 // #log, and #status says "open" or "closed CODE REASON".
 // ANCHOR: page
 constexpr std::string_view page = R"html(<!doctype html>
@@ -152,11 +152,14 @@ function say(line) {
   show("me: " + line, "me");
 }
 
-ws.onopen = () => {
-  status.textContent = "open";
-  if (params.has("say")) say(params.get("say"));
+ws.onopen = () => { status.textContent = "open"; };
+ws.onmessage = (e) => {
+  show(e.data, e.data.startsWith("* ") ? "note" : "");
+  if (e.data.startsWith("* you are ") && params.has("say")) {
+    say(params.get("say"));
+    params.delete("say");
+  }
 };
-ws.onmessage = (e) => show(e.data, e.data.startsWith("* ") ? "note" : "");
 ws.onclose = (e) => {
   status.textContent = "closed " + e.code + " " + e.reason;
   text.disabled = true;

@@ -48,7 +48,7 @@ bool parse_port(std::string_view s, std::uint16_t& out) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     std::string host = "127.0.0.1", cert, key;
     std::uint16_t port = 8765;
     bool quiet = false;
@@ -128,4 +128,10 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     r.run();
     return 0;
+} catch (const vow::invalid_argument& e) {  // --host is not a numeric address
+    fmt::print(stderr, "ws_echo: {}\n", e.what());
+    return 2;
+} catch (const std::exception& e) {  // the port is taken, say
+    fmt::print(stderr, "ws_echo: {}\n", e.what());
+    return 1;
 }

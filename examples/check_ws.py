@@ -22,11 +22,12 @@
       clients it served.
   check_ws.py browser WS_CHAT
       the page in a real headless Chromium, driven over the DevTools
-      protocol, against a websockets client: the browser joins as alice and
-      says hello, which reaches the Python client as "alice: ..."; the
-      Python client's answer appears in the page; the server logged that
-      the browser's connection agreed to permessage-deflate; SIGTERM: the
-      page shows "closed 1001" and the server exits 0.
+      protocol, as two clients (two pages), beside a websockets client:
+      bob's page joins, then alice's says hello, which shows in bob's page
+      and reaches the Python client as "alice: ..."; the Python client's
+      answer appears in both pages; the server logged that both pages'
+      connections agreed to permessage-deflate; SIGTERM: both pages show
+      "closed 1001" and the server exits 0.
 
 echo and chat also check that --help exits 0 and a bad argument exits 2.
 Every operation has a timeout, so a broken server fails the check, never
@@ -581,28 +582,38 @@ async def browser_checks(exe, chromium):
         why = await browser.start()
         if why:
             skip(f"headless chromium cannot run here: {why}")
+        # Two pages in the browser, as two clients: bob listens, alice talks.
+        bob = await browser.open_page(f"http://127.0.0.1:{port}/?name=bob")
+        await py.expect("* bob joined")
+        await page_until(browser, bob, "'open'", lambda s: s["status"] == "open")
         session = await browser.open_page(f"http://127.0.0.1:{port}/?name=alice&say=hello%20from%20chromium")
         await py.expect("* alice joined")
         await py.expect("alice: hello from chromium")
+        await page_until(browser, bob, "alice's message, from the other page",
+                         lambda s: s["lines"][-2:] == ["* alice joined", "alice: hello from chromium"])
         await py.send("hi alice, py here")
         await page_until(browser, session, "the Python client's message",
+                         lambda s: "py: hi alice, py here" in s["lines"])
+        await page_until(browser, bob, "the Python client's message",
                          lambda s: "py: hi alice, py here" in s["lines"])
         state = await page_until(browser, session, "its own lines", lambda s: s["status"] == "open")
         if state["lines"][:2] != ["* you are alice", "me: hello from chromium"]:
             fail(f"the page does not start with its greeting, then what it said: {state}")
-        joined = await asyncio.to_thread(server.wait_line, r"alice joined from 127\.0\.0\.1:\d+.*")
-        if not joined or not joined.endswith(" (deflate)"):
-            fail(f"the browser's connection did not agree to permessage-deflate: the log says {joined!r}:\n"
-                 f"{server.output()}")
+        for name in ("bob", "alice"):
+            joined = await asyncio.to_thread(server.wait_line, name + r" joined from 127\.0\.0\.1:\d+.*")
+            if not joined or not joined.endswith(" (deflate)"):
+                fail(f"{name}'s page did not agree to permessage-deflate: the log says {joined!r}:\n"
+                     f"{server.output()}")
         # SIGTERM: the page sees the close frame, 1001.
         server.proc.send_signal(signal.SIGTERM)
-        await page_until(browser, session, "'closed 1001'", lambda s: s["status"].startswith("closed 1001"))
+        for page in (bob, session):
+            await page_until(browser, page, "'closed 1001'", lambda s: s["status"].startswith("closed 1001"))
         code, reason = await closed_with(py.ws, "py")
         if code != 1001:
             fail(f"the Python client was closed with {code} {reason!r} at SIGTERM, want 1001")
         out = await asyncio.to_thread(server.finish)
-        if not re.search(r"^served 2 clients$", out, re.M):
-            fail(f"want 'served 2 clients' at exit:\n{out}")
+        if not re.search(r"^served 3 clients$", out, re.M):
+            fail(f"want 'served 3 clients' at exit:\n{out}")
     finally:
         await browser.close()
         server.kill()
@@ -612,8 +623,8 @@ def check_browser(exe):
     need_websockets()
     chromium = find_chromium()
     asyncio.run(browser_checks(exe, chromium))
-    print("ws_chat in headless chromium: the browser's message reached a websockets client, its answer "
-          "appeared in the page, permessage-deflate agreed, SIGTERM showed 'closed 1001' in the page OK")
+    print("ws_chat in headless chromium: one page's message reached the other page and a websockets "
+          "client, whose answer appeared in both pages, permessage-deflate agreed, SIGTERM showed 'closed 1001' in the page OK")
 
 
 if __name__ == "__main__":

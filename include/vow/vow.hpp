@@ -29,6 +29,7 @@
 #include <vow/promise/thread_pool.hpp>
 #include <vow/promise/unhandled_rejection.hpp>
 #include <vow/promise/with_timeout.hpp>
+#include <vow/fs.hpp>
 #include <vow/net/address.hpp>
 #include <vow/net/dns.hpp>
 #include <vow/net/error.hpp>

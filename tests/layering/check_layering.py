@@ -4,15 +4,17 @@
     check_layering.py SOURCE_ROOT
 
 Fails (exit status 1, one line per finding) if a library file - anything
-under reactor/, promise/, net/ or include/ - outside reactor/ and the DNS
+under reactor/, promise/, fs/, net/ or include/ - outside reactor/ and the DNS
 adapter net/dns/resolve.cpp
 
   * includes a libevent header (<event2/...>), or
   * calls libevent directly (event_add(...), bufferevent_*(...), ...),
 
 or if a public header under include/ includes a libevent header at all, or
-if net/ includes a detail/ header of the layers below (vow/promise/detail/,
-vow/reactor/detail/): net/ uses their public API only. bench/ (whose raw
+if net/ or fs/ includes a detail/ header of the layers below
+(vow/promise/detail/, vow/reactor/detail/): they use their public API
+only; or if fs/ (or include/vow/fs/) includes a vow/net header: net may
+use fs, never the other way round. bench/ (whose raw
 libevent peers are not library files) and tests/ are not looked at.
 
 The TLS work must keep to this: no bufferevent_openssl in net/.
@@ -21,13 +23,14 @@ import pathlib
 import re
 import sys
 
-LIBRARY_DIRS = ("reactor", "promise", "net", "include")
+LIBRARY_DIRS = ("reactor", "promise", "fs", "net", "include")
 SUFFIXES = {".cpp", ".hpp", ".h", ".cc", ".ipp", ".in"}
 # Where libevent may appear: the reactor, and the evdns adapter.
 ALLOWED_DIRS = ("reactor/",)
 ALLOWED_FILES = ("net/dns/resolve.cpp",)
 
 INCLUDE_EVENT2 = re.compile(r'^\s*#\s*include\s*[<"]event2/', re.M)
+INCLUDE_NET = re.compile(r'^\s*#\s*include\s*[<"](vow/net[/.][^>"]*)', re.M)
 INCLUDE_DETAIL = re.compile(r'^\s*#\s*include\s*[<"](vow/(?:promise|reactor)/detail/[^>"]*)', re.M)
 LIBEVENT_CALL = re.compile(
     r"\b(event_(?:assign|add|del|new|free|active|pending|base_\w+|config_\w+|set\w*|get_\w+|self_cbarg)"
@@ -100,10 +103,14 @@ def main(argv):
                 for m in LIBEVENT_CALL.finditer(code):
                     findings.append(f"{rel}:{line_of(code, m.start())}: calls libevent ({m.group(1)}) outside "
                                     f"reactor/; use the reactor's public API")
-            if rel.startswith("net/"):
+            if rel.startswith(("net/", "fs/")):
                 for m in INCLUDE_DETAIL.finditer(text):
-                    findings.append(f"{rel}:{line_of(text, m.start())}: includes {m.group(1)}; net/ uses the "
-                                    f"public API of the layers below")
+                    findings.append(f"{rel}:{line_of(text, m.start())}: includes {m.group(1)}; "
+                                    f"{rel.split('/')[0]}/ uses the public API of the layers below")
+            if rel.startswith(("fs/", "include/vow/fs/")) or rel == "include/vow/fs.hpp":
+                for m in INCLUDE_NET.finditer(text):
+                    findings.append(f"{rel}:{line_of(text, m.start())}: includes {m.group(1)}; fs/ is below "
+                                    f"net/ and uses nothing of it")
     if files == 0 or not seen_in_reactor:
         findings.append(f"{root}: found {files} library files and no libevent include in reactor/: "
                         f"is SOURCE_ROOT right, or is this check broken?")

@@ -66,6 +66,29 @@ private:
     std::vector<std::thread> workers_;
 };
 
+namespace detail {
+// On a worker: settles `p` with fn()'s value, or with what it threw. The
+// rejection comes after the catch block has ended, so that this thread has
+// let go of the exception before the loop sees it: the loop thread is then
+// the one that frees it, as it frees the future's value.
+template <class R, class F>
+void settle_with_result(promise<R>& p, F& fn) {
+    std::exception_ptr error;
+    try {
+        if constexpr (std::is_void_v<R>) {
+            fn();
+            p.resolve();
+        } else {
+            p.resolve(fn());
+        }
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error)
+        p.reject(std::move(error));
+}
+}  // namespace detail
+
 // Runs `fn()` on `pool` and returns a future for its result, settled on
 // `r`'s thread. An exception thrown by `fn` rejects the future.
 template <class F>
@@ -76,24 +99,7 @@ auto to_thread(reactor& r, thread_pool& pool, F&& fn, std::source_location where
     detail::check_thread(r, "to_thread");
     promise<R> p(r, where);
     future<R> f = p.get_future();
-    pool.submit([p = std::move(p), fn = std::forward<F>(fn)]() mutable {
-        std::exception_ptr error;
-        try {
-            if constexpr (std::is_void_v<R>) {
-                fn();
-                p.resolve();
-            } else {
-                p.resolve(fn());
-            }
-        } catch (...) {
-            error = std::current_exception();
-        }
-        // Rejected after the catch block has ended, so that this thread has
-        // let go of the exception before the loop sees it: the loop thread
-        // is then the one that frees it, as it frees the future's value.
-        if (error)
-            p.reject(std::move(error));
-    });
+    pool.submit([p = std::move(p), fn = std::forward<F>(fn)]() mutable { detail::settle_with_result(p, fn); });
     return f;
 }
 

@@ -1,0 +1,12 @@
+#include <vow/fs/error.hpp>
+
+#include <fmt/format.h>
+
+namespace vow::fs {
+
+fs_error::fs_error(int error, std::string_view operation, std::string path)
+    : std::system_error(error, std::generic_category(), fmt::format("vow::fs::{}: '{}'", operation, path)),
+      operation_(operation),
+      path_(std::move(path)) {}
+
+}  // namespace vow::fs

@@ -1,0 +1,305 @@
+// vow::fs::file and open(): descriptors shared by a handle and its running
+// calls (fs/internal.hpp), each call a detail::run on the file's pool.
+#include "internal.hpp"
+
+#include <vow/error.hpp>
+#include <vow/fs/detail/run.hpp>
+#include <vow/fs/file.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace vow::fs {
+
+namespace detail {
+
+fd_holder::~fd_holder() {
+    int rc = ::close(fd);
+    int error = errno;
+    if (!closed)
+        return;
+    // EINTR: Linux has released the descriptor anyway (close(2)); nothing to retry.
+    if (rc == 0 || error == EINTR)
+        closed->resolve();
+    else
+        closed->reject(std::make_exception_ptr(fs_error(error, "file::close", path)));
+}
+
+file_status to_status(const struct ::stat& st) noexcept {
+    file_status s;
+    if (S_ISREG(st.st_mode))
+        s.type = file_type::regular;
+    else if (S_ISDIR(st.st_mode))
+        s.type = file_type::directory;
+    else if (S_ISLNK(st.st_mode))
+        s.type = file_type::symlink;
+    s.size = static_cast<std::uint64_t>(st.st_size);
+    s.permissions = static_cast<unsigned>(st.st_mode) & 07777u;
+    s.modified = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    return s;
+}
+
+std::string read_at(int fd, std::uint64_t offset, std::size_t max_bytes, std::string_view operation,
+                    const std::string& path) {
+    std::string buf(std::min(max_bytes, max_read), '\0');
+    std::size_t got = 0;
+    while (got < buf.size()) {
+        ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(offset + got));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw fs_error(errno, operation, path);
+        }
+        if (n == 0)
+            break;
+        got += static_cast<std::size_t>(n);
+    }
+    buf.resize(got);
+    return buf;
+}
+
+void write_at(int fd, std::optional<std::uint64_t> offset, std::string_view data, std::string_view operation,
+              const std::string& path) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = offset ? ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(*offset + done))
+                           : ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw fs_error(errno, operation, path);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+fd_guard::~fd_guard() { close(); }
+
+int fd_guard::close() noexcept {
+    if (fd_ < 0)
+        return 0;
+    int rc = ::close(fd_);
+    fd_ = -1;
+    return rc == 0 || errno == EINTR ? 0 : errno;
+}
+
+struct file_access {
+    static file make(reactor& r, thread_pool& pool, std::shared_ptr<fd_holder> fd, bool append) {
+        return file(r, pool, std::move(fd), append);
+    }
+};
+
+}  // namespace detail
+
+file::file(reactor& r, thread_pool& pool, std::shared_ptr<detail::fd_holder> fd, bool append)
+    : r_(&r), pool_(&pool), fd_(std::move(fd)), pos_(std::make_shared<position_state>()), append_(append) {}
+
+file::~file() {
+    if (!fd_)
+        return;
+    // The last reference closes the descriptor: hand ours to the pool, so a
+    // close(2) that blocks (a network file system) blocks a worker, not the
+    // loop. While the pool shuts down (process exit), close it here.
+    try {
+        pool_->submit([fd = std::move(fd_)]() mutable { fd.reset(); });
+    } catch (...) {
+        fd_.reset();
+    }
+}
+
+file::file(file&& other) noexcept
+    : r_(other.r_),
+      pool_(other.pool_),
+      fd_(std::move(other.fd_)),
+      pos_(std::move(other.pos_)),
+      append_(other.append_) {}
+
+file& file::operator=(file&& other) noexcept {
+    if (this != &other) {
+        file old(std::move(*this));
+        r_ = other.r_;
+        pool_ = other.pool_;
+        fd_ = std::move(other.fd_);
+        pos_ = std::move(other.pos_);
+        append_ = other.append_;
+    }
+    return *this;
+}
+
+void file::check_open(const char* function) const {
+    if (!fd_)
+        throw usage_error(fmt::format("vow::fs::{}: the file is not open (closed, moved from, or never opened)",
+                                      function));
+    vow::detail::check_thread(*r_, function);
+}
+
+void file::check_idle(const char* function) const {
+    check_open(function);
+    if (pos_->busy)
+        throw usage_error(fmt::format("vow::fs::{}: a read() or write() at the file's position is still running "
+                                      "on '{}': wait for its future, or use pread() / pwrite() at offsets",
+                                      function, fd_->path));
+}
+
+const std::string& file::path() const {
+    if (!fd_)
+        throw usage_error("vow::fs::file::path: the file is not open");
+    return fd_->path;
+}
+
+reactor& file::get_reactor() const {
+    if (!r_)
+        throw usage_error("vow::fs::file::get_reactor: the file was never opened");
+    return *r_;
+}
+
+std::uint64_t file::position() const {
+    check_open("file::position");
+    return pos_->offset;
+}
+
+void file::seek(std::uint64_t offset) {
+    check_idle("file::seek");
+    pos_->offset = offset;
+}
+
+future<std::string> file::read(std::size_t max_bytes, std::stop_token stop, std::source_location where) {
+    check_idle("file::read");
+    auto pos = pos_;
+    pos->busy = true;
+    auto f = detail::run(*r_, *pool_, stop, "fs::file::read",
+                         [fd = fd_, offset = pos->offset, max_bytes] {
+                             return detail::read_at(fd->fd, offset, max_bytes, "file::read", fd->path);
+                         },
+                         where);
+    return std::move(f)
+        .then([pos](std::string data) {
+            pos->busy = false;
+            pos->offset += data.size();
+            return data;
+        })
+        .catch_([pos](std::exception_ptr e) -> std::string {
+            pos->busy = false;
+            std::rethrow_exception(e);
+        });
+}
+
+future<void> file::write(std::string data, std::stop_token stop, std::source_location where) {
+    check_idle("file::write");
+    auto pos = pos_;
+    pos->busy = true;
+    const auto size = data.size();
+    std::optional<std::uint64_t> at;
+    if (!append_)
+        at = pos->offset;
+    auto f = detail::run(*r_, *pool_, stop, "fs::file::write",
+                         [fd = fd_, at, data = std::move(data)] {
+                             detail::write_at(fd->fd, at, data, "file::write", fd->path);
+                         },
+                         where);
+    return std::move(f)
+        .then([pos, size] {
+            pos->busy = false;
+            pos->offset += size;
+        })
+        .catch_([pos](std::exception_ptr e) {
+            pos->busy = false;
+            std::rethrow_exception(e);
+        });
+}
+
+future<std::string> file::pread(std::uint64_t offset, std::size_t max_bytes, std::stop_token stop,
+                                std::source_location where) {
+    check_open("file::pread");
+    return detail::run(*r_, *pool_, stop, "fs::file::pread",
+                       [fd = fd_, offset, max_bytes] {
+                           return detail::read_at(fd->fd, offset, max_bytes, "file::pread", fd->path);
+                       },
+                       where);
+}
+
+future<void> file::pwrite(std::uint64_t offset, std::string data, std::stop_token stop, std::source_location where) {
+    check_open("file::pwrite");
+    return detail::run(*r_, *pool_, stop, "fs::file::pwrite",
+                       [fd = fd_, offset, data = std::move(data)] {
+                           detail::write_at(fd->fd, offset, data, "file::pwrite", fd->path);
+                       },
+                       where);
+}
+
+future<void> file::sync(std::stop_token stop, std::source_location where) {
+    check_open("file::sync");
+    return detail::run(*r_, *pool_, stop, "fs::file::sync",
+                       [fd = fd_] {
+                           if (::fsync(fd->fd) != 0)
+                               throw fs_error(errno, "file::sync", fd->path);
+                       },
+                       where);
+}
+
+future<file_status> file::stat(std::stop_token stop, std::source_location where) {
+    check_open("file::stat");
+    return detail::run(*r_, *pool_, stop, "fs::file::stat",
+                       [fd = fd_] {
+                           struct ::stat st {};
+                           if (::fstat(fd->fd, &st) != 0)
+                               throw fs_error(errno, "file::stat", fd->path);
+                           return detail::to_status(st);
+                       },
+                       where);
+}
+
+future<void> file::close(std::source_location where) {
+    check_open("file::close");
+    auto& closed = fd_->closed.emplace(*r_, where);
+    auto f = closed.get_future();
+    file gone(std::move(*this));   // its destructor hands the last reference to the pool
+    return f;
+}
+
+future<file> open(reactor& r, std::string path, open_mode mode, open_options options, std::source_location where) {
+    const bool rd = mode & open_mode::read, wr = mode & open_mode::write;
+    if (!rd && !wr)
+        throw invalid_argument(fmt::format("vow::fs::open: '{}': the mode has neither read nor write", path));
+    if (!wr && (mode & (open_mode::truncate | open_mode::append)))
+        throw invalid_argument(
+            fmt::format("vow::fs::open: '{}': truncate and append need write in the mode", path));
+    if ((mode & open_mode::exclusive) && !(mode & open_mode::create))
+        throw invalid_argument(fmt::format("vow::fs::open: '{}': exclusive needs create in the mode", path));
+    int flags = O_CLOEXEC | (rd && wr ? O_RDWR : wr ? O_WRONLY : O_RDONLY);
+    if (mode & open_mode::create)
+        flags |= O_CREAT;
+    if (mode & open_mode::truncate)
+        flags |= O_TRUNC;
+    if (mode & open_mode::append)
+        flags |= O_APPEND;
+    if (mode & open_mode::exclusive)
+        flags |= O_EXCL;
+    auto& pool = detail::pool_of(options.pool);
+    const bool append = mode & open_mode::append;
+    return detail::run(r, pool, options.stop, "fs::open",
+                       [&r, &pool, path = std::move(path), flags, append, perms = options.permissions]() mutable {
+                           int fd;
+                           do
+                               fd = ::open(path.c_str(), flags, static_cast<mode_t>(perms));
+                           while (fd < 0 && errno == EINTR);
+                           if (fd < 0)
+                               throw fs_error(errno, "open", path);
+                           auto holder = std::make_shared<detail::fd_holder>(fd, std::move(path));
+                           // A directory opens for reading, but a file is what was asked for.
+                           struct ::stat st {};
+                           if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+                               throw fs_error(EISDIR, "open", holder->path);
+                           return detail::file_access::make(r, pool, std::move(holder), append);
+                       },
+                       where);
+}
+
+}  // namespace vow::fs

@@ -1,0 +1,33 @@
+// vow/fs/error.hpp - the error of a file system operation.
+//
+//   try { ... } catch (const vow::fs::fs_error& e) {
+//       if (e.code() == std::errc::no_such_file_or_directory) ...
+//       fmt::print("{}\n", e.what());   // vow::fs::open: 'data.csv': No such file or directory
+//   }
+//
+// A std::system_error (code() is the errno the system call failed with, in
+// std::generic_category) that also names the operation and the path.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace vow::fs {
+
+class fs_error : public std::system_error {
+public:
+    // what(): "vow::fs::<operation>: '<path>': <strerror(error)>".
+    fs_error(int error, std::string_view operation, std::string path);
+
+    // The operation as vow names it ("open", "file::read", "rename").
+    [[nodiscard]] const std::string& operation() const noexcept { return operation_; }
+    // The path it was given (for rename, the source).
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+private:
+    std::string operation_;
+    std::string path_;
+};
+
+}  // namespace vow::fs

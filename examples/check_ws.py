@@ -51,6 +51,8 @@ import tempfile
 import threading
 import time
 
+from check_tcp import check_arguments  # --help exits 0, bad arguments exit 2
+
 TIMEOUT = 15  # seconds for any one operation; sanitized builds are slow
 NAME = "check_ws.py"
 
@@ -163,17 +165,6 @@ class Server:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-
-
-def check_arguments(exe, more_bad=()):
-    r = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=TIMEOUT)
-    if r.returncode != 0 or "usage:" not in r.stdout or "--port" not in r.stdout:
-        fail(f"--help exited {r.returncode} with {r.stdout!r}")
-    for bad in (["--bogus"], ["--port", "70000"], ["--port", "x"], ["--port"], ["--host", "not-an-address"],
-                *more_bad):
-        r = subprocess.run([exe, *bad], capture_output=True, text=True, timeout=TIMEOUT)
-        if r.returncode != 2 or not r.stderr:
-            fail(f"{' '.join(bad)} exited {r.returncode} (want 2, with a message), stderr {r.stderr!r}")
 
 
 async def open_ws(url, **kwargs):

@@ -80,6 +80,14 @@ void write_at(int fd, std::optional<std::uint64_t> offset, std::string_view data
     }
 }
 
+int open_retrying(const char* path, int flags, unsigned mode) noexcept {
+    int fd;
+    do
+        fd = ::open(path, flags, static_cast<mode_t>(mode));
+    while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
 fd_guard::~fd_guard() { close(); }
 
 int fd_guard::close() noexcept {
@@ -286,10 +294,7 @@ future<file> open(reactor& r, std::string path, open_mode mode, open_options opt
     const bool append = mode & open_mode::append;
     return detail::run(r, pool, options.stop, "fs::open",
                        [&r, &pool, path = std::move(path), flags, append, perms = options.permissions]() mutable {
-                           int fd;
-                           do
-                               fd = ::open(path.c_str(), flags, static_cast<mode_t>(perms));
-                           while (fd < 0 && errno == EINTR);
+                           int fd = detail::open_retrying(path.c_str(), flags, perms);
                            if (fd < 0)
                                throw fs_error(errno, "open", path);
                            auto holder = std::make_shared<detail::fd_holder>(fd, std::move(path));

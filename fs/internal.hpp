@@ -42,6 +42,9 @@ std::string read_at(int fd, std::uint64_t offset, std::size_t max_bytes, std::st
 void write_at(int fd, std::optional<std::uint64_t> offset, std::string_view data, std::string_view operation,
               const std::string& path);
 
+// open(2), retried on EINTR; -1 with errno as open(2) leaves it.
+int open_retrying(const char* path, int flags, unsigned mode = 0) noexcept;
+
 // Closes a descriptor on scope exit (the free functions' own).
 class fd_guard {
 public:

@@ -33,13 +33,6 @@ file_type type_of(unsigned char d_type) noexcept {
     }
 }
 
-int open_retrying(const char* path, int flags, mode_t mode = 0) {
-    int fd;
-    do
-        fd = ::open(path, flags, mode);
-    while (fd < 0 && errno == EINTR);
-    return fd;
-}
 
 }  // namespace
 
@@ -127,7 +120,7 @@ future<std::string> read_file(reactor& r, std::string path, std::size_t max_byte
                               std::source_location where) {
     return detail::run(r, detail::pool_of(options.pool), options.stop, "fs::read_file",
                        [path = std::move(path), max_bytes] {
-                           detail::fd_guard fd(open_retrying(path.c_str(), O_RDONLY | O_CLOEXEC));
+                           detail::fd_guard fd(detail::open_retrying(path.c_str(), O_RDONLY | O_CLOEXEC));
                            if (fd.get() < 0)
                                throw fs_error(errno, "read_file", path);
                            struct ::stat st {};
@@ -165,7 +158,7 @@ future<void> write_file(reactor& r, std::string path, std::string data, call_opt
                         std::source_location where) {
     return detail::run(r, detail::pool_of(options.pool), options.stop, "fs::write_file",
                        [path = std::move(path), data = std::move(data)] {
-                           detail::fd_guard fd(open_retrying(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+                           detail::fd_guard fd(detail::open_retrying(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
                            if (fd.get() < 0)
                                throw fs_error(errno, "write_file", path);
                            detail::write_at(fd.get(), 0, data, "write_file", path);

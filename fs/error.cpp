@@ -4,8 +4,10 @@
 
 namespace vow::fs {
 
-fs_error::fs_error(int error, std::string_view operation, std::string path)
-    : std::system_error(error, std::generic_category(), fmt::format("vow::fs::{}: '{}'", operation, path)),
+fs_error::fs_error(int error, std::string_view operation, std::string path, std::string_view target)
+    : std::system_error(error, std::generic_category(),
+                        target.empty() ? fmt::format("vow::fs::{}: '{}'", operation, path)
+                                       : fmt::format("vow::fs::{}: '{}' -> '{}'", operation, path, target)),
       operation_(operation),
       path_(std::move(path)) {}
 

@@ -51,7 +51,7 @@ future<void> rename(reactor& r, std::string from, std::string to, call_options o
     return detail::run(r, detail::pool_of(options.pool), options.stop, "fs::rename",
                        [from = std::move(from), to = std::move(to)] {
                            if (::rename(from.c_str(), to.c_str()) != 0)
-                               throw fs_error(errno, "rename", from + "' -> '" + to);
+                               throw fs_error(errno, "rename", from, to);
                        },
                        where);
 }

@@ -152,7 +152,13 @@ BOOST_FIXTURE_TEST_CASE(errors_are_fs_errors_that_name_the_operation_and_the_pat
     BOOST_TEST(errno_of(fs::read_file(r, missing), missing) == ENOENT);
     BOOST_TEST(errno_of(fs::stat(r, missing), missing) == ENOENT);
     BOOST_TEST(errno_of(fs::unlink(r, missing), missing) == ENOENT);
-    BOOST_TEST(errno_of(fs::rename(r, missing, at("b")), missing) == ENOENT);
+    BOOST_TEST(errno_of(fs::rename(r, missing, at("b")), missing + "' -> '" + at("b")) == ENOENT);
+    try {
+        std::rethrow_exception(wait_error(fs::rename(r, missing, at("b"))));
+    } catch (const fs::fs_error& err) {
+        BOOST_TEST(err.path() == missing);   // the source; the message names both
+        BOOST_TEST(err.operation() == "rename");
+    }
     BOOST_TEST(errno_of(fs::readdir(r, missing), missing) == ENOENT);
 
     // A directory is not a file, whichever way it is opened.

@@ -17,8 +17,9 @@ namespace vow::fs {
 
 class fs_error : public std::system_error {
 public:
-    // what(): "vow::fs::<operation>: '<path>': <strerror(error)>".
-    fs_error(int error, std::string_view operation, std::string path);
+    // what(): "vow::fs::<operation>: '<path>': <strerror(error)>", or with a
+    // target (rename's): "vow::fs::rename: '<path>' -> '<target>': ...".
+    fs_error(int error, std::string_view operation, std::string path, std::string_view target = {});
 
     // The operation as vow names it ("open", "file::read", "rename").
     [[nodiscard]] const std::string& operation() const noexcept { return operation_; }

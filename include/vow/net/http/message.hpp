@@ -15,6 +15,7 @@
 // any standard container, one object may be used by one thread at a time.
 #pragma once
 
+#include <vow/net/http/body.hpp>
 #include <vow/net/stream.hpp>
 
 #include <cstddef>
@@ -92,6 +93,15 @@ struct http_response {
     std::string reason;       // "" means the standard phrase for `status`
     http_headers headers;
     std::string body;         // de-chunked when parsed
+    // Server side: a body sent as it is produced, or from a file
+    // (vow/net/http/body.hpp), instead of `body` (which must then be
+    // empty). With a length it is sent with Content-Length, without one
+    // chunked (to an HTTP/1.0 client: delimited by closing the connection).
+    // For HEAD, and for 204 and 304, nothing of it is sent (a file region's
+    // length still gives Content-Length).
+    http_body_source body_source = {};
+    // Client side: the trailer fields that followed a chunked body.
+    http_headers trailers = {};
 
     // Server side: taking the connection over (WebSocket's handshake, or any
     // protocol the client names in `Upgrade`). A handler that answers an

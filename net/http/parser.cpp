@@ -725,7 +725,7 @@ parse_result response_parser::parse_head(std::string_view data) {
     if (f.length_differs)
         return error(400, "two different Content-Length headers");
     bool framed = true;
-    if (no_body_ || status < 200 || status == 204 || status == 304)
+    if (no_body_ || !status_has_body(status))
         framed = expect_fixed_body(0, err);
     else if (f.has_te)
         framed = expect_chunked_body(f, false, err);

@@ -200,10 +200,25 @@ private:
 // response says so, RFC 9112 C.2.2) - neither if the user set a Connection
 // field -, a Date header (cached per second; unless the user set one), then
 // the body unless head_only or the status forbids one.
+// A streamed body (r.body_source) is not appended: the head announces it
+// with Content-Length when its length is known, otherwise with
+// "Transfer-Encoding: chunked", or (http10_peer) with neither: the body
+// ends when the connection closes, which the caller must then do.
 // Throws vow::invalid_argument if a header name is not a token or a value or
-// reason holds CR, LF or NUL (which would split the response).
+// reason holds CR, LF or NUL (which would split the response), or for a
+// body_source with a body, with a user Transfer-Encoding, or a file without
+// a length.
+// Whether a response with this status carries a body (RFC 9110 6.4.1):
+// not 1xx, 204 or 304.
+inline bool status_has_body(int status) noexcept { return status >= 200 && status != 204 && status != 304; }
+
 void serialize_response(std::string& out, const http_response& r, bool keep_alive, bool head_only,
-                        bool announce_keep_alive = false);
+                        bool announce_keep_alive = false, bool http10_peer = false);
+
+// The chunked framing around one chunk of a streamed body: "<hex size>\r\n"
+// + chunk + "\r\n" appended to `out`; and the last chunk, "0\r\n\r\n".
+void append_chunk(std::string& out, std::string_view chunk);
+inline constexpr std::string_view last_chunk = "0\r\n\r\n";
 
 // Appends a request: "<method> <target> HTTP/1.1", Host (unless the headers
 // carry one), the headers, Content-Length when there is a body (or for

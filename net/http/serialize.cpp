@@ -12,6 +12,7 @@
 
 #include <charconv>
 #include <ctime>
+#include <iterator>
 
 namespace vow::net::detail {
 
@@ -59,10 +60,6 @@ void check_field(const char* who, const http_headers::field& f) {
             fmt::format("{}: the value of header '{}' holds CR, LF or NUL", who, f.first));
 }
 
-bool status_has_body(int status) noexcept {
-    return status >= 200 && status != 204 && status != 304;
-}
-
 }  // namespace
 
 std::string_view http_date_now() {
@@ -86,7 +83,7 @@ std::string_view http_date_now() {
 }
 
 void serialize_response(std::string& out, const http_response& r, bool keep_alive, bool head_only,
-                        bool announce_keep_alive) {
+                        bool announce_keep_alive, bool http10_peer) {
     constexpr const char* who = "vow::net::http_response";
     if (r.status < 100 || r.status > 999)
         throw vow::invalid_argument(fmt::format("{}: status {} is not a three-digit code", who, r.status));
@@ -96,6 +93,16 @@ void serialize_response(std::string& out, const http_response& r, bool keep_aliv
     bool body_allowed = status_has_body(r.status);
     bool user_te = r.headers.contains("Transfer-Encoding");
     bool keep_user_length = head_only && r.headers.contains("Content-Length");
+    const bool streamed = static_cast<bool>(r.body_source);
+    if (streamed) {
+        if (!r.body.empty())
+            throw vow::invalid_argument(fmt::format("{}: both a body and a body_source", who));
+        if (user_te)
+            throw vow::invalid_argument(
+                fmt::format("{}: a Transfer-Encoding header with a body_source (the server frames it)", who));
+        if (r.body_source.file && !r.body_source.length)
+            throw vow::invalid_argument(fmt::format("{}: a body_source file without a length", who));
+    }
 
     out.reserve(out.size() + 128 + r.body.size());
     out.append("HTTP/1.1 ");
@@ -119,9 +126,13 @@ void serialize_response(std::string& out, const http_response& r, bool keep_aliv
         append_field(out, f.first, f.second);
     }
     if (body_allowed && !user_te && !keep_user_length) {
-        out.append("Content-Length: ");
-        append_number(out, r.body.size());
-        out.append("\r\n");
+        if (!streamed || r.body_source.length) {
+            out.append("Content-Length: ");
+            append_number(out, streamed ? *r.body_source.length : r.body.size());
+            out.append("\r\n");
+        } else if (!http10_peer && !head_only) {
+            out.append("Transfer-Encoding: chunked\r\n");
+        }
     }
     if (!keep_alive && !user_close)
         out.append("Connection: close\r\n");
@@ -132,6 +143,12 @@ void serialize_response(std::string& out, const http_response& r, bool keep_aliv
     out.append("\r\n");
     if (!head_only && body_allowed)
         out.append(r.body);
+}
+
+void append_chunk(std::string& out, std::string_view chunk) {
+    fmt::format_to(std::back_inserter(out), "{:x}\r\n", chunk.size());
+    out.append(chunk);
+    out.append("\r\n");
 }
 
 void serialize_request(std::string& out, std::string_view method, std::string_view target,

@@ -13,6 +13,7 @@
 #include "../net_internal.hpp"
 
 #include <vow/net/http/server.hpp>
+#include <vow/promise/loop.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/promise.hpp>
 
@@ -33,11 +34,19 @@ namespace {
 
 struct route_entry {
     std::string method;
-    std::vector<std::string> segments;   // "{name}" marks a parameter
+    std::vector<std::string> segments;   // "{name}" marks a parameter, "{name...}" (last) the rest
     http_handler fn;
 };
 
 bool is_param(std::string_view seg) { return seg.size() >= 2 && seg.front() == '{' && seg.back() == '}'; }
+bool is_rest_param(std::string_view seg) { return is_param(seg) && seg.size() > 5 && seg.ends_with("...}"); }
+// The name inside "{name}" or "{name...}".
+std::string_view param_name(std::string_view seg) {
+    seg = seg.substr(1, seg.size() - 2);
+    if (seg.ends_with("..."))
+        seg.remove_suffix(3);
+    return seg;
+}
 
 // Splits "/a/b/c" into "a","b","c" ("/" gives no segment).
 template <class Fn>
@@ -78,26 +87,45 @@ bool match(const route_entry& r, std::string_view path,
     std::size_t k = 0;
     bool ok = true;
     if (path.empty() || path == "/") {
+        if (r.segments.size() == 1 && is_rest_param(r.segments[0])) {
+            params.emplace_back(param_name(r.segments[0]), std::string());
+            return true;
+        }
         return r.segments.empty();
     }
+    bool rest = false;
     for_each_segment(path, [&](std::string_view seg) {
         if (k >= r.segments.size()) {
             ok = false;
             return false;
         }
         const std::string& want = r.segments[k++];
+        if (is_rest_param(want)) {
+            // Everything from this segment on, slashes included.
+            auto from = static_cast<std::size_t>(seg.data() - path.data());
+            params.emplace_back(param_name(want), decode_segment(path.substr(from)));
+            rest = true;
+            return false;
+        }
         if (is_param(want)) {
             if (seg.empty()) {
                 ok = false;
                 return false;
             }
-            params.emplace_back(want.substr(1, want.size() - 2), decode_segment(seg));
+            params.emplace_back(param_name(want), decode_segment(seg));
         } else if (seg != want) {
             ok = false;
             return false;
         }
         return true;
     });
+    if (rest)
+        return true;
+    // "/files" matches "/files/{path...}" with an empty rest.
+    if (ok && k + 1 == r.segments.size() && is_rest_param(r.segments.back())) {
+        params.emplace_back(param_name(r.segments.back()), std::string());
+        return true;
+    }
     return ok && k == r.segments.size();
 }
 
@@ -132,6 +160,16 @@ public:
             http_request req;
         };
         std::unique_ptr<upgrade_state> upgrade;
+        // A streamed body (http_response::body_source) being sent after its
+        // head, with the request it answers (kept alive until the end).
+        struct body_state {
+            http_body_source src;
+            http_request req;
+            bool chunked = false;
+            bool source_failed = false;   // the producer (or the file) failed, not the client
+            std::uint64_t sent = 0;
+        };
+        std::unique_ptr<body_state> body;
         reactor::time_point write_deadline{};  // for the latest write
         reactor::time_point started{};
         reactor::time_point deadline{};
@@ -176,12 +214,17 @@ public:
         std::string error;
         if (pattern != "/")
             for_each_segment(pattern, [&](std::string_view seg) {
+                if (!e.segments.empty() && is_rest_param(e.segments.back())) {
+                    error = "a {name...} parameter must be the last segment";
+                    return false;
+                }
                 if (seg.find('{') != std::string_view::npos || seg.find('}') != std::string_view::npos) {
-                    if (!is_param(seg) || seg.size() == 2) {
-                        error = fmt::format("segment '{}' is not a literal or a {{name}}", seg);
+                    if (!is_param(seg) || param_name(seg).empty() ||
+                        param_name(seg).find_first_of("{}") != std::string_view::npos) {
+                        error = fmt::format("segment '{}' is not a literal, a {{name}} or a {{name...}}", seg);
                         return false;
                     }
-                    std::string name(seg.substr(1, seg.size() - 2));
+                    std::string name(param_name(seg));
                     if (std::find(names.begin(), names.end(), name) != names.end()) {
                         error = fmt::format("parameter {{{}}} appears twice", name);
                         return false;
@@ -378,6 +421,10 @@ private:
                 finish_response(*c, *resp, out);
                 c->req = http_request{};
                 c->ph = phase::writing;
+                if (c->body) {
+                    send_body(c, std::move(out));
+                    return;
+                }
                 if (c->close_after || c->upgrade)
                     break;
                 continue;
@@ -415,6 +462,10 @@ private:
         finish_response(*c, resp, out);
         c->req = http_request{};
         c->ph = phase::writing;
+        if (c->body) {
+            send_body(c, std::move(out));
+            return;
+        }
         if (c->close_after || c->upgrade) {
             flush(c, std::move(out));
             return;
@@ -431,6 +482,105 @@ private:
             return;
         }
         flush(c, std::move(out));
+    }
+
+    // Sends `out` (which ends with the head of a response whose body is
+    // streamed), then the body from c->body, one chunk at a time: the next
+    // is asked for once the client took the last (the write's future), so
+    // a slow client slows the producer. Then the connection goes on as after
+    // any response: requests that came meanwhile are answered. A producer
+    // that fails, or gives more or fewer bytes than its length, cuts the
+    // connection (its framing cannot be finished) and is reported; a
+    // client that goes away just closes it.
+    void send_body(const conn_ptr& c, std::string out) {
+        (void)send(c, out)
+            .then([c] {
+                return repeat(c->stream.get_reactor(), [c] { return next_body_chunk(c); });
+            })
+            .then([c] {
+                if (!c->srv)
+                    return;
+                c->body.reset();
+                if (!c->close_after && !c->buf.empty())
+                    c->srv->process(c);
+                else
+                    c->srv->after_write(c);
+            })
+            .catch_([c](std::exception_ptr e) {
+                auto body = std::move(c->body);
+                if (!c->srv)
+                    return;
+                if (body && body->source_failed)
+                    c->srv->report(e, body->req);
+                c->srv->close_conn(*c);
+            });
+    }
+
+    static constexpr std::size_t file_chunk = 64 * 1024;
+
+    // One step of send_body's loop: the next chunk from the producer or the
+    // file, written with its framing; the end: the last chunk, checked.
+    static future<stop_iteration> next_body_chunk(const conn_ptr& c) {
+        if (!c->srv || !c->body)
+            throw io_error(std::make_error_code(std::errc::operation_canceled), "http_server: connection closed");
+        auto& b = *c->body;
+        auto failed = [c](std::exception_ptr e) -> std::optional<std::string> {
+            if (c->body)
+                c->body->source_failed = true;
+            std::rethrow_exception(e);
+        };
+        future<std::optional<std::string>> chunk = [&] {
+            try {
+                if (!b.src.file)
+                    return b.src.next();
+                auto left = *b.src.length - b.sent;
+                if (left == 0)
+                    return make_ready_future(c->stream.get_reactor(), std::optional<std::string>());
+                return b.src.file->pread(b.src.offset + b.sent, static_cast<std::size_t>(std::min<std::uint64_t>(left, file_chunk)))
+                    .then([c](std::string data) {
+                        if (data.empty())
+                            throw http_error(fmt::format("vow::net::http_server: the file '{}' ended before the "
+                                                         "body_source's length",
+                                                         c->body->src.file->path()));
+                        return std::optional<std::string>(std::move(data));
+                    });
+            } catch (...) {
+                return make_exception_future<std::optional<std::string>>(c->stream.get_reactor(),
+                                                                         std::current_exception());
+            }
+        }();
+        return std::move(chunk).catch_(failed).then([c](std::optional<std::string> data) -> future<stop_iteration> {
+            if (!c->srv || !c->body)
+                throw io_error(std::make_error_code(std::errc::operation_canceled), "http_server: connection closed");
+            auto& b = *c->body;
+            if (!data) {
+                if (b.src.length && b.sent != *b.src.length) {
+                    b.source_failed = true;
+                    throw http_error(fmt::format("vow::net::http_server: the body_source for {} {} ended after {} "
+                                                 "of its {} bytes",
+                                                 b.req.method, b.req.path, b.sent, *b.src.length));
+                }
+                if (!b.chunked)
+                    return make_ready_future(c->stream.get_reactor(), stop_iteration::yes);
+                return c->srv->send(c, detail::last_chunk).then([] { return stop_iteration::yes; });
+            }
+            if (data->empty())
+                return make_ready_future(c->stream.get_reactor(), stop_iteration::no);
+            if (b.src.length && data->size() > *b.src.length - b.sent) {
+                b.source_failed = true;
+                throw http_error(fmt::format("vow::net::http_server: the body_source for {} {} gave more than its "
+                                             "{} bytes",
+                                             b.req.method, b.req.path, *b.src.length));
+            }
+            b.sent += data->size();
+            if (b.chunked) {
+                std::string framed;
+                framed.reserve(data->size() + 16);
+                detail::append_chunk(framed, *data);
+                return c->srv->send(c, framed).then([] { return stop_iteration::no; });
+            }
+            return c->srv->send(c, *data).then([] { return stop_iteration::no; });
+        });
     }
 
     // Writes `out` to the client, which must take it (into the kernel, or
@@ -642,7 +792,7 @@ private:
         return std::nullopt;
     }
 
-    void finish_response(conn& c, const http_response& resp, std::string& out) {
+    void finish_response(conn& c, http_response& resp, std::string& out) {
         if (resp.status == 101 && resp.upgrade) {
             if (auto refusal = refuse_upgrade(c)) {
                 c.close_after = true;
@@ -658,22 +808,29 @@ private:
                        c.req.method, c.req.path, resp.status))),
                    c.req);
             c.close_after = true;
-            finish_response(c, internal_error(), out);
+            auto error = internal_error();
+            finish_response(c, error, out);
             return;
         }
         // A handler's own "Connection: close" is honoured, not only announced.
+        const bool head = c.req.method == "HEAD";
+        const bool http10 = c.req.version_minor == 0;
+        // A streamed body of unknown length goes chunked, or to an HTTP/1.0
+        // client until the connection closes.
+        const bool close_delimited = resp.body_source && !resp.body_source.length && http10;
         bool keep = !c.close_after && !draining_ && c.req.keep_alive() &&
-                    !resp.headers.has_token("Connection", "close");
+                    !resp.headers.has_token("Connection", "close") && !close_delimited;
         if (!keep)
             c.close_after = true;
         // An HTTP/1.0 client keeps the connection only if told so (RFC 9112 C.2.2).
-        const bool announce = keep && c.req.version_minor == 0;
-        const bool head = c.req.method == "HEAD";
+        const bool announce = keep && http10;
         const http_response* sent = &resp;
         http_response fallback;
         const std::size_t mark = out.size();
+        bool streams = false;
         try {
-            detail::serialize_response(out, resp, keep, head, announce);
+            detail::serialize_response(out, resp, keep, head, announce, http10);
+            streams = resp.body_source && !head && detail::status_has_body(resp.status);
         } catch (...) {
             // A response that cannot be written (a CR or LF in a header
             // value, a bad status): the handler's error, answered with 500.
@@ -690,6 +847,11 @@ private:
             } catch (...) {
                 r_.report_exception(std::current_exception(), "http_server access log");
             }
+        }
+        if (streams) {
+            const bool chunked = !resp.body_source.length && !http10;
+            c.body = std::make_unique<conn::body_state>(
+                conn::body_state{std::move(resp.body_source), std::move(c.req), chunked});
         }
     }
 

@@ -9,6 +9,7 @@
 
 #include <net/http/parser.hpp>
 
+#include <vow/fs/file.hpp>
 #include <vow/net/http/server.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/promise/event.hpp>
@@ -16,11 +17,16 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <functional>
 #include <cctype>
 #include <cstring>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <optional>
 #include <string>
 #include <vector>
@@ -1212,6 +1218,242 @@ BOOST_FIXTURE_TEST_CASE(a_throwing_upgrade_function_is_reported_and_the_connecti
     BOOST_REQUIRE(reported.size() == 1u);
     BOOST_TEST(reported[0].find("upgrade handler for GET /up") != std::string::npos);
     BOOST_TEST(reported[0].find("no thanks") != std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// Rest-of-path parameters and streamed bodies (http_response::body_source)
+
+BOOST_FIXTURE_TEST_CASE(a_rest_parameter_takes_the_rest_of_the_path, server_fixture) {
+    server.get("/files/{path...}", [](const http_request& req) {
+        return http_response::text(fmt::format("[{}]", req.param("path")));
+    });
+    BOOST_TEST(ask(get("/files/a/b%20c.txt")).body == "[a/b c.txt]");
+    BOOST_TEST(ask(get("/files/x")).body == "[x]");
+    BOOST_TEST(ask(get("/files/")).body == "[]");
+    BOOST_TEST(ask(get("/files")).body == "[]");
+    BOOST_TEST(ask(get("/filesx")).status == 404);
+    BOOST_CHECK_THROW(server.get("/a/{rest...}/b", [](const http_request&) { return http_response{}; }),
+                      vow::invalid_argument);
+    BOOST_CHECK_THROW(server.get("/a/{...}", [](const http_request&) { return http_response{}; }),
+                      vow::invalid_argument);
+}
+
+namespace {
+
+// A producer of `chunks`, one per call, then the end; counts its calls.
+std::function<vow::future<std::optional<std::string>>()> produce(vow::reactor& r, std::vector<std::string> chunks,
+                                                                 int* calls = nullptr) {
+    auto left = std::make_shared<std::vector<std::string>>(std::move(chunks));
+    std::reverse(left->begin(), left->end());
+    return [&r, left, calls]() {
+        if (calls)
+            ++*calls;
+        if (left->empty())
+            return vow::make_ready_future(r, std::optional<std::string>());
+        auto c = std::move(left->back());
+        left->pop_back();
+        // Later, not at once: the server must wait for it.
+        return vow::sleep(r, 1ms).then([c = std::move(c)] { return std::optional<std::string>(c); });
+    };
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_streamed_body_without_a_length_goes_chunked_and_the_connection_stays, server_fixture) {
+    server.get("/stream", [this](const http_request&) {
+        http_response res;
+        res.body_source.next = produce(r, {"one ", "", "two ", std::string(100000, 'x')});
+        return res;
+    });
+    auto c = client();
+    c.send(get("/stream"));
+    auto res = c.response();
+    BOOST_TEST(res.status == 200);
+    BOOST_TEST(res.headers.has_token("Transfer-Encoding", "chunked"));
+    BOOST_TEST(!res.headers.contains("Content-Length"));
+    BOOST_TEST(res.body == "one two " + std::string(100000, 'x'));
+    c.send(get("/"));   // the same connection goes on
+    BOOST_TEST(c.response().body == "root");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_streamed_body_with_a_length_is_sent_with_content_length, server_fixture) {
+    server.get("/stream", [this](const http_request&) {
+        http_response res;
+        res.body_source.next = produce(r, {"abc", "defg"});
+        res.body_source.length = 7;
+        return vow::make_ready_future(r, std::move(res));   // from a future handler too
+    });
+    auto res = ask(get("/stream"));
+    BOOST_TEST(res.headers.get("Content-Length").value_or("") == "7");
+    BOOST_TEST(!res.headers.contains("Transfer-Encoding"));
+    BOOST_TEST(res.body == "abcdefg");
+}
+
+BOOST_FIXTURE_TEST_CASE(an_http_1_0_client_gets_a_streamed_body_until_the_close, server_fixture) {
+    server.get("/stream", [this](const http_request&) {
+        http_response res;
+        res.body_source.next = produce(r, {"old ", "client"});
+        return res;
+    });
+    auto c = client();
+    c.send("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    std::string all;
+    for (;;) {
+        auto chunk = wait(c.stream().read_some({.timeout = 10s}));
+        if (chunk.empty())
+            break;
+        all += chunk;
+    }
+    BOOST_TEST(all.find("Transfer-Encoding") == std::string::npos);
+    BOOST_TEST(all.find("Content-Length") == std::string::npos);
+    BOOST_TEST(all.find("Connection: close") != std::string::npos);
+    BOOST_TEST(all.ends_with("\r\n\r\nold client"));
+}
+
+BOOST_FIXTURE_TEST_CASE(head_and_304_send_no_streamed_body, server_fixture) {
+    int calls = 0;
+    server.get("/stream", [&](const http_request& req) {
+        http_response res;
+        res.status = req.headers.contains("If-None-Match") ? 304 : 200;
+        res.body_source.next = produce(r, {"body"}, &calls);
+        res.body_source.length = 4;
+        return res;
+    });
+    auto c = client();
+    c.send("HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto head = c.response(true);
+    BOOST_TEST(head.headers.get("Content-Length").value_or("") == "4");
+    c.send(get("/stream", "If-None-Match: \"x\"\r\n"));
+    BOOST_TEST(c.response().status == 304);
+    c.send(get("/"));
+    BOOST_TEST(c.response().body == "root");
+    BOOST_TEST(calls == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_file_region_is_sent_as_the_body, server_fixture) {
+    std::string path = (std::filesystem::temp_directory_path() / fmt::format("vow-body-{}", ::getpid())).string();
+    std::string content;
+    for (int i = 0; i < 200000; ++i)
+        content.push_back(static_cast<char>('a' + i % 26));
+    {
+        std::ofstream(path, std::ios::binary) << content;
+    }
+    auto f = std::make_shared<vow::fs::file>(wait(vow::fs::open(r, path)));
+    std::filesystem::remove(path);   // open files stay readable
+    server.get("/file", [&](const http_request&) {
+        http_response res;
+        res.body_source = vow::net::http_body_source::from_file(f, 10, 150000);
+        return res;
+    });
+    auto c = client();
+    c.send(get("/file"));
+    auto res = c.response();
+    BOOST_TEST(res.headers.get("Content-Length").value_or("") == "150000");
+    BOOST_TEST((res.body == content.substr(10, 150000)));
+    c.send(get("/"));
+    BOOST_TEST(c.response().body == "root");
+    BOOST_CHECK_THROW(vow::net::http_body_source::from_file(nullptr, 0, 1), vow::invalid_argument);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_failing_producer_cuts_the_connection_and_is_reported, server_fixture) {
+    std::vector<std::string> errors;
+    server.on_error([&](std::exception_ptr e, const http_request& req) {
+        errors.push_back(req.path + ": " + vow::test::message_of(e));
+    });
+    server.get("/fail", [this](const http_request&) {
+        http_response res;
+        auto inner = produce(r, {"part"});
+        res.body_source.next = [inner, n = 0]() mutable -> vow::future<std::optional<std::string>> {
+            if (n++ == 1)
+                throw std::runtime_error("disk on fire");
+            return inner();
+        };
+        return res;
+    });
+    server.get("/short", [this](const http_request&) {
+        http_response res;
+        res.body_source.next = produce(r, {"abc"});
+        res.body_source.length = 10;
+        return res;
+    });
+    server.get("/long", [this](const http_request&) {
+        http_response res;
+        res.body_source.next = produce(r, {"abc", "defgh"});
+        res.body_source.length = 4;
+        return res;
+    });
+    for (auto target : {"/fail", "/short", "/long"}) {
+        auto c = client();
+        c.send(get(target));
+        std::string all;
+        try {
+            for (;;) {
+                auto chunk = wait(c.stream().read_some({.timeout = 10s}));
+                if (chunk.empty())
+                    break;
+                all += chunk;
+            }
+        } catch (const vow::net::io_error&) {
+        }
+        BOOST_TEST(all.find("HTTP/1.1 200 OK") == 0u);
+        // Never a complete message: no last chunk, never the length.
+        BOOST_TEST(all.find("0\r\n\r\n") == std::string::npos);
+        BOOST_TEST(all.find("defgh") == std::string::npos);
+    }
+    BOOST_REQUIRE(errors.size() == 3u);
+    BOOST_TEST(errors[0].find("/fail: disk on fire") != std::string::npos);
+    BOOST_TEST(errors[1].find("ended after 3 of its 10 bytes") != std::string::npos);
+    BOOST_TEST(errors[2].find("gave more than its 4 bytes") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_client_that_does_not_read_stops_the_producer, server_fixture) {
+    constexpr std::size_t chunk = 64 * 1024, total = 256 * chunk;   // 16 MiB
+    std::size_t produced = 0;
+    server.get("/big", [&](const http_request&) {
+        http_response res;
+        res.body_source.next = [&]() {
+            if (produced == total)
+                return vow::make_ready_future(r, std::optional<std::string>());
+            produced += chunk;
+            return vow::make_ready_future(r, std::optional<std::string>(std::string(chunk, 'z')));
+        };
+        return res;
+    });
+    auto c = client();
+    const int small = 64 * 1024;
+    ::setsockopt(c.stream().native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    c.send(get("/big"));
+    wait(vow::sleep(r, 300ms));
+    // What the kernel's buffers hold, the stream's high-water mark, one
+    // chunk: far from all of it.
+    BOOST_TEST(produced < total / 2);
+    // Then everything arrives, whole.
+    std::size_t received = 0;
+    std::string tail;
+    for (;;) {
+        auto data = wait(c.stream().read_some({.timeout = 10s}));
+        BOOST_REQUIRE(!data.empty());
+        received += data.size();
+        tail += data;
+        if (tail.size() > 16)
+            tail.erase(0, tail.size() - 16);
+        if (tail.ends_with("\r\n0\r\n\r\n"))
+            break;
+    }
+    BOOST_TEST(produced == total);
+    BOOST_TEST(received > total);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_pipelined_request_after_a_streamed_body_is_answered_after_it, server_fixture) {
+    server.get("/stream", [this](const http_request&) {
+        http_response res;
+        res.body_source.next = produce(r, {"first"});
+        return res;
+    });
+    auto c = client();
+    c.send(get("/stream") + get("/"));
+    BOOST_TEST(c.response().body == "first");
+    BOOST_TEST(c.response().body == "root");
 }
 
 BOOST_AUTO_TEST_SUITE_END()  // http_server_test

@@ -36,7 +36,10 @@
 // by answering 101 with http_response::upgrade set (vow/net/http/message.hpp).
 //
 // Routing: a pattern is a path whose segments are literal or `{name}` (one
-// non-empty segment, available as req.param("name")). The first route
+// non-empty segment, available as req.param("name"), percent-decoded); the
+// last may be `{name...}`, which takes the rest of the path, slashes
+// included, possibly empty ("/files/{path...}" matches "/files",
+// "/files/" and "/files/a/b.txt", path "a/b.txt"). The first route
 // that matches path and method wins. HEAD is served by the GET route
 // (without the body). No path match: 404; a path match with another method:
 // 405 with an Allow header (which lists HEAD wherever it lists GET).

@@ -51,8 +51,10 @@
 // copy through user space (nginx's `sendfile on`):
 //
 //   vow::fs::open(r, "index.html").then([s](vow::fs::file f) mutable {
-//       auto size = ...;                                   // f.stat(), or known
-//       return s.send_file(f, 0, size);                    // future<std::uint64_t>
+//       auto fp = std::make_shared<vow::fs::file>(std::move(f));
+//       return fp->stat().then([s, fp](vow::fs::file_status st) mutable {
+//           return s.send_file(*fp, 0, st.size);           // future<std::uint64_t>: st.size
+//       });                                                // fp may go once it returns
 //   });
 //
 // A tcp_stream converts to a vow::net::stream (vow/net/stream.hpp), which

@@ -19,6 +19,8 @@
 #include <string>
 #include <system_error>
 
+#include <unistd.h>
+
 BOOST_AUTO_TEST_SUITE(send_file_test)
 
 using namespace std::chrono_literals;
@@ -171,6 +173,20 @@ BOOST_FIXTURE_TEST_CASE(a_peer_that_resets_mid_file_rejects_the_send_and_closes_
     BOOST_TEST(!client.is_open());
     // What else waited on the stream fails with it.
     (void)error_as<io_error>(wait_error(std::move(read)));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_file_that_shrinks_while_sent_rejects_and_closes_the_stream, fixture) {
+    const auto data = pattern(16 << 20, 10);
+    auto f = file_with(data, "shrinks");
+    auto sent = pending_send(f, data.size());
+    BOOST_REQUIRE(::truncate(tmp.at("shrinks").c_str(), 4 << 20) == 0);
+    auto got = read_to_end(peer);   // the peer reads on; the stream closes at the new end
+    auto err = error_as<io_error>(wait_error(std::move(sent)));
+    BOOST_TEST((err.code() == std::errc::no_message_available));
+    BOOST_TEST(std::string(err.what()).find("shrank") != std::string::npos, err.what());
+    BOOST_TEST(!client.is_open());
+    BOOST_TEST(got.size() == std::size_t{4} << 20);
+    BOOST_TEST((got == data.substr(0, got.size())));
 }
 
 BOOST_FIXTURE_TEST_CASE(a_stop_request_rejects_the_send_and_closes_the_stream, fixture) {

@@ -168,6 +168,8 @@ reactor& file::get_reactor() const {
     return *r_;
 }
 
+int file::native_handle() const noexcept { return fd_ ? fd_->fd : -1; }
+
 std::uint64_t file::position() const {
     check_open("file::position");
     return pos_->offset;

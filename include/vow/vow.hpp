@@ -31,6 +31,7 @@
 #include <vow/promise/with_timeout.hpp>
 #include <vow/fs.hpp>
 #include <vow/net/address.hpp>
+#include <vow/net/copy.hpp>
 #include <vow/net/dns.hpp>
 #include <vow/net/error.hpp>
 #include <vow/net/http.hpp>

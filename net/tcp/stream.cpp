@@ -10,9 +10,14 @@
 // EAGAIN queue the rest and watch for writability. Each pending read, write
 // and shutdown is a vow::pending_operation: its deadline and stop token end
 // it through the same path.
+//
+// send_file rides the same watcher: once the queued output is flushed, the
+// writable events go to sendfile(2) from the file's descriptor (a dup the
+// transfer owns) until the file's region is in the kernel.
 #include "../net_internal.hpp"
 #include "../read_framing.hpp"
 
+#include <vow/fs/file.hpp>
 #include <vow/net/tcp/stream.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/operation.hpp>
@@ -30,7 +35,9 @@
 #include <netinet/tcp.h>
 #include <optional>
 #include <source_location>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <type_traits>
 #include <unistd.h>
 #include <variant>
@@ -53,6 +60,30 @@ void set_nodelay_fd(int fd, bool on) {
 }
 
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+
+// The most one writable event hands to sendfile(2) before the loop turns
+// (nginx's sendfile_max_chunk): a fast reader on loopback could otherwise
+// keep one transfer going for the whole file while every other stream waits.
+// The watcher is level-triggered, so the next turn goes on at once.
+constexpr std::uint64_t send_file_burst = std::uint64_t{2} << 20;
+
+// A send_file in progress: the region still to send, from a descriptor of
+// its own (a dup, so the caller may close the file meanwhile), and the
+// future's promise.
+struct file_send {
+    file_send(reactor& r, int fd_, std::uint64_t offset_, std::uint64_t length, std::string path_)
+        : fd(fd_), offset(offset_), remaining(length), path(std::move(path_)), op(r, std::source_location::current()) {}
+    ~file_send() { ::close(fd); }
+    file_send(const file_send&) = delete;
+    file_send& operator=(const file_send&) = delete;
+
+    int fd;
+    std::uint64_t offset;
+    std::uint64_t remaining;
+    std::uint64_t sent = 0;
+    std::string path;
+    pending_operation<std::uint64_t> op;
+};
 
 }  // namespace
 
@@ -210,6 +241,8 @@ public:
             return make_exception_future<void>(*r_, make_closed("tcp_stream::write"));
         if (shut_requested_)
             throw usage_error("vow::net::tcp_stream::write: the stream was shut down for writing");
+        if (sf_)
+            throw_sending_file("write");
         if (error_)
             return make_exception_future<void>(*r_, io_failure("write to"));
         if (out_.size() + data.size() > opts_.max_write_buffer)
@@ -259,6 +292,8 @@ public:
             return make_exception_future<void>(*r_, make_closed("tcp_stream::shutdown"));
         if (shut_requested_)
             throw usage_error("vow::net::tcp_stream::shutdown: already shut down");
+        if (sf_)
+            throw_sending_file("shutdown");
         if (error_)
             return make_exception_future<void>(*r_, io_failure("shutdown of"));
         shut_requested_ = true;
@@ -279,10 +314,65 @@ public:
         return f;
     }
 
+    // ------------------------------------------------------- send_file
+
+    future<std::uint64_t> send_file(const fs::file& f, std::uint64_t offset, std::uint64_t length,
+                                    const io_options& o) {
+        using result = std::uint64_t;
+        if (!f.is_open())
+            throw usage_error("vow::net::tcp_stream::send_file: the file is not open (closed, moved from, or "
+                              "never opened)");
+        if (fd_ < 0)
+            return make_exception_future<result>(*r_, make_closed("tcp_stream::send_file"));
+        if (shut_requested_)
+            throw usage_error("vow::net::tcp_stream::send_file: the stream was shut down for writing");
+        if (sf_)
+            throw_sending_file("send_file");
+        if (error_)
+            return make_exception_future<result>(*r_, io_failure("send a file to"));
+        if (o.stop.stop_requested())
+            return make_exception_future<result>(*r_, make_cancelled("tcp_stream::send_file"));
+        // fstat(2) of an open file reads no data: cheap on the loop, and it
+        // lets a region the file does not have fail before a byte is sent.
+        struct ::stat st {};
+        if (::fstat(f.native_handle(), &st) != 0)
+            return make_exception_future<result>(
+                *r_, make_io_error(errno, fmt::format("vow::net::tcp_stream::send_file: fstat of '{}'", f.path())));
+        if (!S_ISREG(st.st_mode))
+            throw invalid_argument(
+                fmt::format("vow::net::tcp_stream::send_file: '{}' is not a regular file", f.path()));
+        const auto size = static_cast<std::uint64_t>(st.st_size);
+        if (offset > size || length > size - offset)
+            return make_exception_future<result>(*r_, make_io_error(ENODATA, fmt::format(
+                "vow::net::tcp_stream::send_file: '{}' has {} bytes, fewer than offset {} + length {}; "
+                "nothing was sent", f.path(), size, offset, length)));
+        if (length == 0)
+            return make_ready_future<result>(*r_, 0);
+        int dup_fd = ::fcntl(f.native_handle(), F_DUPFD_CLOEXEC, 0);
+        if (dup_fd < 0)
+            return make_exception_future<result>(
+                *r_, make_io_error(errno, fmt::format("vow::net::tcp_stream::send_file: dup of '{}'", f.path())));
+        sf_ = std::make_unique<file_send>(*r_, dup_fd, offset, length, f.path());
+        future<result> fut = sf_->op.get_future();
+        // The bytes written before go first: the file follows once out_ is
+        // flushed (on_writable), or now if nothing is queued.
+        if (out_.empty() && pump_file())
+            return fut;
+        resume_writing();   // on failure: fail_io, which ends the transfer
+        if (sf_)
+            sf_->op.arm(o.timeout, o.deadline, o.stop, [this](expiry why) {
+                auto e = make_expired(why, "tcp_stream::send_file");
+                sf_.reset();
+                close_now();   // the peer may have part of the region: the stream is unusable
+                return e;
+            });
+        return fut;
+    }
+
     void close_now() noexcept {
         net_service::remove_from_owner(this);
         svc_ = nullptr;
-        if (fd_ < 0 && !rop_ && waiters_.empty() && !shut_)
+        if (fd_ < 0 && !rop_ && waiters_.empty() && !shut_ && !sf_)
             return;
         release_fd();
         if (rop_)
@@ -291,6 +381,8 @@ public:
             fail_waiter(waiters_.begin(), make_closed("tcp_stream::write"));
         if (shut_)
             fail_shutdown(make_closed("tcp_stream::shutdown"));
+        if (sf_)
+            std::exchange(sf_, nullptr)->op.reject(make_closed("tcp_stream::send_file"));
         in_.clear();
         out_.clear();
     }
@@ -303,6 +395,12 @@ public:
 
 private:
     void bound(const char* function) const { vow::detail::check_thread(*r_, function); }
+
+    [[noreturn]] static void throw_sending_file(const char* op) {
+        throw usage_error(fmt::format("vow::net::tcp_stream::{}: a send_file is still running on this stream; "
+                                      "wait for its future first",
+                                      op));
+    }
 
     struct read_spec {
         read_kind kind = read_kind::some;
@@ -529,25 +627,79 @@ private:
     }
 
     void on_writable() {
-        ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR || would_block(errno))
+        if (!out_.empty()) {
+            ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR || would_block(errno))
+                    return;
+                fail_io(errno);
                 return;
-            fail_io(errno);
-            return;
-        }
-        out_.consume(static_cast<std::size_t>(n));
-        if (out_.empty()) {
-            pause_writing();
-            if (shut_requested_)
-                do_shutdown();
-        }
-        if (out_.size() <= opts_.high_water) {
-            while (!waiters_.empty()) {
-                waiters_.front().resolve();
-                waiters_.pop_front();
             }
+            out_.consume(static_cast<std::size_t>(n));
+            if (out_.size() <= opts_.high_water) {
+                while (!waiters_.empty()) {
+                    waiters_.front().resolve();
+                    waiters_.pop_front();
+                }
+            }
+            if (!out_.empty())
+                return;
         }
+        // A send_file waits for the queued output, then takes the events.
+        if (sf_ && !pump_file())
+            return;
+        if (fd_ < 0 || error_)   // the file's transfer failed and closed the stream
+            return;
+        pause_writing();
+        if (shut_requested_)
+            do_shutdown();
+    }
+
+    // Hands the file to the socket until its region is all in the kernel,
+    // the socket's buffer is full (the watcher says when it has room), or
+    // one burst was sent this turn. True when the transfer has ended: its
+    // future is settled and sf_ is empty. A file that ends before the
+    // region does (it shrank since send_file began) or a socket error fails
+    // it, and closes the stream: the peer has part of the region.
+    bool pump_file() {
+        file_send& sf = *sf_;
+        std::uint64_t burst = 0;
+        while (sf.remaining > 0) {
+            if (burst >= send_file_burst)
+                return false;
+            auto off = static_cast<off_t>(sf.offset);
+            auto want = static_cast<std::size_t>(std::min(sf.remaining, send_file_burst));
+            ssize_t n = ::sendfile(fd_, sf.fd, &off, want);
+            if (n > 0) {
+                auto got = static_cast<std::uint64_t>(n);
+                sf.offset += got;
+                sf.remaining -= got;
+                sf.sent += got;
+                burst += got;
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && would_block(errno))
+                return false;
+            std::exception_ptr e;
+            if (n == 0)
+                e = make_io_error(ENODATA, fmt::format("vow::net::tcp_stream::send_file: '{}' ended {} bytes "
+                                                       "early (it shrank while being sent); the stream was "
+                                                       "closed after {} bytes",
+                                                       sf.path, sf.remaining, sf.sent));
+            else {
+                error_ = errno;
+                e = io_failure("send a file to");
+            }
+            std::exchange(sf_, nullptr)->op.reject(std::move(e));
+            if (error_)
+                fail_io(error_);
+            close_now();
+            return true;
+        }
+        std::exchange(sf_, nullptr)->op.resolve(sf.sent);
+        return true;
     }
 
     void do_shutdown() {
@@ -574,6 +726,12 @@ private:
             fail_waiter(waiters_.begin(), io_failure("write to"));
         if (shut_)
             fail_shutdown(io_failure("shutdown of"));
+        if (sf_) {
+            // A socket error mid-file (a reset peer): the transfer fails and
+            // the stream closes, as for any end of a send_file but success.
+            std::exchange(sf_, nullptr)->op.reject(io_failure("send a file to"));
+            close_now();
+        }
     }
 
     void release_fd() noexcept {
@@ -590,6 +748,7 @@ private:
         rop_.reset();
         waiters_.clear();
         shut_.reset();
+        sf_.reset();
     }
 
     reactor* r_;
@@ -612,6 +771,7 @@ private:
     // still answers after the peer has gone) in a sockaddr_in6, which holds
     // an IPv4 address too. 10,000 idle connections: see bench/RESULTS.md.
     std::unique_ptr<pending_operation<void>> shut_;
+    std::unique_ptr<file_send> sf_;   // a send_file in progress
     sockaddr_in6 peer_{};
     socklen_t peer_len_ = 0;
 };
@@ -701,6 +861,11 @@ future<std::optional<std::string>> tcp_stream::read_line(std::size_t max, io_opt
 future<void> tcp_stream::write(std::string_view data, io_options opts) { return need(impl_, "write").write(data, opts); }
 
 future<void> tcp_stream::shutdown(io_options opts) { return need(impl_, "shutdown").shutdown(opts); }
+
+future<std::uint64_t> tcp_stream::send_file(const fs::file& f, std::uint64_t offset, std::uint64_t length,
+                                            io_options opts) {
+    return bound(impl_, "send_file", "net::tcp_stream::send_file").send_file(f, offset, length, opts);
+}
 
 void tcp_stream::close() noexcept {
     if (impl_)

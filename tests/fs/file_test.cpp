@@ -1,6 +1,7 @@
 // vow::fs: files and directories as futures on a thread pool.
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
+#include <temp_dir.hpp>
 
 #include <vow/fs.hpp>
 #include <vow/vow.hpp>
@@ -31,21 +32,10 @@ using vow::test::message_of;
 namespace {
 
 struct fixture : vow::test::promise_fixture {
-    std::filesystem::path dir;
+    vow::test::temp_dir tmp{"vow-fs"};
+    const std::filesystem::path& dir = tmp.dir;
 
-    fixture() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "vow-fs-XXXXXX").string();
-        BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        dir = tmpl;
-    }
-    ~fixture() {
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
-    }
-    fixture(const fixture&) = delete;
-    fixture& operator=(const fixture&) = delete;
-
-    std::string at(const std::string& name) const { return (dir / name).string(); }
+    std::string at(const std::string& name) const { return tmp.at(name); }
 
     // The errno of an fs_error that `f` rejects with (failing if it is not one).
     template <class T>
@@ -119,8 +109,14 @@ BOOST_FIXTURE_TEST_CASE(a_written_file_reads_back_and_stats_its_size, fixture) {
     f.seek(0);
     BOOST_TEST(wait(f.read(1)) == "h");
     BOOST_TEST(wait(f.stat()).size == 13u);
+    // The descriptor is the file's own, for system calls vow does not wrap.
+    BOOST_TEST(f.native_handle() >= 0);
+    char c = 0;
+    BOOST_TEST(::pread(f.native_handle(), &c, 1, 7) == 1);
+    BOOST_TEST(c == 'f');
     wait(f.close());
     BOOST_TEST(!f.is_open());
+    BOOST_TEST(f.native_handle() == -1);
 }
 
 BOOST_FIXTURE_TEST_CASE(writes_go_at_the_position_or_at_the_end_with_append, fixture) {

@@ -26,7 +26,9 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <typeinfo>
+#include <utility>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -129,6 +131,13 @@ struct net_fixture : promise_fixture {
         throw std::logic_error("unreachable");
     }
 
+    // A new connection to `server`: {the client's end, the accepted end}.
+    std::pair<net::tcp_stream, net::tcp_stream> connect_to(net::tcp_server& server) {
+        auto accepted = server.accept();
+        auto c = wait(net::connect(r, "127.0.0.1", server.port()));
+        return {std::move(c), wait(std::move(accepted))};
+    }
+
     // Reads until end of stream: any stream (a tcp_stream, a tls_stream).
     std::string read_to_end(net::stream s) {
         std::string all;
@@ -148,9 +157,7 @@ struct stream_pair_fixture : net_fixture {
     net::tcp_stream client, peer;
 
     explicit stream_pair_fixture(net::server_options opts = {}) : server(r, "127.0.0.1", 0, opts) {
-        auto accepted = server.accept();
-        client = wait(net::connect(r, "127.0.0.1", server.port()));
-        peer = wait(std::move(accepted));
+        std::tie(client, peer) = connect_to(server);
     }
 };
 

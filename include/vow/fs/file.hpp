@@ -125,6 +125,13 @@ public:
     // The path it was opened with. Throws vow::usage_error if not open.
     [[nodiscard]] const std::string& path() const;
     [[nodiscard]] reactor& get_reactor() const;
+    // The file's descriptor, or -1 if not open, for system calls vow does
+    // not wrap (sendfile(2), posix_fadvise(2)). It stays owned by the file:
+    // never close it, and use it only while the file is open; dup(2) it to
+    // keep it longer (tcp_stream::send_file does). The file's own calls may
+    // be running on its pool meanwhile; calls at an offset (pread(2),
+    // sendfile(2) with an offset) leave its shared position alone.
+    [[nodiscard]] int native_handle() const noexcept;
 
     // Reads up to `max_bytes` (at most max_read) at the file's position and
     // moves the position past them; "" at the end of the file. One read or

@@ -47,6 +47,16 @@
 // running (as an open socket keeps Node.js running); close them, or let the
 // last handle go, when done. ~reactor closes whatever is still open.
 //
+// Files go out with send_file: sendfile(2) from the file to the socket, no
+// copy through user space (nginx's `sendfile on`):
+//
+//   vow::fs::open(r, "index.html").then([s](vow::fs::file f) mutable {
+//       auto fp = std::make_shared<vow::fs::file>(std::move(f));
+//       return fp->stat().then([s, fp](vow::fs::file_status st) mutable {
+//           return s.send_file(*fp, 0, st.size);           // future<std::uint64_t>: st.size
+//       });                                                // fp may go once it returns
+//   });
+//
 // A tcp_stream converts to a vow::net::stream (vow/net/stream.hpp), which
 // the protocols above TCP (HTTP, TLS) take.
 //
@@ -65,10 +75,15 @@
 #include <vow/reactor/reactor.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+namespace vow::fs {
+class file;   // <vow/fs/file.hpp>
+}
 
 namespace vow::net {
 
@@ -134,6 +149,33 @@ public:
     // max_write_buffer (nothing is sent). Throws vow::usage_error after
     // shutdown().
     [[nodiscard]] future<void> write(std::string_view data, io_options opts = {});
+    // Sends `length` bytes of `f` from `offset` with sendfile(2), after
+    // the bytes already queued by write(); resolves with `length` once they
+    // are all in the kernel. The file's pages are read by sendfile itself,
+    // on the reactor's thread (as nginx's `sendfile on` reads them on its
+    // worker): quick for a file in the page cache, a stall of the loop for
+    // one on a slow disk. Each writable event sends at most 2 MiB, so one
+    // large file does not hold the loop. The stream takes its own duplicate
+    // of the descriptor: `f` may be closed or destroyed once this returns.
+    //
+    // One at a time: write(), shutdown() or another send_file while one
+    // runs throws vow::usage_error (wait for its future; nothing is
+    // queued behind it). A region the file does not have (offset + length
+    // past its size at the call) rejects with vow::net::io_error
+    // (std::errc::no_message_available) naming the file, and sends nothing;
+    // length 0 resolves with 0 at once. Throws vow::usage_error if `f` is
+    // not open or the stream was shut down, vow::invalid_argument if `f` is
+    // not a regular file.
+    //
+    // Once bytes may have gone out, every ending but success closes the
+    // stream, since the peer would otherwise take what follows as the rest
+    // of the file: a socket error (a peer that resets: vow::net::io_error),
+    // a file that shrinks while being sent (io_error, no_message_available),
+    // a stop request (vow::cancelled_error) or the timeout or deadline
+    // (vow::timeout_error), and close(). Whatever else waits on the stream
+    // then rejects as closed.
+    [[nodiscard]] future<std::uint64_t> send_file(const fs::file& f, std::uint64_t offset, std::uint64_t length,
+                                                  io_options opts = {});
     // Half-closes: sends FIN once the queued output is flushed, then
     // resolves. Reading goes on. Further writes throw vow::usage_error.
     [[nodiscard]] future<void> shutdown(io_options opts = {});

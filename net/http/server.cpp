@@ -141,10 +141,12 @@ public:
     enum class phase : unsigned char { handshake, idle, reading, handling, writing, lingering, closed };
 
     struct conn : std::enable_shared_from_this<conn> {
-        conn(impl* s, tcp_stream st, const detail::http_limits& limits)
-            : srv(s), fd(st.native_handle()), stream(std::move(st)), parser(limits) {}
+        conn(impl* s, tcp_stream st, const detail::http_limits& limits, bool plain)
+            : srv(s), fd(st.native_handle()), tcp(plain ? st : tcp_stream()), stream(std::move(st)),
+              parser(limits) {}
         impl* srv;
         int fd;          // the TCP socket under `stream` (for FIONREAD)
+        tcp_stream tcp;  // the same connection when it is plain TCP (send_file); closed with TLS
         vow::net::stream stream;   // the tcp_stream, or the TLS stream over it
         std::string buf;
         detail::request_parser parser;
@@ -312,7 +314,7 @@ private:
             s.close();
             return;
         }
-        auto c = std::make_shared<conn>(this, std::move(s), limits_);
+        auto c = std::make_shared<conn>(this, std::move(s), limits_, !opts_.tls);
         conns_.push_front(c);
         c->pos = conns_.begin();
         if (!sweep_)
@@ -529,6 +531,8 @@ private:
                 c->body->source_failed = true;
             std::rethrow_exception(e);
         };
+        if (b.src.file && c->tcp.is_open())
+            return send_file_piece(c);
         future<std::optional<std::string>> chunk = [&] {
             try {
                 if (!b.src.file)
@@ -581,6 +585,46 @@ private:
             }
             return c->srv->send(c, *data).then([] { return stop_iteration::no; });
         });
+    }
+
+    // A file body on plain TCP: sendfile(2), a piece at a time, each within
+    // write_timeout (the client must take it, like any response's bytes).
+    static constexpr std::uint64_t sendfile_piece = 4 * 1024 * 1024;
+    static future<stop_iteration> send_file_piece(const conn_ptr& c) {
+        auto& b = *c->body;
+        auto left = *b.src.length - b.sent;
+        if (left == 0)
+            return make_ready_future(c->stream.get_reactor(), stop_iteration::yes);
+        auto n = std::min(left, sendfile_piece);
+        future<std::uint64_t> sent = [&] {
+            try {
+                return c->tcp.send_file(*b.src.file, b.src.offset + b.sent, n,
+                                        {.timeout = c->srv->opts_.write_timeout});
+            } catch (...) {
+                return make_exception_future<std::uint64_t>(c->stream.get_reactor(), std::current_exception());
+            }
+        }();
+        return std::move(sent)
+            .catch_([c](std::exception_ptr e) -> std::uint64_t {
+                // The file lacks the region (it shrank): the source's fault,
+                // not the client's.
+                try {
+                    std::rethrow_exception(e);
+                } catch (const io_error& err) {
+                    if (err.code() == std::errc::no_message_available && c->body)
+                        c->body->source_failed = true;
+                    throw;
+                } catch (const usage_error&) {
+                    if (c->body)
+                        c->body->source_failed = true;
+                    throw;
+                }
+            })
+            .then([c](std::uint64_t n) {
+                if (c->body)
+                    c->body->sent += n;
+                return stop_iteration::no;
+            });
     }
 
     // Writes `out` to the client, which must take it (into the kernel, or
@@ -757,6 +801,7 @@ private:
     // upgrade's function.
     void hand_over(const conn_ptr& c) {
         auto up = std::move(c->upgrade);
+        c->tcp = tcp_stream();
         vow::net::stream s = std::move(c->stream);
         c->ph = phase::closed;
         c->srv = nullptr;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 BOOST_AUTO_TEST_SUITE(http_server_test)
@@ -104,6 +105,22 @@ public:
         } catch (const vow::timeout_error&) {
             return true;
         }
+    }
+
+    // Everything the server sends until it closes the connection (by end of
+    // stream or a reset), unparsed.
+    std::string read_to_close() {
+        std::string all = std::exchange(buf_, {});
+        try {
+            for (;;) {
+                auto chunk = fx_.wait(s_.read_some({.timeout = 10s}));
+                if (chunk.empty())
+                    break;
+                all += chunk;
+            }
+        } catch (const vow::net::io_error&) {
+        }
+        return all;
     }
 
     tcp_stream& stream() { return s_; }
@@ -1297,13 +1314,7 @@ BOOST_FIXTURE_TEST_CASE(an_http_1_0_client_gets_a_streamed_body_until_the_close,
     });
     auto c = client();
     c.send("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-    std::string all;
-    for (;;) {
-        auto chunk = wait(c.stream().read_some({.timeout = 10s}));
-        if (chunk.empty())
-            break;
-        all += chunk;
-    }
+    std::string all = c.read_to_close();
     BOOST_TEST(all.find("Transfer-Encoding") == std::string::npos);
     BOOST_TEST(all.find("Content-Length") == std::string::npos);
     BOOST_TEST(all.find("Connection: close") != std::string::npos);
@@ -1355,6 +1366,28 @@ BOOST_FIXTURE_TEST_CASE(a_file_region_is_sent_as_the_body, server_fixture) {
     BOOST_CHECK_THROW(vow::net::http_body_source::from_file(nullptr, 0, 1), vow::invalid_argument);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_file_region_past_the_end_of_the_file_cuts_the_connection_and_is_reported,
+                        server_fixture) {
+    std::vector<std::string> errors;
+    server.on_error([&](std::exception_ptr e, const http_request&) { errors.push_back(vow::test::message_of(e)); });
+    std::string path = (std::filesystem::temp_directory_path() / fmt::format("vow-short-{}", ::getpid())).string();
+    std::ofstream(path, std::ios::binary) << std::string(1000, 's');
+    auto f = std::make_shared<vow::fs::file>(wait(vow::fs::open(r, path)));
+    std::filesystem::remove(path);
+    server.get("/short", [&](const http_request&) {
+        http_response res;
+        res.body_source = vow::net::http_body_source::from_file(f, 0, 5000);   // it has 1000
+        return res;
+    });
+    auto c = client();
+    c.send(get("/short"));
+    std::string all = c.read_to_close();
+    BOOST_TEST(all.find("Content-Length: 5000") != std::string::npos);
+    BOOST_TEST(all.size() < 5000u);
+    BOOST_REQUIRE(errors.size() == 1u);
+    BOOST_TEST(errors[0].find(path) != std::string::npos);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_failing_producer_cuts_the_connection_and_is_reported, server_fixture) {
     std::vector<std::string> errors;
     server.on_error([&](std::exception_ptr e, const http_request& req) {
@@ -1385,16 +1418,7 @@ BOOST_FIXTURE_TEST_CASE(a_failing_producer_cuts_the_connection_and_is_reported, 
     for (auto target : {"/fail", "/short", "/long"}) {
         auto c = client();
         c.send(get(target));
-        std::string all;
-        try {
-            for (;;) {
-                auto chunk = wait(c.stream().read_some({.timeout = 10s}));
-                if (chunk.empty())
-                    break;
-                all += chunk;
-            }
-        } catch (const vow::net::io_error&) {
-        }
+        std::string all = c.read_to_close();
         BOOST_TEST(all.find("HTTP/1.1 200 OK") == 0u);
         // Never a complete message: no last chunk, never the length.
         BOOST_TEST(all.find("0\r\n\r\n") == std::string::npos);

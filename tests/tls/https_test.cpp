@@ -8,6 +8,7 @@
 
 #include "tls_fixture.hpp"
 
+#include <vow/fs/file.hpp>
 #include <vow/net/http.hpp>
 #include <vow/net/tls.hpp>
 #include <vow/promise/sleep.hpp>
@@ -24,6 +25,8 @@
 #include <string>
 #include <thread>
 #include <utility>
+
+#include <unistd.h>
 
 BOOST_AUTO_TEST_SUITE(https_test)
 
@@ -186,6 +189,28 @@ BOOST_FIXTURE_TEST_CASE(vow_client_and_server_speak_https_and_keep_the_connectio
     BOOST_TEST(client.connections_opened() == 1u);
     // An IP address works too: it is verified against the certificate's IP SAN.
     BOOST_TEST(wait(client.get(fmt::format("https://127.0.0.1:{}/hello", server.port()))).status == 200);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_file_body_over_https_is_read_in_chunks_not_sent_with_sendfile, https_fixture) {
+    // sendfile(2) would put plaintext on the wire: over TLS the server reads
+    // the file region on the file's pool and encrypts it chunk by chunk.
+    std::string path = (std::filesystem::temp_directory_path() / fmt::format("vow-https-body-{}", ::getpid())).string();
+    std::string content;
+    for (int i = 0; i < 300000; ++i)
+        content.push_back(static_cast<char>('A' + i % 23));
+    std::ofstream(path, std::ios::binary) << content;
+    auto f = std::make_shared<vow::fs::file>(wait(vow::fs::open(r, path)));
+    std::filesystem::remove(path);
+    http_server server(r, "127.0.0.1", 0, {.tls = server_context()});
+    server.get("/file", [&](const http_request&) {
+        http_response res;
+        res.body_source = vow::net::http_body_source::from_file(f, 7, 200000);
+        return res;
+    });
+    auto res = wait(client.get(fmt::format("https://localhost:{}/file", server.port())));
+    BOOST_TEST(res.status == 200);
+    BOOST_TEST(res.headers.get("Content-Length").value_or("") == "200000");
+    BOOST_TEST((res.body == content.substr(7, 200000)));
 }
 
 BOOST_FIXTURE_TEST_CASE(the_pool_keeps_http_and_https_to_one_host_apart, https_fixture) {

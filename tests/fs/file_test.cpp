@@ -1,6 +1,7 @@
 // vow::fs: files and directories as futures on a thread pool.
 #include <boost/test/unit_test.hpp>
 #include <promise_fixture.hpp>
+#include <temp_dir.hpp>
 
 #include <vow/fs.hpp>
 #include <vow/vow.hpp>
@@ -31,21 +32,10 @@ using vow::test::message_of;
 namespace {
 
 struct fixture : vow::test::promise_fixture {
-    std::filesystem::path dir;
+    vow::test::temp_dir tmp;
+    const std::filesystem::path& dir = tmp.path();
 
-    fixture() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "vow-fs-XXXXXX").string();
-        BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        dir = tmpl;
-    }
-    ~fixture() {
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
-    }
-    fixture(const fixture&) = delete;
-    fixture& operator=(const fixture&) = delete;
-
-    std::string at(const std::string& name) const { return (dir / name).string(); }
+    std::string at(const std::string& name) const { return tmp.at(name); }
 
     // The errno of an fs_error that `f` rejects with (failing if it is not one).
     template <class T>

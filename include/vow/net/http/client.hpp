@@ -64,7 +64,7 @@ struct http_client_options {
     std::size_t max_idle_per_host = 256;
     int max_redirects = 5;
     std::size_t max_header_bytes = 64 * 1024;
-    std::size_t max_body_bytes = 64 * 1024 * 1024;
+    std::size_t max_body_bytes = 64 * 1024 * 1024;   // a buffered body (not one sunk by request_options::on_body)
     http_headers default_headers = {};   // sent with every request unless the request sets the same name
     // https:// URLs: a vow::net::tls_context::client() from vow-tls
     // (<vow/net/tls.hpp>), which verifies the server's certificate and host

@@ -329,8 +329,9 @@ private:
                 auto left = *src.length - sent;
                 if (left == 0)
                     return make_ready_future(r_, std::optional<std::string>());
-                return src.file->pread(src.offset + sent, static_cast<std::size_t>(std::min<std::uint64_t>(left, upload_chunk)))
-                    .then([](std::string bytes) { return std::optional<std::string>(std::move(bytes)); });
+                auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, upload_chunk));
+                return src.file->pread(src.offset + sent, n).then(
+                    [](std::string bytes) { return std::optional<std::string>(std::move(bytes)); });
             } catch (...) {
                 return make_exception_future<std::optional<std::string>>(r_, std::current_exception());
             }

@@ -7,20 +7,18 @@
 //
 // The two 256 MiB transfers measure the peak resident growth and run in the
 // plain build only (memory_probe.hpp says why).
-#include <boost/test/unit_test.hpp>
-
-#include <memory_probe.hpp>
-#include <promise_fixture.hpp>
-#include <temp_dir.hpp>
-
-#include <net/http/parser.hpp>
 #include <vow/fs/file.hpp>
 #include <vow/net/http/client.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/promise/loop.hpp>
 #include <vow/promise/sleep.hpp>
 
+#include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
+#include <memory_probe.hpp>
+#include <net/http/parser.hpp>
+#include <promise_fixture.hpp>
+#include <temp_dir.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -51,7 +49,8 @@ namespace {
 // Reads one request (head and body, de-chunked) with the library's parser.
 vow::future<http_request> read_request(tcp_stream c) {
     struct state {
-        vow::net::detail::request_parser parser{vow::net::detail::http_limits{64 * 1024, 100, 64 << 20}};
+        vow::net::detail::request_parser parser{
+            vow::net::detail::http_limits{64 * 1024, 100, 64 << 20}};
         std::string buf;
         http_request req;
     };
@@ -60,7 +59,8 @@ vow::future<http_request> read_request(tcp_stream c) {
                        [c, st]() mutable {
                            return c.read_some().then([st](std::string bytes) {
                                if (bytes.empty())
-                                   throw std::runtime_error("the client closed in the middle of a request");
+                                   throw std::runtime_error(
+                                       "the client closed in the middle of a request");
                                st->buf += bytes;
                                auto res = st->parser.parse(st->buf, st->req);
                                if (res.status == vow::net::detail::parse_status::error)
@@ -83,15 +83,17 @@ public:
 
     peer(vow::reactor& r, std::function<void(tcp_stream)> on_connection)
         : server_(r, "127.0.0.1", 0), st_(std::make_shared<state>()) {
-        server_.on_connection([w = std::weak_ptr<state>(st_), fn = std::move(on_connection)](tcp_stream c) {
-            if (auto st = w.lock()) {
-                st->held.push_back(c);
-                ++st->connections;
-                fn(std::move(c));
-            }
-        });
+        server_.on_connection(
+            [w = std::weak_ptr<state>(st_), fn = std::move(on_connection)](tcp_stream c) {
+                if (auto st = w.lock()) {
+                    st->held.push_back(c);
+                    ++st->connections;
+                    fn(std::move(c));
+                }
+            });
     }
-    peer(vow::reactor& r, answer_fn answer) : peer(r, [answer](tcp_stream c) { serve(c, answer); }) {}
+    peer(vow::reactor& r, answer_fn answer)
+        : peer(r, [answer](tcp_stream c) { serve(c, answer); }) {}
     peer(const peer&) = delete;
     peer& operator=(const peer&) = delete;
     ~peer() {
@@ -115,7 +117,7 @@ private:
             return read_request(c).then([c, answer](http_request req) {
                 return answer(c, std::move(req)).then([] { return vow::stop_iteration::no; });
             });
-        }).catch_([](std::exception_ptr) {});   // the client went away
+        }).catch_([](std::exception_ptr) {});  // the client went away
     }
 
     tcp_server server_;
@@ -124,10 +126,13 @@ private:
 
 // Answers with the request's body, and says how it was framed.
 vow::future<void> echo(tcp_stream c, http_request req) {
-    auto framing = req.headers.get("Transfer-Encoding") ? std::string("chunked")
-                                                          : fmt::format("length {}", req.headers.get("Content-Length").value_or("none"));
-    return c.write(fmt::format("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Framing: {}\r\nX-Method: {}\r\n\r\n{}",
-                               req.body.size(), framing, req.method, req.body));
+    auto framing =
+        req.headers.get("Transfer-Encoding")
+            ? std::string("chunked")
+            : fmt::format("length {}", req.headers.get("Content-Length").value_or("none"));
+    return c.write(fmt::format(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Framing: {}\r\nX-Method: {}\r\n\r\n{}",
+        req.body.size(), framing, req.method, req.body));
 }
 
 // A producer that gives `parts` in turn, each on a later turn of the loop,
@@ -139,7 +144,8 @@ std::function<vow::future<chunk>()> produce(vow::reactor& r, std::vector<std::st
             ++*calls;
         chunk next = at < parts.size() ? chunk(parts[at]) : chunk();
         ++at;
-        return vow::sleep(r, 1ms).then([next = std::move(next)]() mutable { return std::move(next); });
+        return vow::sleep(r, 1ms).then(
+            [next = std::move(next)]() mutable { return std::move(next); });
     };
 }
 
@@ -193,7 +199,7 @@ BOOST_FIXTURE_TEST_CASE(a_producer_with_a_length_is_sent_with_content_length, fi
     auto res = wait(put(p.url(), {produce(r, {"abc", "", "defg"}, &calls), 7}));
     BOOST_TEST(res.body == "abcdefg");
     BOOST_TEST(*res.headers.get("X-Framing") == "length 7");
-    BOOST_TEST(calls == 4u);   // three chunks (one empty, skipped) and the end
+    BOOST_TEST(calls == 4u);  // three chunks (one empty, skipped) and the end
 }
 
 BOOST_FIXTURE_TEST_CASE(a_producer_without_a_length_is_sent_chunked, fixture) {
@@ -215,19 +221,20 @@ BOOST_FIXTURE_TEST_CASE(a_file_region_sends_exactly_those_bytes, fixture) {
     http_body_source src;
     src.file = f;
     src.offset = 1000;
-    src.length = 600'000;   // more than one read of the file
+    src.length = 600'000;  // more than one read of the file
     auto res = wait(put(p.url(), src));
     BOOST_TEST(res.body.size() == 600'000u);
     BOOST_TEST((res.body == content.substr(1000, 600'000)));
     BOOST_TEST(*res.headers.get("X-Framing") == "length 600000");
     // The client let go of its copy of the file.
-    BOOST_TEST(f.use_count() == 2);   // f and src
+    BOOST_TEST(f.use_count() == 2);  // f and src
 }
 
 BOOST_FIXTURE_TEST_CASE(file_body_sends_the_whole_file, fixture) {
     auto path = write_file("whole", "the whole file\n");
     peer p(r, echo);
-    auto res = wait(vow::net::file_body(r, path).then([&](http_body_source src) { return put(p.url(), std::move(src)); }));
+    auto res = wait(vow::net::file_body(r, path).then(
+        [&](http_body_source src) { return put(p.url(), std::move(src)); }));
     BOOST_TEST(res.body == "the whole file\n");
     auto e = wait_error(vow::net::file_body(r, dir.at("missing")));
     BOOST_TEST(holds<vow::fs::fs_error>(e), message_of(e));
@@ -236,16 +243,21 @@ BOOST_FIXTURE_TEST_CASE(file_body_sends_the_whole_file, fixture) {
 BOOST_FIXTURE_TEST_CASE(a_string_body_and_a_body_source_together_throw_invalid_argument, fixture) {
     request_options ro;
     ro.body_source = {produce(r, {"x"})};
-    BOOST_CHECK_THROW((void)client.request("PUT", "http://127.0.0.1:1/", "body", ro), vow::invalid_argument);
+    BOOST_CHECK_THROW((void)client.request("PUT", "http://127.0.0.1:1/", "body", ro),
+                      vow::invalid_argument);
     request_options no_length;
-    no_length.body_source.file = std::make_shared<vow::fs::file>(wait(vow::fs::open(r, write_file("f", "x"))));
-    BOOST_CHECK_THROW((void)client.request("PUT", "http://127.0.0.1:1/", {}, no_length), vow::invalid_argument);
+    no_length.body_source.file =
+        std::make_shared<vow::fs::file>(wait(vow::fs::open(r, write_file("f", "x"))));
+    BOOST_CHECK_THROW((void)client.request("PUT", "http://127.0.0.1:1/", {}, no_length),
+                      vow::invalid_argument);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_producer_that_rejects_fails_the_request_with_its_error_and_closes_the_connection,
-                        fixture) {
+BOOST_FIXTURE_TEST_CASE(
+    a_producer_that_rejects_fails_the_request_with_its_error_and_closes_the_connection, fixture) {
     peer p(r, echo);
-    http_body_source src{[this] { return vow::make_exception_future<chunk>(r, std::runtime_error("no more data")); }};
+    http_body_source src{[this] {
+        return vow::make_exception_future<chunk>(r, std::runtime_error("no more data"));
+    }};
     auto e = wait_error(put(p.url(), src));
     BOOST_TEST(message_of(e) == "no more data");
     BOOST_TEST(client.idle_connections() == 0u);
@@ -255,7 +267,8 @@ BOOST_FIXTURE_TEST_CASE(a_producer_that_gives_more_than_its_length_fails_with_ht
     peer p(r, echo);
     auto e = wait_error(put(p.url(), {produce(r, {"abc", "defg"}), 5}));
     BOOST_TEST(holds<vow::net::http_error>(e));
-    BOOST_TEST(message_of(e).find("gave more than its length of 5 bytes") != std::string::npos, message_of(e));
+    BOOST_TEST(message_of(e).find("gave more than its length of 5 bytes") != std::string::npos,
+               message_of(e));
     BOOST_TEST(client.idle_connections() == 0u);
 }
 
@@ -263,7 +276,8 @@ BOOST_FIXTURE_TEST_CASE(a_producer_that_ends_before_its_length_fails_with_http_e
     peer p(r, echo);
     auto e = wait_error(put(p.url(), {produce(r, {"abc"}), 10}));
     BOOST_TEST(holds<vow::net::http_error>(e));
-    BOOST_TEST(message_of(e).find("ended after 3 of its 10 bytes") != std::string::npos, message_of(e));
+    BOOST_TEST(message_of(e).find("ended after 3 of its 10 bytes") != std::string::npos,
+               message_of(e));
     // The server still waits for 7 bytes on that connection: a new one serves the next request.
     auto res = wait(put(p.url(), {produce(r, {"ok"}), 2}));
     BOOST_TEST(res.body == "ok");
@@ -275,7 +289,8 @@ BOOST_FIXTURE_TEST_CASE(a_307_with_a_producer_body_fails_and_a_303_drops_it, fix
         if (req.path == "/landing")
             return echo(c, std::move(req));
         auto code = req.path == "/303" ? 303 : 307;
-        return c.write(fmt::format("HTTP/1.1 {} Moved\r\nLocation: /landing\r\nContent-Length: 5\r\n\r\nmoved", code));
+        return c.write(fmt::format(
+            "HTTP/1.1 {} Moved\r\nLocation: /landing\r\nContent-Length: 5\r\n\r\nmoved", code));
     });
     auto e = wait_error(put(p.url("/307"), {produce(r, {"body"})}));
     BOOST_TEST(holds<vow::net::http_error>(e));
@@ -286,7 +301,8 @@ BOOST_FIXTURE_TEST_CASE(a_307_with_a_producer_body_fails_and_a_303_drops_it, fix
 }
 
 BOOST_FIXTURE_TEST_CASE(a_307_with_a_file_body_sends_the_file_again, fixture) {
-    auto f = std::make_shared<vow::fs::file>(wait(vow::fs::open(r, write_file("again", "file body"))));
+    auto f =
+        std::make_shared<vow::fs::file>(wait(vow::fs::open(r, write_file("again", "file body"))));
     peer p(r, [](tcp_stream c, http_request req) {
         if (req.path == "/landing")
             return echo(c, std::move(req));
@@ -301,8 +317,9 @@ BOOST_FIXTURE_TEST_CASE(a_307_with_a_file_body_sends_the_file_again, fixture) {
 
 BOOST_FIXTURE_TEST_CASE(a_sink_gets_the_body_in_order_and_the_trailers_are_kept, fixture) {
     peer p(r, [](tcp_stream c, http_request) {
-        return c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n"
-                       "X-Checksum: 42\r\nX-Other:  a b \r\n\r\n");
+        return c.write(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n"
+            "X-Checksum: 42\r\nX-Other:  a b \r\n\r\n");
     });
     std::string sunk;
     auto res = wait(get_into(p.url(), sunk));
@@ -318,7 +335,8 @@ BOOST_FIXTURE_TEST_CASE(a_sink_gets_the_body_in_order_and_the_trailers_are_kept,
 
 BOOST_FIXTURE_TEST_CASE(a_buffered_response_keeps_its_trailers_too, fixture) {
     peer p(r, [](tcp_stream c, http_request) {
-        return c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 7\r\n\r\n");
+        return c.write(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 7\r\n\r\n");
     });
     auto res = wait(client.get(p.url()));
     BOOST_TEST(res.body == "ok");
@@ -330,7 +348,8 @@ BOOST_FIXTURE_TEST_CASE(too_many_trailer_fields_fail_with_limit_error, fixture) 
         std::string trailers;
         for (int i = 0; i < 101; ++i)
             trailers += fmt::format("X-T{}: v\r\n", i);
-        return c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n" + trailers + "\r\n");
+        return c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n" +
+                       trailers + "\r\n");
     });
     auto e = wait_error(client.get(p.url()));
     BOOST_TEST(holds<vow::net::limit_error>(e), message_of(e));
@@ -340,30 +359,32 @@ BOOST_FIXTURE_TEST_CASE(a_followed_redirect_body_is_dropped_not_sunk, fixture) {
     peer p(r, [](tcp_stream c, http_request req) {
         if (req.path == "/landing")
             return c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal");
-        return c.write("HTTP/1.1 302 Found\r\nLocation: /landing\r\nContent-Length: 5\r\n\r\nmoved");
+        return c.write(
+            "HTTP/1.1 302 Found\r\nLocation: /landing\r\nContent-Length: 5\r\n\r\nmoved");
     });
     std::string sunk;
     auto res = wait(get_into(p.url("/from"), sunk));
     BOOST_TEST(res.status == 200);
     BOOST_TEST(sunk == "final");
-    BOOST_TEST(p.connections() == 1);   // the redirect's body was read, the connection kept
+    BOOST_TEST(p.connections() == 1);  // the redirect's body was read, the connection kept
 }
 
 BOOST_FIXTURE_TEST_CASE(a_slow_sink_stalls_the_server, fixture) {
     constexpr std::uint64_t total = 32 << 20;
     constexpr std::size_t piece = 64 * 1024;
-    std::uint64_t accepted = 0;   // bytes the server's writes handed to the kernel
+    std::uint64_t accepted = 0;  // bytes the server's writes handed to the kernel
     peer p(r, [&](tcp_stream c, http_request) {
-        return c.write(fmt::format("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", total)).then([&, c]() mutable {
-            return vow::repeat(r, [&, c]() mutable {
-                if (accepted == total)
-                    return vow::make_ready_future(r, vow::stop_iteration::yes);
-                return c.write(std::string(piece, 'x')).then([&] {
-                    accepted += piece;
-                    return vow::stop_iteration::no;
+        return c.write(fmt::format("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", total))
+            .then([&, c]() mutable {
+                return vow::repeat(r, [&, c]() mutable {
+                    if (accepted == total)
+                        return vow::make_ready_future(r, vow::stop_iteration::yes);
+                    return c.write(std::string(piece, 'x')).then([&] {
+                        accepted += piece;
+                        return vow::stop_iteration::no;
+                    });
                 });
             });
-        });
     });
     std::optional<vow::promise<void>> held;
     std::uint64_t received = 0;
@@ -377,7 +398,7 @@ BOOST_FIXTURE_TEST_CASE(a_slow_sink_stalls_the_server, fixture) {
             --outstanding;
             return vow::make_ready_future(r);
         }
-        held.emplace(r);   // the first chunk is held until the test lets go
+        held.emplace(r);  // the first chunk is held until the test lets go
         return held->get_future().then([&] { --outstanding; });
     };
     auto res = client.get(p.url(), std::move(ro));
@@ -405,11 +426,12 @@ BOOST_FIXTURE_TEST_CASE(a_slow_server_stalls_the_producer, fixture) {
         (void)c.read_until("\r\n\r\n", 64 * 1024).then([&](std::string h) { head = std::move(h); });
     });
     http_body_source src{[&] {
-        if (produced == total)
-            return vow::make_ready_future(r, chunk());
-        produced += piece;
-        return vow::make_ready_future(r, chunk(std::string(piece, 'u')));
-    }, total};
+                             if (produced == total)
+                                 return vow::make_ready_future(r, chunk());
+                             produced += piece;
+                             return vow::make_ready_future(r, chunk(std::string(piece, 'u')));
+                         },
+                         total};
     auto res = put(p.url(), src);
     wait(vow::sleep(r, 300ms));
     BOOST_TEST(head.find("Content-Length: 33554432") != std::string::npos, head);
@@ -429,23 +451,27 @@ BOOST_FIXTURE_TEST_CASE(a_slow_server_stalls_the_producer, fixture) {
     BOOST_TEST(produced == total);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_peer_closing_mid_body_rejects_with_http_error_and_lets_go_of_the_sink, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_peer_closing_mid_body_rejects_with_http_error_and_lets_go_of_the_sink,
+                        fixture) {
     peer p(r, [](tcp_stream c, http_request) {
-        return c.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789").then([c]() mutable { c.close(); });
+        return c.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+            .then([c]() mutable { c.close(); });
     });
-    auto out = std::make_shared<vow::fs::file>(
-        wait(vow::fs::open(r, dir.at("out"), vow::fs::open_mode::write | vow::fs::open_mode::create)));
+    auto out = std::make_shared<vow::fs::file>(wait(
+        vow::fs::open(r, dir.at("out"), vow::fs::open_mode::write | vow::fs::open_mode::create)));
     request_options ro;
     ro.on_body = vow::net::file_sink(out);
     auto e = wait_error(client.get(p.url(), std::move(ro)));
     BOOST_TEST(holds<vow::net::http_error>(e));
-    BOOST_TEST(message_of(e).find("the connection closed after 10 of 100 body bytes") != std::string::npos,
+    BOOST_TEST(message_of(e).find("the connection closed after 10 of 100 body bytes") !=
+                   std::string::npos,
                message_of(e));
-    BOOST_TEST(out.use_count() == 1);   // the client dropped the sink, and its copy of the file
+    BOOST_TEST(out.use_count() == 1);  // the client dropped the sink, and its copy of the file
 }
 
 BOOST_FIXTURE_TEST_CASE(a_peer_closing_mid_upload_rejects_and_lets_go_of_the_file, fixture) {
-    auto f = std::make_shared<vow::fs::file>(wait(vow::fs::open(r, write_file("up", std::string(4 << 20, 'f')))));
+    auto f = std::make_shared<vow::fs::file>(
+        wait(vow::fs::open(r, write_file("up", std::string(4 << 20, 'f')))));
     peer p(r, [](tcp_stream c) {
         (void)c.read_until("\r\n\r\n", 64 * 1024).then([c](std::string) mutable { c.close(); });
     });
@@ -457,10 +483,15 @@ BOOST_FIXTURE_TEST_CASE(a_peer_closing_mid_upload_rejects_and_lets_go_of_the_fil
     BOOST_TEST(f.use_count() == 1);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_sink_that_rejects_fails_the_request_with_its_error_and_closes_the_connection, fixture) {
-    peer p(r, [](tcp_stream c, http_request) { return c.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody"); });
+BOOST_FIXTURE_TEST_CASE(
+    a_sink_that_rejects_fails_the_request_with_its_error_and_closes_the_connection, fixture) {
+    peer p(r, [](tcp_stream c, http_request) {
+        return c.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody");
+    });
     request_options ro;
-    ro.on_body = [this](std::string) { return vow::make_exception_future<void>(r, std::runtime_error("disk full")); };
+    ro.on_body = [this](std::string) {
+        return vow::make_exception_future<void>(r, std::runtime_error("disk full"));
+    };
     auto e = wait_error(client.get(p.url(), std::move(ro)));
     BOOST_TEST(message_of(e) == "disk full");
     BOOST_TEST(client.idle_connections() == 0u);
@@ -502,9 +533,10 @@ BOOST_FIXTURE_TEST_CASE(a_256_mib_upload_from_a_file_stays_under_64_mib_resident
             .then([&, c](std::string) mutable {
                 return vow::repeat(r, [&, c]() mutable {
                     return c.read_some().then([&](std::string bytes) {
-                        for (char b : bytes)   // a sample would do; every byte costs little here
+                        for (char b : bytes)  // a sample would do; every byte costs little here
                             wrong += b != pattern_byte(got++) ? 1 : 0;
-                        return got >= big || bytes.empty() ? vow::stop_iteration::yes : vow::stop_iteration::no;
+                        return got >= big || bytes.empty() ? vow::stop_iteration::yes
+                                                           : vow::stop_iteration::no;
                     });
                 });
             })
@@ -527,17 +559,18 @@ BOOST_FIXTURE_TEST_CASE(a_256_mib_download_to_a_file_stays_under_64_mib_resident
     constexpr std::size_t piece = 256 * 1024;
     peer p(r, [&](tcp_stream c, http_request) {
         auto sent = std::make_shared<std::uint64_t>(0);
-        return c.write(fmt::format("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", big)).then([&, c, sent]() mutable {
-            return vow::repeat(r, [&, c, sent]() mutable {
-                if (*sent == big)
-                    return vow::make_ready_future(r, vow::stop_iteration::yes);
-                std::string block(piece, '\0');
-                for (std::size_t i = 0; i < piece; ++i)
-                    block[i] = pattern_byte(*sent + i);
-                *sent += piece;
-                return c.write(block).then([] { return vow::stop_iteration::no; });
+        return c.write(fmt::format("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", big))
+            .then([&, c, sent]() mutable {
+                return vow::repeat(r, [&, c, sent]() mutable {
+                    if (*sent == big)
+                        return vow::make_ready_future(r, vow::stop_iteration::yes);
+                    std::string block(piece, '\0');
+                    for (std::size_t i = 0; i < piece; ++i)
+                        block[i] = pattern_byte(*sent + i);
+                    *sent += piece;
+                    return c.write(block).then([] { return vow::stop_iteration::no; });
+                });
             });
-        });
     });
     auto path = dir.at("big-down");
     auto out = std::make_shared<vow::fs::file>(
@@ -555,7 +588,7 @@ BOOST_FIXTURE_TEST_CASE(a_256_mib_download_to_a_file_stays_under_64_mib_resident
     std::uint64_t wrong = 0;
     for (std::uint64_t at = 0; at < big; at += block.size()) {
         in.read(block.data(), static_cast<std::streamsize>(block.size()));
-        for (std::size_t i = 0; i < block.size(); i += 4093)   // a sample of every block
+        for (std::size_t i = 0; i < block.size(); i += 4093)  // a sample of every block
             wrong += block[i] != pattern_byte(at + i) ? 1 : 0;
     }
     BOOST_TEST(wrong == 0u);

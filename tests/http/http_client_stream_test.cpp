@@ -178,6 +178,16 @@ struct fixture : vow::test::promise_fixture {
     }
 
     // GET `url` with the body sunk into `into`.
+    // Runs the loop until `ready()` holds, then `settle` longer: a stall is
+    // measured from when the transfer began, however loaded the machine.
+    void run_until(const std::function<bool()>& ready, std::chrono::milliseconds settle) {
+        wait(vow::repeat(r, [&] {
+            return vow::sleep(r, 5ms).then(
+                [&] { return ready() ? vow::stop_iteration::yes : vow::stop_iteration::no; });
+        }));
+        wait(vow::sleep(r, settle));
+    }
+
     vow::future<http_response> get_into(const std::string& url, std::string& into) {
         request_options ro;
         ro.on_body = [this, &into](std::string part) {
@@ -282,6 +292,31 @@ BOOST_FIXTURE_TEST_CASE(a_producer_that_ends_before_its_length_fails_with_http_e
     auto res = wait(put(p.url(), {produce(r, {"ok"}), 2}));
     BOOST_TEST(res.body == "ok");
     BOOST_TEST(p.connections() == 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_producer_body_is_not_retried_on_a_stale_connection_and_a_file_body_is,
+                        fixture) {
+    // Requests 2 and 4 find the pooled connection closed under them.
+    int requests = 0;
+    peer p(r, [&](tcp_stream c, http_request req) {
+        if (++requests % 2 == 0) {
+            c.close();
+            return vow::make_ready_future(r);
+        }
+        return echo(c, std::move(req));
+    });
+    wait(client.get(p.url()).then([](http_response) {}));
+    auto e = wait_error(put(p.url(), {produce(r, {"once"})}));
+    BOOST_TEST(holds<vow::net::http_error>(e), message_of(e));
+    BOOST_TEST(p.connections() == 1);
+    wait(client.get(p.url()).then([](http_response) {}));
+    http_body_source src;
+    src.file =
+        std::make_shared<vow::fs::file>(wait(vow::fs::open(r, write_file("twice", "twice"))));
+    src.length = 5;
+    auto res = wait(put(p.url(), src));
+    BOOST_TEST(res.body == "twice");
+    BOOST_TEST(p.connections() == 3);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_307_with_a_producer_body_fails_and_a_303_drops_it, fixture) {
@@ -402,7 +437,7 @@ BOOST_FIXTURE_TEST_CASE(a_slow_sink_stalls_the_server, fixture) {
         return held->get_future().then([&] { --outstanding; });
     };
     auto res = client.get(p.url(), std::move(ro));
-    wait(vow::sleep(r, 300ms));
+    run_until([&] { return calls > 0; }, 300ms);
     BOOST_TEST(calls == 1);
     // What the server could write is what the kernel's socket buffers and
     // the client's read-ahead hold: far less than the body.
@@ -433,7 +468,7 @@ BOOST_FIXTURE_TEST_CASE(a_slow_server_stalls_the_producer, fixture) {
                          },
                          total};
     auto res = put(p.url(), src);
-    wait(vow::sleep(r, 300ms));
+    run_until([&] { return !head.empty(); }, 300ms);
     BOOST_TEST(head.find("Content-Length: 33554432") != std::string::npos, head);
     BOOST_TEST(produced < total / 2, produced);
     // Now the server reads it all (what is buffered counts from the head's end) and answers.

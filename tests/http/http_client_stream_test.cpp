@@ -536,6 +536,29 @@ BOOST_FIXTURE_TEST_CASE(
     BOOST_TEST(p.connections() == 2);
 }
 
+BOOST_FIXTURE_TEST_CASE(destroying_the_client_mid_upload_rejects_and_lets_go_of_the_producer,
+                        fixture) {
+    peer p(r, echo);
+    auto sentinel = std::make_shared<int>(0);
+    std::optional<vow::promise<chunk>> held;
+    vow::future<http_response> res = [&] {
+        http_client local(r);
+        request_options ro;
+        ro.body_source = {[&, sentinel] {
+            held.emplace(r);
+            return held->get_future();
+        }};
+        auto f = local.request("PUT", p.url(), {}, std::move(ro));
+        run_until([&] { return held.has_value(); }, 0ms);
+        return f;
+    }();
+    auto e = wait_error(std::move(res));
+    BOOST_TEST(holds<vow::net::io_error>(e), message_of(e));
+    BOOST_TEST(sentinel.use_count() == 1);
+    held->resolve(chunk("late"));  // its continuation sees the request over
+    wait(vow::sleep(r, 5ms));
+}
+
 // ---------------------------------------------------------------------------
 // 256 MiB each way, against a peer that generates or discards the bytes.
 

@@ -9,6 +9,12 @@
       runs FETCH with no URL (its own server) for 3,000 requests, then
       against HTTP_SERVER --quiet with --url; both must succeed with every
       request answered 200 and print the summary lines.
+  check_http.py stream FETCH
+      starts a Python http.server on loopback and checks FETCH's streamed
+      bodies against it: --output of a 24 MiB body (Content-Length) and of
+      a chunked one with a trailer, compared by SHA-256, and --method PUT
+      --body-file of a 20 MiB file (over the stream's 16 MiB write limit,
+      which a buffered body could not pass), which the server hashes.
   check_http.py https FETCH HTTP_SERVER MAKE_CERTS
       makes test certificates with MAKE_CERTS (tests/tls/make_certs.sh) into
       a temporary directory, starts HTTP_SERVER --tls-cert --tls-key, and
@@ -185,6 +191,97 @@ def check_fetch(fetch, server_exe):
     print("fetch: own server, --url, a refused port and bad URLs OK")
 
 
+def check_stream(fetch):
+    import hashlib
+    import http.server
+    import os
+    import tempfile
+    import threading
+
+    block = bytes(i % 251 for i in range(1 << 20))
+    big = 24  # MiB
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            if self.path == "/big":
+                self.send_header("Content-Length", str(big * len(block)))
+                self.end_headers()
+                for _ in range(big):
+                    self.wfile.write(block)
+            else:  # /chunked: 3 MiB in 64 KiB chunks, then a trailer
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i in range(48):
+                    part = block[i * 65536:(i + 1) * 65536]
+                    self.wfile.write(b"%x\r\n" % len(part) + part + b"\r\n")
+                self.wfile.write(b"0\r\nX-Done: yes\r\n\r\n")
+
+        def do_PUT(self):
+            left = int(self.headers["Content-Length"])
+            h, n = hashlib.sha256(), 0
+            while left > 0:
+                data = self.rfile.read(min(left, 1 << 20))
+                if not data:
+                    break
+                h.update(data)
+                n += len(data)
+                left -= len(data)
+            answer = f"{n} {h.hexdigest()}".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def run(*args):
+        r = subprocess.run([fetch, "--quiet", *args], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            fail(f"fetch {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
+        check_summary(r.stdout, 1)
+        return r.stdout
+
+    def sha_of(path):
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="vow-fetch-") as tmp:
+            out = os.path.join(tmp, "out")
+            said = run("--url", base + "/big", "--output", out)
+            if f"body: {big << 20} bytes written to {out}" not in said:
+                fail(f"fetch --output did not report the body:\n{said}")
+            if sha_of(out) != hashlib.sha256(block * big).hexdigest():
+                fail("fetch --output wrote other bytes than the server sent")
+            run("--url", base + "/chunked", "--output", out)
+            if sha_of(out) != hashlib.sha256(block[:48 * 65536]).hexdigest():
+                fail("fetch --output of a chunked body wrote other bytes than the server sent")
+            upload = os.path.join(tmp, "upload")
+            with open(upload, "wb") as f:
+                for i in range(20):
+                    f.write(block[i:] + block[:i])
+            run("--url", base + "/sha", "--method", "PUT", "--body-file", upload, "--output", out)
+            with open(out) as f:
+                answer = f.read()
+            if answer != f"{20 << 20} {sha_of(upload)}":
+                fail(f"the server hashed another upload than the file: {answer!r}")
+            r = subprocess.run([fetch, "--url", base + "/big", "--output", out, "--count", "2"], capture_output=True,
+                               text=True, timeout=30)
+            if r.returncode != 2 or "--count 1" not in r.stderr:
+                fail(f"fetch --output --count 2: exit {r.returncode}:\n{r.stderr}")
+    finally:
+        server.shutdown()
+    print("stream: fetch --output (length and chunked) and --body-file OK")
+
+
 def check_https(fetch, server_exe, make_certs):
     import tempfile
     with tempfile.TemporaryDirectory(prefix="vow-https-") as certs:
@@ -235,6 +332,8 @@ if __name__ == "__main__":
         check_server(sys.argv[2])
     elif len(sys.argv) >= 4 and sys.argv[1] == "fetch":
         check_fetch(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "stream":
+        check_stream(sys.argv[2])
     elif len(sys.argv) >= 5 and sys.argv[1] == "https":
         check_https(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

@@ -1,4 +1,6 @@
-// http_body_source::from_file (vow/net/http/body.hpp).
+// http_body_source::from_file, file_body and file_sink
+// (vow/net/http/body.hpp): a file as an HTTP body either way, on vow::fs's
+// public API.
 #include <vow/error.hpp>
 #include <vow/net/http/body.hpp>
 
@@ -15,6 +17,24 @@ http_body_source http_body_source::from_file(std::shared_ptr<fs::file> f, std::u
     b.offset = offset;
     b.length = length;
     return b;
+}
+
+future<http_body_source> file_body(reactor& r, std::string path) {
+    return fs::open(r, std::move(path)).then([](fs::file f) {
+        auto shared = std::make_shared<fs::file>(std::move(f));
+        return shared->stat().then([shared](fs::file_status st) {
+            http_body_source src;
+            src.file = shared;
+            src.length = st.size;
+            return src;
+        });
+    });
+}
+
+http_body_sink file_sink(std::shared_ptr<fs::file> f) {
+    if (!f || !f->is_open())
+        throw invalid_argument("vow::net::file_sink: the file is null or not open");
+    return [f = std::move(f)](std::string chunk) { return f->write(std::move(chunk)); };
 }
 
 }  // namespace vow::net

@@ -24,6 +24,7 @@
 
 #include <deque>
 #include <functional>
+#include <limits>
 #include <list>
 #include <unordered_map>
 #include <vector>
@@ -44,6 +45,11 @@ bool idempotent(std::string_view m) {
 bool is_redirect(int status) {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
+
+// What one read of a streamed request body's file asks for: big enough that
+// the pool's round trip is a small part of each, small beside the stream's
+// buffers.
+constexpr std::size_t upload_chunk = 256 * 1024;
 
 }  // namespace
 
@@ -67,6 +73,14 @@ public:
         bool retried = false;
         bool reused = false;
         bool got_bytes = false;
+        // The streamed request body (ro.body_source) was all handed to the
+        // stream: until then the connection cannot carry another request.
+        bool upload_done = true;
+        // The response's head was parsed and its body is streamed
+        // (ro.on_body): reads go to pump_body. discard_body: it is a
+        // redirect's, which no one receives.
+        bool in_body = false;
+        bool discard_body = false;
         stream s;
         std::string buf;
         detail::response_parser parser;
@@ -95,6 +109,9 @@ public:
             throw invalid_argument("vow::net::http_client: max_redirects is negative");
         limits_.max_header_bytes = opts_.max_header_bytes;
         limits_.max_body_bytes = opts_.max_body_bytes;
+        // A sunk body is bounded by its consumer, not by max_body_bytes.
+        sunk_limits_ = limits_;
+        sunk_limits_.max_body_bytes = std::numeric_limits<std::size_t>::max() / 4;
     }
 
     ~impl() { shutdown(); }
@@ -126,6 +143,11 @@ public:
             throw usage_error(no_tls(u));
         if (ro.timeout && *ro.timeout <= reactor::duration::zero())
             throw invalid_argument("vow::net::http_client: the request timeout is not positive");
+        if (ro.body_source && !body.empty())
+            throw invalid_argument("vow::net::http_client: a request takes a string body or a "
+                                   "request_options::body_source, not both");
+        if (ro.body_source.file && (!ro.body_source.length || !ro.body_source.file->is_open()))
+            throw invalid_argument("vow::net::http_client: a file body_source needs an open file and its length");
         auto o = std::make_shared<op>(r_);
         o->method.assign(method);
         o->u = std::move(u);
@@ -258,10 +280,11 @@ private:
 
     void send(const op_ptr& o) {
         o->got_bytes = false;
+        o->in_body = false;
         o->buf.clear();
         o->resp = http_response{};
-        o->parser = detail::response_parser(limits_);
-        o->parser.expect_no_body(o->method == "HEAD");
+        o->parser = detail::response_parser(o->ro.on_body ? sunk_limits_ : limits_);
+        prepare_parser(o);
         http_headers headers = o->ro.headers;
         for (const auto& [name, value] : opts_.default_headers)
             if (!headers.contains(name))
@@ -269,7 +292,12 @@ private:
         if (!headers.contains("User-Agent"))
             headers.add("User-Agent", "vow/0.1");
         std::string out;
-        detail::serialize_request(out, o->method, o->u.target, o->u.host_header(), headers, o->body);
+        const http_body_source& src = o->ro.body_source;
+        if (src)
+            detail::serialize_request_head(out, o->method, o->u.target, o->u.host_header(), headers, src.length);
+        else
+            detail::serialize_request(out, o->method, o->u.target, o->u.host_header(), headers, o->body);
+        o->upload_done = !src;
         unsigned id = o->attempt;
         // Every continuation checks o->done() before it touches `this`: the
         // client's destruction finishes every op first, so an op that is not
@@ -278,7 +306,95 @@ private:
             if (!o->done())
                 attempt_failed(o, id, std::move(e));
         });
+        if (src)
+            upload(o, id, 0);
         read(o);
+    }
+
+    void prepare_parser(const op_ptr& o) {
+        o->parser.expect_no_body(o->method == "HEAD");
+        o->parser.stream_body(static_cast<bool>(o->ro.on_body));
+    }
+
+    // Sends the streamed request body from byte `sent` on: the next chunk
+    // is asked for (from the producer, or read from the file) only once the
+    // stream took the last one, so memory stays at one chunk plus the
+    // stream's high-water mark.
+    void upload(const op_ptr& o, unsigned id, std::uint64_t sent) {
+        const http_body_source& src = o->ro.body_source;
+        future<std::optional<std::string>> next = [&] {
+            try {
+                if (!src.file)
+                    return src.next();
+                auto left = *src.length - sent;
+                if (left == 0)
+                    return make_ready_future(r_, std::optional<std::string>());
+                auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, upload_chunk));
+                return src.file->pread(src.offset + sent, n).then(
+                    [](std::string bytes) { return std::optional<std::string>(std::move(bytes)); });
+            } catch (...) {
+                return make_exception_future<std::optional<std::string>>(r_, std::current_exception());
+            }
+        }();
+        (void)std::move(next)
+            .then([this, o, id, sent](std::optional<std::string> chunk) {
+                if (!o->done() && o->attempt == id)
+                    send_chunk(o, id, sent, std::move(chunk));
+            })
+            .catch_([this, o, id](std::exception_ptr e) {
+                if (!o->done())
+                    abort_attempt(o, id, std::move(e));   // the producer's own error: not retried
+            });
+    }
+
+    void send_chunk(const op_ptr& o, unsigned id, std::uint64_t sent, std::optional<std::string> chunk) {
+        const http_body_source& src = o->ro.body_source;
+        auto body_error = [&](std::string what) {
+            abort_attempt(o, id, std::make_exception_ptr(http_error(fmt::format(
+                                     "vow::net::http_client: {} {}: {}", o->method, o->u.to_string(), what))));
+        };
+        // A file that ends early reads "": the end, as far as the body goes.
+        if (!chunk || (src.file && chunk->empty())) {
+            if (src.length && sent != *src.length) {
+                body_error(fmt::format("the request body ended after {} of its {} bytes (http_body_source::length)",
+                                       sent, *src.length));
+                return;
+            }
+            if (!src.length)
+                (void)o->s.write(detail::last_chunk).catch_([](std::exception_ptr) {});   // the read reports it
+            o->upload_done = true;
+            return;
+        }
+        if (chunk->empty()) {
+            upload(o, id, sent);
+            return;
+        }
+        if (src.length && chunk->size() > *src.length - sent) {
+            body_error(fmt::format("the request body's producer gave more than its length of {} bytes "
+                                   "(http_body_source::length)",
+                                   *src.length));
+            return;
+        }
+        sent += chunk->size();
+        future<void> taken = [&] {
+            if (src.length)
+                return o->s.write(*chunk);
+            std::string framed;
+            framed.reserve(chunk->size() + 16);
+            detail::append_chunk(framed, *chunk);
+            return o->s.write(framed);
+        }();
+        (void)std::move(taken)
+            .then([this, o, id, sent] {
+                if (!o->done() && o->attempt == id)
+                    upload(o, id, sent);
+            })
+            .catch_([this, o, id](std::exception_ptr e) {
+                // Once the response has begun, the server may have closed
+                // its side on purpose (an early 413): the read reports.
+                if (!o->done() && !o->got_bytes)
+                    attempt_failed(o, id, std::move(e));
+            });
     }
 
     void read(const op_ptr& o) {
@@ -296,6 +412,10 @@ private:
     }
 
     void on_chunk(const op_ptr& o, std::string chunk) {
+        if (o->in_body) {
+            on_body_bytes(o, std::move(chunk));
+            return;
+        }
         detail::parse_result res;
         if (chunk.empty()) {
             res = o->parser.finish(o->buf, o->resp);
@@ -325,7 +445,7 @@ private:
             o->buf.erase(0, res.consumed);
             o->resp = http_response{};
             o->parser.reset();
-            o->parser.expect_no_body(o->method == "HEAD");
+            prepare_parser(o);
             res = o->buf.empty() ? detail::parse_result{}
                                  : o->parser.parse(o->buf, o->resp);
         }
@@ -333,20 +453,95 @@ private:
         case detail::parse_status::need_more:
             read(o);
             return;
-        case detail::parse_status::error: {
-            release(o, false);
-            auto what = fmt::format("vow::net::http_client: {} {}: bad response: {}", o->method, o->u.to_string(),
-                                    res.error_reason);
-            if (res.error_status == 413 || res.error_status == 431)
-                fail(o, std::make_exception_ptr(limit_error(what)));
-            else
-                fail(o, std::make_exception_ptr(http_error(what)));
+        case detail::parse_status::error:
+            bad_response(o, res);
             return;
-        }
         case detail::parse_status::complete:
+            if (o->ro.on_body) {
+                start_body(o, res.consumed);
+                return;
+            }
             complete(o, o->resp.keep_alive() && res.consumed == o->buf.size());
             return;
         }
+    }
+
+    void bad_response(const op_ptr& o, const detail::parse_result& res) {
+        release(o, false);
+        auto what = fmt::format("vow::net::http_client: {} {}: bad response: {}", o->method, o->u.to_string(),
+                                res.error_reason);
+        if (res.error_status == 413 || res.error_status == 431)
+            fail(o, std::make_exception_ptr(limit_error(what)));
+        else
+            fail(o, std::make_exception_ptr(http_error(what)));
+    }
+
+    // The head of a response whose body goes to ro.on_body was parsed (the
+    // first `head_size` bytes of buf).
+    void start_body(const op_ptr& o, std::size_t head_size) {
+        o->buf.erase(0, head_size);
+        o->in_body = true;
+        // A redirect about to be followed is not the answer: its body is
+        // read (to keep the connection) and dropped.
+        o->discard_body = o->ro.follow_redirects && is_redirect(o->resp.status) && o->resp.headers.contains("Location");
+        pump_body(o);
+    }
+
+    // Hands what buf holds of the body to the sink; reads more once the
+    // sink's future settles.
+    void pump_body(const op_ptr& o) {
+        std::string chunk;
+        auto res = o->parser.body_some(o->buf, chunk, o->resp.trailers);
+        o->buf.erase(0, res.consumed);
+        if (res.status == detail::parse_status::error) {
+            bad_response(o, res);
+            return;
+        }
+        bool end = res.status == detail::parse_status::complete;
+        if (chunk.empty() || o->discard_body) {
+            after_body_chunk(o, end);
+            return;
+        }
+        unsigned id = o->attempt;
+        future<void> taken = [&] {
+            try {
+                return o->ro.on_body(std::move(chunk));
+            } catch (...) {
+                return make_exception_future<void>(r_, std::current_exception());
+            }
+        }();
+        (void)std::move(taken)
+            .then([this, o, id, end] {
+                if (!o->done() && o->attempt == id)
+                    after_body_chunk(o, end);
+            })
+            .catch_([this, o, id](std::exception_ptr e) {
+                if (!o->done())
+                    abort_attempt(o, id, std::move(e));
+            });
+    }
+
+    void after_body_chunk(const op_ptr& o, bool end) {
+        if (end)
+            complete(o, o->resp.keep_alive() && o->buf.empty());
+        else
+            read(o);
+    }
+
+    void on_body_bytes(const op_ptr& o, std::string bytes) {
+        if (!bytes.empty()) {
+            o->buf.append(bytes);
+            pump_body(o);
+            return;
+        }
+        auto res = o->parser.finish_body();
+        if (res.status == detail::parse_status::complete) {
+            complete(o, false);
+            return;
+        }
+        attempt_failed(o, o->attempt,
+                       std::make_exception_ptr(http_error(fmt::format("vow::net::http_client: {} {}: {}", o->method,
+                                                                      o->u.to_string(), res.error_reason))));
     }
 
     void complete(const op_ptr& o, bool keep) {
@@ -374,15 +569,21 @@ private:
                             o->method, o->u.to_string(), next.to_string()));
                     if (next.scheme == "https" && !opts_.tls)
                         throw usage_error(no_tls(next));
+                    if (!becomes_get(*o) && !replayable(*o))
+                        throw http_error(fmt::format(
+                            "vow::net::http_client: {} {}: a {} redirect to {} repeats the request with its body, "
+                            "and a body from a producer (http_body_source::next) cannot be sent twice",
+                            o->method, o->u.to_string(), resp.status, next.to_string()));
                 } catch (...) {
                     fail(o, std::current_exception());
                     return;
                 }
                 ++o->redirects;
-                if (resp.status == 303 || ((resp.status == 301 || resp.status == 302) && o->method == "POST")) {
+                if (becomes_get(*o)) {
                     if (o->method != "HEAD")
                         o->method = "GET";
                     o->body.clear();
+                    o->ro.body_source = {};
                     // The headers that described the dropped body would now
                     // describe nothing (Transfer-Encoding would even promise
                     // a chunked body that never comes).
@@ -402,13 +603,44 @@ private:
             }
         }
         o->call.resolve(std::move(o->resp));
+        drop_body(o);
         ops_.erase(o->pos);
+    }
+
+    // 303, and 301/302 after a POST: the redirect is followed with a GET
+    // without the body.
+    static bool becomes_get(const op& o) {
+        int st = o.resp.status;
+        return st == 303 || ((st == 301 || st == 302) && o.method == "POST");
+    }
+
+    // Whether the request's body can be sent again (a retry, a 307/308): a
+    // producer cannot, a file region can.
+    static bool replayable(const op& o) {
+        const http_body_source& src = o.ro.body_source;
+        return !src || src.file != nullptr;
+    }
+
+    // Lets go of the request's producer or file and the response's sink as
+    // soon as the op is over: continuations still pending hold the op.
+    static void drop_body(const op_ptr& o) {
+        o->ro.body_source = {};
+        o->ro.on_body = {};
+    }
+
+    // An error of the request itself (its producer, the response's sink):
+    // the attempt ends with it, without a retry, and the connection closes.
+    void abort_attempt(const op_ptr& o, unsigned id, std::exception_ptr e) {
+        if (o->done() || o->attempt != id)
+            return;
+        release(o, false);
+        fail(o, std::move(e));
     }
 
     void attempt_failed(const op_ptr& o, unsigned id, std::exception_ptr e) {
         if (o->done() || o->attempt != id)
             return;
-        bool retry = o->reused && !o->got_bytes && !o->retried && idempotent(o->method);
+        bool retry = o->reused && !o->got_bytes && !o->retried && idempotent(o->method) && replayable(*o);
         release(o, false);
         if (retry) {
             o->retried = true;
@@ -424,7 +656,7 @@ private:
             return;
         o->slot = false;
         pool& pl = pools_[o->key];
-        if (keep && o->s.is_open() && pl.idle.size() < opts_.max_idle_per_host) {
+        if (keep && o->upload_done && o->s.is_open() && pl.idle.size() < opts_.max_idle_per_host) {
             pl.idle.push_back({std::move(o->s), r_.now()});
             if (!sweep_)
                 sweep_ = r_.call_every(std::max<reactor::duration>(opts_.idle_timeout / 4, std::chrono::milliseconds(10)),
@@ -455,6 +687,7 @@ private:
         if (o->slot)
             release(o, false);
         o->s.close();
+        drop_body(o);
         ops_.erase(o->pos);
     }
 
@@ -496,6 +729,7 @@ private:
     reactor& r_;
     http_client_options opts_;
     detail::http_limits limits_;
+    detail::http_limits sunk_limits_;
     std::unordered_map<std::string, pool> pools_;
     std::list<op_ptr> ops_;
     handle sweep_;

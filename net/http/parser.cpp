@@ -323,6 +323,9 @@ void message_parser::reset_framing() noexcept {
     remaining_ = 0;
     overhead_ = trailer_bytes_ = seen_ = 0;
     chunked_body_.clear();
+    streaming_ = false;
+    trailers_.clear();
+    streamed_ = 0;
 }
 
 parse_result message_parser::error(int status, std::string reason) {
@@ -446,6 +449,10 @@ parse_result message_parser::parse_message(std::string_view data, Message& msg, 
         r = parse_head(data);
         if (r.status != parse_status::complete)
             return r;
+        if (streaming_) {
+            hand_over(msg, out);
+            return done(head_end_);
+        }
     }
     std::string& body = phase_ == phase::fixed_body ? msg.body : chunked_body_;
     auto r = phase_ == phase::fixed_body && remaining_ == 0
@@ -591,15 +598,52 @@ parse_result message_parser::read_body(std::string_view data, std::string& body)
             pos_ = nl + 1;
             if (line.empty())
                 return done(pos_);
-            // Trailer fields are checked like header fields, then ignored.
+            // Trailer fields are checked like header fields; the response
+            // parser keeps them, the request parser drops them.
             std::string_view name, value;
             std::string why;
             if (!split_field(line, name, value, why))
                 return error(400, "in the trailer section: " + why);
+            if (keep_trailers_) {
+                if (trailers_.size() >= limits_.max_headers)
+                    return error(431, fmt::format("more than {} trailer fields", limits_.max_headers));
+                trailers_.add(std::string(name), std::string(value));
+            }
             break;
         }
         }
     }
+}
+
+parse_result message_parser::read_body_some(std::string_view data, std::string& chunk) {
+    parse_result r;
+    std::size_t before = chunk.size();
+    switch (phase_) {
+    case phase::head:
+        return error(400, "internal: body_some before the head");
+    case phase::fixed_body: {
+        auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, data.size()));
+        chunk.append(data.substr(0, n));
+        remaining_ -= n;
+        r = remaining_ == 0 ? done(n) : more();
+        r.consumed = n;
+        break;
+    }
+    case phase::until_close:
+        chunk.append(data);
+        r.consumed = data.size();
+        break;
+    default:
+        // The chunked phases work on offsets from pos_; the caller drops
+        // what was consumed, so every call starts at 0.
+        pos_ = 0;
+        r = read_body(data, chunk);
+        if (r.status == parse_status::need_more)
+            r.consumed = pos_;
+        break;
+    }
+    streamed_ += chunk.size() - before;
+    return r;
 }
 
 // ---------------------------------------------------------------------------
@@ -667,7 +711,7 @@ parse_result request_parser::parse_head(std::string_view data) {
 // ---------------------------------------------------------------------------
 // response_parser
 
-response_parser::response_parser(http_limits limits) : message_parser(limits) {}
+response_parser::response_parser(http_limits limits) : message_parser(limits) { keep_trailers_ = true; }
 
 void response_parser::reset() {
     reset_framing();
@@ -676,7 +720,32 @@ void response_parser::reset() {
 }
 
 parse_result response_parser::parse(std::string_view data, http_response& out) {
-    return parse_message(data, resp_, out, [this](std::string_view d) { return parse_head(d); });
+    auto r = parse_message(data, resp_, out, [this](std::string_view d) { return parse_head(d); });
+    if (r.status == parse_status::complete && !streaming_)
+        out.trailers = std::move(trailers_);
+    return r;
+}
+
+parse_result response_parser::body_some(std::string_view data, std::string& chunk, http_headers& trailers) {
+    auto r = read_body_some(data, chunk);
+    if (r.status == parse_status::complete)
+        trailers = std::move(trailers_);
+    return r;
+}
+
+parse_result response_parser::finish_body() {
+    switch (phase_) {
+    case phase::until_close:
+        return done(0);
+    case phase::fixed_body:
+        return error(0, fmt::format("the connection closed after {} of {} body bytes", streamed_,
+                                    streamed_ + remaining_));
+    case phase::head:
+        return error(0, "internal: finish_body before the head");
+    default:
+        return error(0, fmt::format("the connection closed in the middle of a chunked body (after {} bytes)",
+                                    streamed_));
+    }
 }
 
 parse_result response_parser::finish(std::string_view data, http_response& out) {

@@ -34,6 +34,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -130,6 +131,10 @@ protected:
     // set to the error, if the line is incomplete or wrong.
     bool read_chunk_size(std::string_view data, std::size_t body_size, parse_result& r);
     parse_result error(int status, std::string reason);
+    // Streaming: decodes what `data` holds of the body (the bytes after those
+    // consumed so far) into `chunk`. consumed is set whatever the status:
+    // the bytes the caller drops before the next call.
+    parse_result read_body_some(std::string_view data, std::string& chunk);
 
     http_limits limits_;
     phase phase_ = phase::head;
@@ -145,6 +150,10 @@ protected:
     std::size_t trailer_bytes_ = 0;
     std::size_t seen_ = 0;          // data.size() at the last call; data only grows
     std::string chunked_body_;
+    bool streaming_ = false;        // parse() stops at the end of the head
+    bool keep_trailers_ = false;    // trailer fields go to trailers_ (else checked, dropped)
+    http_headers trailers_;
+    std::uint64_t streamed_ = 0;    // streaming: body bytes decoded so far
 };
 
 class request_parser : private message_parser {
@@ -183,6 +192,23 @@ public:
     // (including when no response began at all).
     parse_result finish(std::string_view data, http_response& out);
     void reset();
+
+    // Streaming the body (a client's http_body_sink): once set (after
+    // reset(), before the first parse), parse() completes at the end of the
+    // head with `out` holding no body and consumed the head's size. The
+    // caller then drops those bytes and calls body_some() with what follows,
+    // dropping `consumed` bytes after each call. The body limit is not
+    // checked (the consumer of the chunks bounds what it keeps); the header
+    // limit still bounds chunk-size lines and the trailer section. Cleared
+    // by reset().
+    void stream_body(bool v) noexcept { streaming_ = v; }
+    // Appends the body bytes `data` holds to `chunk`: need_more, complete
+    // at the end of the body (the trailer fields of a chunked one are moved
+    // into `trailers`), or error. consumed is set in every case.
+    parse_result body_some(std::string_view data, std::string& chunk, http_headers& trailers);
+    // The connection reached EOF while streaming: complete for a body that
+    // ends with the connection, an error naming what was missing otherwise.
+    parse_result finish_body();
     using message_parser::limits;
 
 private:
@@ -228,6 +254,16 @@ inline constexpr std::string_view last_chunk = "0\r\n\r\n";
 // with spaces or control bytes, or headers as above.
 void serialize_request(std::string& out, std::string_view method, std::string_view target,
                        std::string_view host_header, const http_headers& headers, std::string_view body);
+
+// Appends a request head for a body sent after it, as it is produced: the
+// fields as serialize_request writes them, but Content-Length: `length`, or
+// Transfer-Encoding: chunked without one (the caller's Content-Length and
+// Transfer-Encoding fields are dropped, since this framing replaces them).
+// The caller sends the body, chunk-framed without a length. Throws as
+// serialize_request.
+void serialize_request_head(std::string& out, std::string_view method, std::string_view target,
+                            std::string_view host_header, const http_headers& headers,
+                            std::optional<std::uint64_t> length);
 
 // The IMF-fixdate for now ("Sun, 06 Nov 1994 08:49:37 GMT"), cached per
 // second per thread.

@@ -151,8 +151,12 @@ void append_chunk(std::string& out, std::string_view chunk) {
     out.append("\r\n");
 }
 
-void serialize_request(std::string& out, std::string_view method, std::string_view target,
-                       std::string_view host_header, const http_headers& headers, std::string_view body) {
+namespace {
+
+// The request line, Host and the caller's fields but Content-Length (the
+// caller writes the framing), and Transfer-Encoding too when `drop_te`.
+void append_request_start(std::string& out, std::string_view method, std::string_view target,
+                          std::string_view host_header, const http_headers& headers, bool drop_te) {
     constexpr const char* who = "vow::net::serialize_request";
     if (!is_token(method))
         throw vow::invalid_argument(fmt::format("{}: method '{}' is not a token", who, method));
@@ -166,10 +170,7 @@ void serialize_request(std::string& out, std::string_view method, std::string_vi
     }
     if (has_line_break(host_header))
         throw vow::invalid_argument(fmt::format("{}: the Host value holds CR, LF or NUL", who));
-    bool user_te = headers.contains("Transfer-Encoding");
-    bool send_length = !user_te && (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH");
-
-    out.reserve(out.size() + 128 + target.size() + body.size());
+    out.reserve(out.size() + 128 + target.size());
     out.append(method);
     out.push_back(' ');
     out.append(target);
@@ -178,10 +179,19 @@ void serialize_request(std::string& out, std::string_view method, std::string_vi
         append_field(out, "Host", host_header);
     for (const auto& f : headers) {
         check_field(who, f);
-        if (iequals(f.first, "Content-Length"))
+        if (iequals(f.first, "Content-Length") || (drop_te && iequals(f.first, "Transfer-Encoding")))
             continue;
         append_field(out, f.first, f.second);
     }
+}
+
+}  // namespace
+
+void serialize_request(std::string& out, std::string_view method, std::string_view target,
+                       std::string_view host_header, const http_headers& headers, std::string_view body) {
+    bool user_te = headers.contains("Transfer-Encoding");
+    bool send_length = !user_te && (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH");
+    append_request_start(out, method, target, host_header, headers, false);
     if (send_length) {
         out.append("Content-Length: ");
         append_number(out, body.size());
@@ -189,6 +199,20 @@ void serialize_request(std::string& out, std::string_view method, std::string_vi
     }
     out.append("\r\n");
     out.append(body);
+}
+
+void serialize_request_head(std::string& out, std::string_view method, std::string_view target,
+                            std::string_view host_header, const http_headers& headers,
+                            std::optional<std::uint64_t> length) {
+    append_request_start(out, method, target, host_header, headers, true);
+    if (length) {
+        out.append("Content-Length: ");
+        append_number(out, *length);
+        out.append("\r\n");
+    } else {
+        out.append("Transfer-Encoding: chunked\r\n");
+    }
+    out.append("\r\n");
 }
 
 }  // namespace vow::net::detail

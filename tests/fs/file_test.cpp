@@ -33,7 +33,7 @@ namespace {
 
 struct fixture : vow::test::promise_fixture {
     vow::test::temp_dir tmp{"vow-fs"};
-    const std::filesystem::path& dir = tmp.dir;
+    const std::filesystem::path& dir = tmp.path();
 
     std::string at(const std::string& name) const { return tmp.at(name); }
 

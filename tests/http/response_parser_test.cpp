@@ -213,4 +213,89 @@ BOOST_AUTO_TEST_CASE(rejects_oversized_headers_and_bodies) {
     BOOST_TEST(r.error_status == 413);
 }
 
+BOOST_AUTO_TEST_CASE(keeps_the_trailer_fields_of_a_chunked_body) {
+    std::string data = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n"
+                       "X-Sum: 7\r\nX-Sum: 8\r\n\r\n";
+    response_parser p;
+    http_response resp;
+    BOOST_TEST_REQUIRE(status_of(p.parse(data, resp)) == complete);
+    BOOST_TEST(resp.trailers.count("x-sum") == 2u);
+    BOOST_TEST(*resp.trailers.get("X-Sum") == "7");
+    BOOST_TEST(!resp.headers.contains("X-Sum"));
+    // The next message starts with no trailers.
+    p.reset();
+    BOOST_TEST_REQUIRE(status_of(p.parse("HTTP/1.1 204 No Content\r\n\r\n", resp)) == complete);
+    BOOST_TEST(resp.trailers.empty());
+}
+
+BOOST_AUTO_TEST_CASE(trailer_fields_count_against_the_header_limits) {
+    http_limits small;
+    small.max_headers = 2;
+    response_parser p(small);
+    http_response resp;
+    auto r = p.parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", resp);
+    BOOST_TEST(status_of(r) == error);
+    BOOST_TEST(r.error_status == 431);
+}
+
+// Streaming: a body fed in pieces of every size comes out whole, in order,
+// whatever the framing, and each call consumes what it decoded.
+BOOST_AUTO_TEST_CASE(a_streamed_body_comes_out_whole_whatever_the_pieces) {
+    const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+                                "10\r\n0123456789abcdef\r\n0\r\nX: y\r\n\r\n";
+    const std::string fixed = "HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\nabc0123456789abcdef";
+    for (const auto& data : {chunked, fixed}) {
+        for (std::size_t piece = 1; piece <= data.size(); ++piece) {
+            response_parser p;
+            p.stream_body(true);
+            http_response resp;
+            std::string buf, body;
+            bool in_body = false, finished = false;
+            for (std::size_t at = 0; at < data.size() && !finished; at += piece) {
+                buf += data.substr(at, piece);
+                if (!in_body) {
+                    auto r = p.parse(buf, resp);
+                    if (status_of(r) == need_more)
+                        continue;
+                    BOOST_TEST_REQUIRE(status_of(r) == complete);
+                    BOOST_TEST(resp.body.empty());
+                    buf.erase(0, r.consumed);
+                    in_body = true;
+                }
+                auto r = p.body_some(buf, body, resp.trailers);
+                BOOST_TEST_REQUIRE(status_of(r) != error, r.error_reason);
+                buf.erase(0, r.consumed);
+                finished = status_of(r) == complete;
+            }
+            BOOST_TEST(finished, "piece " << piece);
+            BOOST_TEST(buf.empty());
+            BOOST_TEST(body == "abc0123456789abcdef", "piece " << piece);
+            if (&data == &chunked)
+                BOOST_TEST(*resp.trailers.get("X") == "y");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_streamed_body_that_ends_early_names_what_was_missing) {
+    response_parser p;
+    p.stream_body(true);
+    http_response resp;
+    std::string data = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123";
+    auto r = p.parse(data, resp);
+    BOOST_TEST_REQUIRE(status_of(r) == complete);
+    std::string body;
+    r = p.body_some(std::string_view(data).substr(r.consumed), body, resp.trailers);
+    BOOST_TEST(status_of(r) == need_more);
+    BOOST_TEST(r.consumed == 4u);
+    r = p.finish_body();
+    BOOST_TEST(status_of(r) == error);
+    BOOST_TEST(r.error_reason == "the connection closed after 4 of 10 body bytes");
+    // A body that ends with the connection is complete at EOF.
+    response_parser until_close;
+    until_close.stream_body(true);
+    BOOST_TEST_REQUIRE(status_of(until_close.parse("HTTP/1.1 200 OK\r\n\r\n", resp)) == complete);
+    BOOST_TEST(status_of(until_close.body_some("abc", body, resp.trailers)) == need_more);
+    BOOST_TEST(status_of(until_close.finish_body()) == complete);
+}
+
 BOOST_AUTO_TEST_SUITE_END()  // response_parser_test

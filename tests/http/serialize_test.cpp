@@ -186,6 +186,20 @@ BOOST_AUTO_TEST_CASE(a_request_round_trips_through_the_parser) {
     BOOST_TEST(*req.headers.get("host") == "example.com:8080");
 }
 
+BOOST_AUTO_TEST_CASE(a_head_for_a_streamed_body_carries_its_length_or_chunked_and_drops_the_callers_framing) {
+    http_headers h;
+    h.add("Content-Length", "1");
+    h.add("Transfer-Encoding", "gzip");
+    h.add("Accept", "*/*");
+    std::string known;
+    serialize_request_head(known, "PUT", "/up", "h", h, 5);
+    BOOST_TEST(known == "PUT /up HTTP/1.1\r\nHost: h\r\nAccept: */*\r\nContent-Length: 5\r\n\r\n");
+    std::string unknown;
+    serialize_request_head(unknown, "POST", "/up", "h", h, std::nullopt);
+    BOOST_TEST(unknown == "POST /up HTTP/1.1\r\nHost: h\r\nAccept: */*\r\nTransfer-Encoding: chunked\r\n\r\n");
+    BOOST_CHECK_THROW(serialize_request_head(unknown, "P T", "/", "h", {}, 0), vow::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(content_length_only_when_there_is_a_body_or_the_method_expects_one) {
     std::string get;
     serialize_request(get, "GET", "/", "h", {}, "");

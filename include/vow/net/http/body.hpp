@@ -62,4 +62,24 @@ struct http_body_source {
 // aborts the transfer with that error.
 using http_body_sink = std::function<future<void>(std::string chunk)>;
 
+// Opens `path` to read (vow::fs::open) and gives the whole file as a body
+// source: {file, 0, its size}. Rejects with vow::fs::fs_error as open() and
+// stat() do (ENOENT, EACCES, ...). The size is the one at the call: a file
+// that shrinks before it is sent fails the transfer (http_error).
+//
+//   vow::net::file_body(r, "upload.bin").then([&](vow::net::http_body_source src) {
+//       vow::net::request_options ro;
+//       ro.body_source = std::move(src);
+//       return client.request("PUT", url, {}, std::move(ro));
+//   });
+[[nodiscard]] future<http_body_source> file_body(reactor& r, std::string path);
+
+// A sink that writes each chunk at `f`'s position (file::write), the next
+// chunk accepted once the last is written: a slow disk slows the sender.
+// `f` is shared so that it stays open while chunks are in flight. Throws
+// vow::invalid_argument if `f` is null or not open.
+//
+//   ro.on_body = vow::net::file_sink(std::make_shared<vow::fs::file>(std::move(out)));
+[[nodiscard]] http_body_sink file_sink(std::shared_ptr<fs::file> f);
+
 }  // namespace vow::net

@@ -7,7 +7,9 @@
 //       });
 //
 // Every status is a response, not an error (as fetch does): check
-// `res.status`. Errors reject the future: vow::net::io_error for refused or
+// `res.status`. A chunked response's trailer fields are in `res.trailers`.
+// Bodies of any size stream through request_options::body_source and
+// on_body (below; vow/net/http/body.hpp). Errors reject the future: vow::net::io_error for refused or
 // reset connections, vow::net::dns_error, vow::timeout_error (the request's
 // whole time, redirects included), vow::cancelled_error (request_options'
 // stop token), vow::net::http_error for a malformed response or too many
@@ -62,7 +64,7 @@ struct http_client_options {
     std::size_t max_idle_per_host = 256;
     int max_redirects = 5;
     std::size_t max_header_bytes = 64 * 1024;
-    std::size_t max_body_bytes = 64 * 1024 * 1024;
+    std::size_t max_body_bytes = 64 * 1024 * 1024;   // a buffered body (not one sunk by request_options::on_body)
     http_headers default_headers = {};   // sent with every request unless the request sets the same name
     // https:// URLs: a vow::net::tls_context::client() from vow-tls
     // (<vow/net/tls.hpp>), which verifies the server's certificate and host
@@ -74,9 +76,37 @@ struct http_client_options {
 
 struct request_options {
     std::stop_token stop = {};
-    std::optional<reactor::duration> timeout = {};   // instead of request_timeout
+    // Instead of request_timeout. It covers the whole exchange, streamed
+    // bodies included: raise it for large ones.
+    std::optional<reactor::duration> timeout = {};
     http_headers headers = {};
     bool follow_redirects = true;
+    // A request body streamed from a producer or a file region
+    // (vow/net/http/body.hpp; vow::net::file_body opens a file as one),
+    // instead of the string body, which must then be empty
+    // (vow::invalid_argument otherwise, as for a file source without an
+    // open file or a length). With a length it is sent with Content-Length,
+    // without one with Transfer-Encoding: chunked (the request's own
+    // Content-Length and Transfer-Encoding headers are dropped). The next
+    // chunk is asked for once the connection took the last one. A producer
+    // that rejects, or gives more or fewer bytes than its length, fails the
+    // request (its error, or vow::net::http_error) and the connection is
+    // closed. A producer's body cannot be sent twice: no retry on a reused
+    // connection, and a 307/308 (or 301/302 but after a POST) redirect
+    // rejects with http_error; a file region is read again. 303 drops the
+    // body, as for a string body.
+    http_body_source body_source = {};
+    // When set, the response body is not kept in http_response::body (it
+    // stays empty) but handed to this sink in chunks as it arrives; the next
+    // read from the connection waits for the future the sink returns. The
+    // response future resolves once the whole body was taken, trailers
+    // included. max_body_bytes does not apply (the sink bounds what it keeps;
+    // it can count and reject). A rejection from the sink (or a throw) fails
+    // the request with that error and closes the connection; a connection
+    // that ends mid-body rejects with http_error ("the connection closed
+    // after N of M body bytes"). The body of a redirect that is followed
+    // is dropped, not sunk.
+    http_body_sink on_body = {};
 };
 
 class http_client {

@@ -1,19 +1,18 @@
 // vow::fs::directory and open_beneath(): openat2(2) with RESOLVE_BENEATH,
 // and the open-then-verify fallback for kernels without it.
-#include "internal.hpp"
-
 #include <vow/error.hpp>
 #include <vow/fs/detail/run.hpp>
 #include <vow/fs/directory.hpp>
 
+#include "internal.hpp"
 #include <fmt/format.h>
+#include <linux/openat2.h>
 
 #include <array>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <optional>
 #include <string_view>
 #include <sys/stat.h>
@@ -74,7 +73,8 @@ long openat2_retrying(int dirfd, const char* path, const ::open_how& how) noexce
 
 namespace detail {
 
-int open_beneath_fallback(const directory_state& root, const char* relative, int flags, bool outside_ok) noexcept {
+int open_beneath_fallback(const directory_state& root, const char* relative, int flags,
+                          bool outside_ok) noexcept {
     int fd;
     do
         fd = ::openat(root.fd.get(), relative, flags);
@@ -84,7 +84,7 @@ int open_beneath_fallback(const directory_state& root, const char* relative, int
     std::optional<std::string> at;
     try {
         at = path_of(fd);
-    } catch (...) {   // out of memory: cannot verify
+    } catch (...) {  // out of memory: cannot verify
     }
     if (!at || !is_beneath(*at, root.real_path)) {
         ::close(fd);
@@ -108,7 +108,8 @@ directory::directory(std::string path) {
     if (auto real = path_of(fd)) {
         state->real_path = std::move(*real);
     } else {
-        std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(state->path.c_str(), nullptr), &std::free);
+        std::unique_ptr<char, decltype(&std::free)> resolved(
+            ::realpath(state->path.c_str(), nullptr), &std::free);
         if (!resolved)
             throw fs_error(errno, "open_directory", state->path);
         state->real_path = resolved.get();
@@ -128,15 +129,17 @@ const std::string& directory::real_path() const {
     return state_->real_path;
 }
 
-future<file> open_beneath(reactor& r, const directory& root, std::string relative, open_beneath_options options,
-                          std::source_location where) {
+future<file> open_beneath(reactor& r, const directory& root, std::string relative,
+                          open_beneath_options options, std::source_location where) {
     const auto* state = detail::directory_access::state(root);
     if (!state)
-        throw invalid_argument(fmt::format("vow::fs::open_beneath: '{}': the directory is not open", relative));
+        throw invalid_argument(
+            fmt::format("vow::fs::open_beneath: '{}': the directory is not open", relative));
     auto& pool = detail::pool_of(options.pool);
     return detail::run(
         r, pool, options.stop, "fs::open_beneath",
-        [&r, &pool, root, relative = std::move(relative), outside_ok = options.follow_symlinks_outside] {
+        [&r, &pool, root, relative = std::move(relative),
+         outside_ok = options.follow_symlinks_outside] {
             const auto* dir = detail::directory_access::state(root);
             std::string named = dir->path + "/" + relative;
             if (int error = lexical_error(relative))
@@ -152,7 +155,8 @@ future<file> open_beneath(reactor& r, const directory& root, std::string relativ
                 fd = detail::open_beneath_fallback(*dir, relative.c_str(), flags, outside_ok);
             if (fd < 0)
                 throw fs_error(errno, "open_beneath", std::move(named));
-            auto holder = std::make_shared<detail::fd_holder>(static_cast<int>(fd), std::move(named));
+            auto holder =
+                std::make_shared<detail::fd_holder>(static_cast<int>(fd), std::move(named));
             struct ::stat st {};
             if (::fstat(holder->fd, &st) != 0)
                 throw fs_error(errno, "open_beneath", holder->path);

@@ -1,25 +1,23 @@
 // vow::net::static_files: request path -> a name beneath the root (decoded
 // once, refused if suspicious), vow::fs::open_beneath and file::stat on the
 // pool, then validators, conditionals and ranges on the reactor's thread.
-#include <vow/net/http/static_files.hpp>
-
-#include "parser.hpp"
-
 #include <vow/error.hpp>
 #include <vow/fs/directory.hpp>
 #include <vow/fs/error.hpp>
+#include <vow/net/http/static_files.hpp>
 #include <vow/promise/make_future.hpp>
 
+#include "parser.hpp"
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstdint>
-#include <algorithm>
-#include <memory>
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -87,15 +85,16 @@ constexpr std::string_view octet_stream = "application/octet-stream";
 
 // The name to open, or the response that refuses the request.
 struct wanted {
-    std::string relative;   // "" for the root itself
-    bool directory = false; // the path ended with '/' (or was the prefix)
+    std::string relative;    // "" for the root itself
+    bool directory = false;  // the path ended with '/' (or was the prefix)
 };
 
 http_response refuse(int status, std::string_view why) {
     return http_response::text(fmt::format("{}: {}\n", http_reason_phrase(status), why), status);
 }
 
-std::variant<wanted, http_response> decode_path(std::string_view path, const static_files_options& o) {
+std::variant<wanted, http_response> decode_path(std::string_view path,
+                                                const static_files_options& o) {
     if (!path.starts_with(o.prefix))
         return refuse(404, "the path is not under this handler's prefix");
     std::string_view rest = path.substr(o.prefix.size());
@@ -153,7 +152,8 @@ std::variant<wanted, http_response> decode_path(std::string_view path, const sta
 
 // --- Dates, validators, ranges ----------------------------------------------
 
-constexpr std::array<std::string_view, 7> day_names{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr std::array<std::string_view, 7> day_names{"Sun", "Mon", "Tue", "Wed",
+                                                    "Thu", "Fri", "Sat"};
 constexpr std::array<std::string_view, 12> month_names{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -161,8 +161,9 @@ constexpr std::array<std::string_view, 12> month_names{"Jan", "Feb", "Mar", "Apr
 std::string http_date(std::time_t t) {
     std::tm tm{};
     ::gmtime_r(&t, &tm);
-    return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", day_names.at(static_cast<std::size_t>(tm.tm_wday)),
-                       tm.tm_mday, month_names.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900,
+    return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+                       day_names.at(static_cast<std::size_t>(tm.tm_wday)), tm.tm_mday,
+                       month_names.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900,
                        tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
@@ -180,17 +181,18 @@ std::optional<int> digits(std::string_view s) noexcept {
 // "Sun, 06 Nov 1994 08:49:37 GMT" -> seconds since the epoch; nullopt for
 // anything else (the obsolete forms too: the caller then ignores the header).
 std::optional<std::time_t> parse_http_date(std::string_view s) noexcept {
-    if (s.size() != 29 || s.substr(3, 2) != ", " || s.substr(25) != " GMT" || s[7] != ' ' || s[11] != ' ' ||
-        s[16] != ' ' || s[19] != ':' || s[22] != ':')
+    if (s.size() != 29 || s.substr(3, 2) != ", " || s.substr(25) != " GMT" || s[7] != ' ' ||
+        s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':')
         return std::nullopt;
     std::tm tm{};
-    auto day = digits(s.substr(5, 2)), year = digits(s.substr(12, 4)), hour = digits(s.substr(17, 2)),
-         minute = digits(s.substr(20, 2)), second = digits(s.substr(23, 2));
+    auto day = digits(s.substr(5, 2)), year = digits(s.substr(12, 4)),
+         hour = digits(s.substr(17, 2)), minute = digits(s.substr(20, 2)),
+         second = digits(s.substr(23, 2));
     std::size_t month = 0;
     while (month < month_names.size() && month_names.at(month) != s.substr(8, 3))
         ++month;
-    if (!day || !year || !hour || !minute || !second || month == month_names.size() || *day < 1 || *day > 31 ||
-        *hour > 23 || *minute > 59 || *second > 60)
+    if (!day || !year || !hour || !minute || !second || month == month_names.size() || *day < 1 ||
+        *day > 31 || *hour > 23 || *minute > 59 || *second > 60)
         return std::nullopt;
     tm.tm_mday = *day;
     tm.tm_mon = static_cast<int>(month);
@@ -235,17 +237,17 @@ range_answer parse_range(std::string_view header, std::uint64_t size) noexcept {
         return {};
     std::string_view spec = trim_ows(header.substr(6));
     if (spec.find(',') != std::string_view::npos)
-        return {};   // several ranges: the whole file, which the RFC allows
+        return {};  // several ranges: the whole file, which the RFC allows
     std::size_t dash = spec.find('-');
     if (dash == std::string_view::npos)
         return {};
     std::string_view a = trim_ows(spec.substr(0, dash)), b = trim_ows(spec.substr(dash + 1));
-    if (a.empty()) {   // -n: the last n bytes
+    if (a.empty()) {  // -n: the last n bytes
         auto n = number(b);
         if (!n)
             return {};
         std::uint64_t length = std::min(*n, size);
-        return {false, {size - length, length}};   // n == 0 or an empty file: unsatisfiable
+        return {false, {size - length, length}};  // n == 0 or an empty file: unsatisfiable
     }
     auto first = number(a);
     auto last = b.empty() ? std::optional<std::uint64_t>(UINT64_MAX) : number(b);
@@ -257,7 +259,8 @@ range_answer parse_range(std::string_view header, std::uint64_t size) noexcept {
 }
 
 std::time_t seconds_of(std::chrono::system_clock::time_point t) {
-    return static_cast<std::time_t>(std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count());
+    return static_cast<std::time_t>(
+        std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count());
 }
 
 }  // namespace
@@ -281,10 +284,11 @@ struct static_files::state {
 
     // Opens `relative` and answers with it; `redirect_directory`: a
     // directory gets a 301 to the path with a '/'.
-    future<http_response> serve(std::shared_ptr<const state> self, const http_request& req, std::string relative,
-                                bool redirect_directory) const;
+    future<http_response> serve(std::shared_ptr<const state> self, const http_request& req,
+                                std::string relative, bool redirect_directory) const;
     // The response for an opened file, given its status and the request.
-    http_response respond(const http_request& req, std::shared_ptr<fs::file> f, const fs::file_status& st) const;
+    http_response respond(const http_request& req, std::shared_ptr<fs::file> f,
+                          const fs::file_status& st) const;
 };
 
 static_files::static_files(reactor& r, std::string root, static_files_options options) {
@@ -293,16 +297,19 @@ static_files::static_files(reactor& r, std::string root, static_files_options op
         throw invalid_argument(
             fmt::format("vow::net::static_files: the prefix '{}' must start and end with '/'", p));
     const auto& i = options.index;
-    if (i.find('/') != std::string::npos || i == "." || i == ".." || i.find('\0') != std::string::npos)
-        throw invalid_argument(
-            fmt::format("vow::net::static_files: the index '{}' must be a plain file name (or empty)", i));
-    state_ = std::make_shared<const state>(state{&r, fs::directory(std::move(root)), std::move(options)});
+    if (i.find('/') != std::string::npos || i == "." || i == ".." ||
+        i.find('\0') != std::string::npos)
+        throw invalid_argument(fmt::format(
+            "vow::net::static_files: the index '{}' must be a plain file name (or empty)", i));
+    state_ = std::make_shared<const state>(
+        state{&r, fs::directory(std::move(root)), std::move(options)});
 }
 
 http_response static_files::state::respond(const http_request& req, std::shared_ptr<fs::file> f,
                                            const fs::file_status& st) const {
     const auto modified = seconds_of(st.modified);
-    const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(st.modified.time_since_epoch());
+    const auto nanoseconds =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(st.modified.time_since_epoch());
     const std::string etag = fmt::format("\"{:x}-{:x}\"", st.size, nanoseconds.count());
     const std::string last_modified = http_date(modified);
 
@@ -331,7 +338,9 @@ http_response static_files::state::respond(const http_request& req, std::shared_
         bool current = true;
         if (auto if_range = req.headers.get("If-Range")) {
             std::string_view v = trim_ows(*if_range);
-            current = v.starts_with('"') ? v == etag : parse_http_date(v) == std::optional<std::time_t>(modified);
+            current = v.starts_with('"')
+                          ? v == etag
+                          : parse_http_date(v) == std::optional<std::time_t>(modified);
         }
         if (current)
             ranged = parse_range(*range, st.size);
@@ -347,8 +356,8 @@ http_response static_files::state::respond(const http_request& req, std::shared_
     if (!ranged.whole) {
         region = ranged.range;
         res.status = 206;
-        res.headers.add("Content-Range",
-                        fmt::format("bytes {}-{}/{}", region.first, region.first + region.length - 1, st.size));
+        res.headers.add("Content-Range", fmt::format("bytes {}-{}/{}", region.first,
+                                                     region.first + region.length - 1, st.size));
     }
     // The fields themselves, not http_body_source::from_file: the same
     // value, without needing the sending side's definition.
@@ -376,8 +385,9 @@ future<http_response> static_files::operator()(const http_request& req) const {
     return s->serve(s, req, w.relative + s->options.index, false);
 }
 
-future<http_response> static_files::state::serve(std::shared_ptr<const state> self, const http_request& req,
-                                                 std::string relative, bool redirect_directory) const {
+future<http_response> static_files::state::serve(std::shared_ptr<const state> self,
+                                                 const http_request& req, std::string relative,
+                                                 bool redirect_directory) const {
     fs::open_beneath_options how;
     how.follow_symlinks_outside = options.follow_symlinks_outside_root;
     how.pool = options.pool;
@@ -386,29 +396,32 @@ future<http_response> static_files::state::serve(std::shared_ptr<const state> se
     return fs::open_beneath(*r, root, std::move(relative), how)
         .then([self, &req](fs::file opened) {
             auto f = std::make_shared<fs::file>(std::move(opened));
-            return f->stat().then([self, &req, f](fs::file_status st) { return self->respond(req, f, st); });
+            return f->stat().then(
+                [self, &req, f](fs::file_status st) { return self->respond(req, f, st); });
         })
         .catch_([self, &req, redirect_directory](const fs::fs_error& e) -> http_response {
             switch (e.code().value()) {
-            case EISDIR:
-                if (redirect_directory && !self->options.index.empty()) {
-                    http_response res = refuse(301, "a directory: its index is at the path with a '/'");
-                    res.headers.add("Location", req.query.empty() ? req.path + "/"
-                                                                  : req.path + "/?" + req.query);
-                    return res;
-                }
-                return refuse(404, "not found");
-            case ENOENT:
-            case ENOTDIR:
-            case EXDEV:   // outside the root: say no more than for a missing file
-            case ELOOP:
-            case ENAMETOOLONG:
-                return refuse(404, "not found");
-            case EACCES:
-            case EPERM:
-                return refuse(403, "the file cannot be served");
-            default:
-                throw e;
+                case EISDIR:
+                    if (redirect_directory && !self->options.index.empty()) {
+                        http_response res =
+                            refuse(301, "a directory: its index is at the path with a '/'");
+                        res.headers.add("Location", req.query.empty()
+                                                        ? req.path + "/"
+                                                        : req.path + "/?" + req.query);
+                        return res;
+                    }
+                    return refuse(404, "not found");
+                case ENOENT:
+                case ENOTDIR:
+                case EXDEV:  // outside the root: say no more than for a missing file
+                case ELOOP:
+                case ENAMETOOLONG:
+                    return refuse(404, "not found");
+                case EACCES:
+                case EPERM:
+                    return refuse(403, "the file cannot be served");
+                default:
+                    throw e;
             }
         });
 }

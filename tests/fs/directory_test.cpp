@@ -1,12 +1,12 @@
 // vow::fs::directory and open_beneath: real files and real symlinks in a
 // temporary directory (tests/support/escape_tree.hpp).
-#include <boost/test/unit_test.hpp>
-#include <escape_tree.hpp>
-#include <promise_fixture.hpp>
-
-#include <fs/internal.hpp>
 #include <vow/fs.hpp>
 #include <vow/vow.hpp>
+
+#include <boost/test/unit_test.hpp>
+#include <escape_tree.hpp>
+#include <fs/internal.hpp>
+#include <promise_fixture.hpp>
 
 #include <cerrno>
 #include <fcntl.h>
@@ -31,14 +31,15 @@ BOOST_FIXTURE_TEST_CASE(a_directory_is_opened_at_once_and_refuses_a_file, fixtur
     BOOST_TEST(dir.is_open());
     BOOST_TEST(dir.path() == root.string());
     BOOST_TEST(dir.real_path() == std::filesystem::canonical(root).string());
-    fs::directory copy = dir;   // shares the descriptor
+    fs::directory copy = dir;  // shares the descriptor
     BOOST_TEST(copy.real_path() == dir.real_path());
     try {
         fs::directory file((root / "a.txt").string());
         BOOST_ERROR("a file opened as a directory");
     } catch (const fs::fs_error& e) {
         BOOST_TEST(e.code().value() == ENOTDIR);
-        BOOST_TEST(std::string(e.what()).starts_with("vow::fs::open_directory: '" + root.string() + "/a.txt'"));
+        BOOST_TEST(std::string(e.what()).starts_with("vow::fs::open_directory: '" + root.string() +
+                                                     "/a.txt'"));
     }
     BOOST_CHECK_THROW((void)fs::directory().path(), vow::usage_error);
 }
@@ -49,15 +50,16 @@ BOOST_FIXTURE_TEST_CASE(open_beneath_refuses_what_leads_outside_with_exdev, fixt
         try {
             wait(fs::open_beneath(r, dir, std::move(relative), std::move(o)));
         } catch (const fs::fs_error& e) {
-            BOOST_TEST(std::string(e.what()).starts_with("vow::fs::open_beneath: '" + root.string() + "/"),
-                       e.what());
+            BOOST_TEST(
+                std::string(e.what()).starts_with("vow::fs::open_beneath: '" + root.string() + "/"),
+                e.what());
             return e.code().value();
         }
         return 0;
     };
     BOOST_TEST(errno_of("a.txt") == 0);
     BOOST_TEST(errno_of("link_in") == 0);
-    BOOST_TEST(errno_of("sub/../a.txt") == EXDEV);   // ".." is refused by its spelling
+    BOOST_TEST(errno_of("sub/../a.txt") == EXDEV);  // ".." is refused by its spelling
     BOOST_TEST(errno_of("../outside/secret.txt") == EXDEV);
     BOOST_TEST(errno_of("/etc/passwd") == EXDEV);
     BOOST_TEST(errno_of("link_out") == EXDEV);
@@ -88,7 +90,8 @@ BOOST_FIXTURE_TEST_CASE(the_fallback_verifies_through_proc_what_it_opened, fixtu
     const auto& state = *fs::detail::directory_access::state(dir);
     auto open = [&](const char* relative, bool outside_ok) -> std::pair<int, int> {
         errno = 0;
-        int fd = fs::detail::open_beneath_fallback(state, relative, O_RDONLY | O_CLOEXEC, outside_ok);
+        int fd =
+            fs::detail::open_beneath_fallback(state, relative, O_RDONLY | O_CLOEXEC, outside_ok);
         int error = errno;
         if (fd >= 0)
             ::close(fd);

@@ -1,16 +1,15 @@
 // vow::net::static_files and vow::fs::open_beneath: real files and real
 // symlinks in a temporary directory, the handler called directly (the
 // server's sending of body_source is tested with the server).
-#include <boost/test/unit_test.hpp>
-#include <escape_tree.hpp>
-#include <nobody_pool.hpp>
-#include <promise_fixture.hpp>
-
 #include <vow/fs.hpp>
 #include <vow/net/http/static_files.hpp>
 #include <vow/vow.hpp>
 
+#include <boost/test/unit_test.hpp>
+#include <escape_tree.hpp>
 #include <fmt/format.h>
+#include <nobody_pool.hpp>
+#include <promise_fixture.hpp>
 
 #include <cerrno>
 #include <ctime>
@@ -38,7 +37,8 @@ constexpr std::string_view secret = vow::test::escape_tree::secret;
 
 // The handler must be a copyable http_server handler.
 static_assert(std::is_copy_constructible_v<net::static_files>);
-static_assert(std::is_invocable_r_v<vow::future<http_response>, net::static_files&, const http_request&>);
+static_assert(
+    std::is_invocable_r_v<vow::future<http_response>, net::static_files&, const http_request&>);
 
 using vow::test::escape_tree;
 
@@ -60,19 +60,23 @@ struct fixture : vow::test::promise_fixture, escape_tree {
         write(root / "UPPER.PNG", "png");
     }
 
-    net::static_files handler(net::static_files_options o = {}) { return net::static_files(r, root.string(), o); }
+    net::static_files handler(net::static_files_options o = {}) {
+        return net::static_files(r, root.string(), o);
+    }
 
     http_response call(const net::static_files& h, std::string path,
-                       std::vector<std::pair<std::string, std::string>> headers = {}, std::string method = "GET") {
+                       std::vector<std::pair<std::string, std::string>> headers = {},
+                       std::string method = "GET") {
         http_request req;
         req.method = std::move(method);
         req.path = std::move(path);
         req.target = req.path;
         for (auto& [name, value] : headers)
             req.headers.add(name, value);
-        return wait(h(req));   // `req` lives until the future settles, as the server keeps it
+        return wait(h(req));  // `req` lives until the future settles, as the server keeps it
     }
-    http_response get(std::string path, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    http_response get(std::string path,
+                      std::vector<std::pair<std::string, std::string>> headers = {}) {
         return call(handler(), std::move(path), std::move(headers));
     }
 
@@ -197,8 +201,10 @@ BOOST_FIXTURE_TEST_CASE(the_cache_control_option_is_sent_on_200_206_and_304, fix
     auto h = handler({.cache_control = "max-age=60"});
     auto ok = call(h, "/a.txt");
     BOOST_TEST(header(ok, "cache-control") == "max-age=60");
-    BOOST_TEST(header(call(h, "/a.txt", {{"Range", "bytes=0-1"}}), "cache-control") == "max-age=60");
-    BOOST_TEST(header(call(h, "/a.txt", {{"If-None-Match", header(ok, "etag")}}), "cache-control") == "max-age=60");
+    BOOST_TEST(header(call(h, "/a.txt", {{"Range", "bytes=0-1"}}), "cache-control") ==
+               "max-age=60");
+    BOOST_TEST(header(call(h, "/a.txt", {{"If-None-Match", header(ok, "etag")}}),
+                      "cache-control") == "max-age=60");
 }
 
 BOOST_FIXTURE_TEST_CASE(dot_files_are_404_unless_the_option_serves_them, fixture) {
@@ -211,19 +217,19 @@ BOOST_FIXTURE_TEST_CASE(dot_files_are_404_unless_the_option_serves_them, fixture
 
 BOOST_FIXTURE_TEST_CASE(unreadable_files_and_fifos_are_403, fixture) {
     BOOST_REQUIRE(::mkfifo((root / "pipe").c_str(), 0644) == 0);
-    BOOST_TEST(get("/pipe").status == 403);   // answered at once: a FIFO is never opened to block
+    BOOST_TEST(get("/pipe").status == 403);  // answered at once: a FIFO is never opened to block
     write(root / "locked.txt", "locked");
     std::filesystem::permissions(root / "locked.txt", std::filesystem::perms::none);
     std::optional<vow::test::nobody_pool> nobody;
     net::static_files_options o;
-    if (::geteuid() == 0) {   // root reads anything: open on a worker that is nobody
+    if (::geteuid() == 0) {  // root reads anything: open on a worker that is nobody
         nobody.emplace();
         if (!nobody->ready()) {
             BOOST_TEST_MESSAGE("skipped: the 403 for EACCES: " << nobody->why());
             return;
         }
         o.pool = &nobody->pool;
-        BOOST_TEST(call(handler(o), "/a.txt").status == 200);   // nobody may read the rest
+        BOOST_TEST(call(handler(o), "/a.txt").status == 200);  // nobody may read the rest
     }
     auto res = call(handler(o), "/locked.txt");
     BOOST_TEST(res.status == 403);
@@ -330,16 +336,21 @@ BOOST_FIXTURE_TEST_CASE(the_etag_changes_when_the_file_does, fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(if_modified_since_is_304_unless_the_file_is_newer, fixture) {
-    set_mtime(root / "a.txt", 1'577'836'800);   // Wed, 01 Jan 2020 00:00:00 GMT
+    set_mtime(root / "a.txt", 1'577'836'800);  // Wed, 01 Jan 2020 00:00:00 GMT
     auto res = get("/a.txt");
     BOOST_TEST(header(res, "last-modified") == "Wed, 01 Jan 2020 00:00:00 GMT");
-    BOOST_TEST(get("/a.txt", {{"If-Modified-Since", "Wed, 01 Jan 2020 00:00:00 GMT"}}).status == 304);
-    BOOST_TEST(get("/a.txt", {{"If-Modified-Since", "Thu, 02 Jan 2020 00:00:00 GMT"}}).status == 304);
-    BOOST_TEST(get("/a.txt", {{"If-Modified-Since", "Tue, 31 Dec 2019 23:59:59 GMT"}}).status == 200);
-    set_mtime(root / "a.txt", 1'577'836'801);   // modified a second later
-    BOOST_TEST(get("/a.txt", {{"If-Modified-Since", "Wed, 01 Jan 2020 00:00:00 GMT"}}).status == 200);
+    BOOST_TEST(get("/a.txt", {{"If-Modified-Since", "Wed, 01 Jan 2020 00:00:00 GMT"}}).status ==
+               304);
+    BOOST_TEST(get("/a.txt", {{"If-Modified-Since", "Thu, 02 Jan 2020 00:00:00 GMT"}}).status ==
+               304);
+    BOOST_TEST(get("/a.txt", {{"If-Modified-Since", "Tue, 31 Dec 2019 23:59:59 GMT"}}).status ==
+               200);
+    set_mtime(root / "a.txt", 1'577'836'801);  // modified a second later
+    BOOST_TEST(get("/a.txt", {{"If-Modified-Since", "Wed, 01 Jan 2020 00:00:00 GMT"}}).status ==
+               200);
     // A date in an obsolete form, or none at all, is ignored: the whole file.
-    BOOST_TEST(get("/a.txt", {{"If-Modified-Since", "Thursday, 02-Jan-20 00:00:00 GMT"}}).status == 200);
+    BOOST_TEST(get("/a.txt", {{"If-Modified-Since", "Thursday, 02-Jan-20 00:00:00 GMT"}}).status ==
+               200);
     BOOST_TEST(get("/a.txt", {{"If-Modified-Since", "yesterday"}}).status == 200);
 }
 
@@ -347,8 +358,11 @@ BOOST_FIXTURE_TEST_CASE(if_none_match_wins_over_if_modified_since, fixture) {
     set_mtime(root / "a.txt", 1'577'836'800);
     const std::string etag = header(get("/a.txt"), "etag");
     const std::string later = "Fri, 01 Jan 2021 00:00:00 GMT";
-    BOOST_TEST(get("/a.txt", {{"If-None-Match", "\"other\""}, {"If-Modified-Since", later}}).status == 200);
-    BOOST_TEST(get("/a.txt", {{"If-None-Match", etag}, {"If-Modified-Since", "Tue, 01 Jan 2019 00:00:00 GMT"}})
+    BOOST_TEST(
+        get("/a.txt", {{"If-None-Match", "\"other\""}, {"If-Modified-Since", later}}).status ==
+        200);
+    BOOST_TEST(get("/a.txt", {{"If-None-Match", etag},
+                              {"If-Modified-Since", "Tue, 01 Jan 2019 00:00:00 GMT"}})
                    .status == 304);
 }
 
@@ -377,9 +391,12 @@ BOOST_FIXTURE_TEST_CASE(each_single_range_form_is_206_with_its_region, fixture) 
 
 BOOST_FIXTURE_TEST_CASE(an_unsatisfiable_range_is_416_with_the_size, fixture) {
     write(root / "empty.txt", "");
-    for (const auto& [path, range] : std::vector<std::pair<std::string, std::string>>{
-             {"/a.txt", "bytes=14-"}, {"/a.txt", "bytes=100-200"}, {"/a.txt", "bytes=-0"},
-             {"/empty.txt", "bytes=0-"}, {"/empty.txt", "bytes=-5"}}) {
+    for (const auto& [path, range] :
+         std::vector<std::pair<std::string, std::string>>{{"/a.txt", "bytes=14-"},
+                                                          {"/a.txt", "bytes=100-200"},
+                                                          {"/a.txt", "bytes=-0"},
+                                                          {"/empty.txt", "bytes=0-"},
+                                                          {"/empty.txt", "bytes=-5"}}) {
         auto res = get(path, {{"Range", range}});
         BOOST_TEST(res.status == 416, path << " " << range);
         BOOST_TEST(header(res, "content-range") == (path == "/a.txt" ? "bytes */14" : "bytes */0"));
@@ -388,8 +405,9 @@ BOOST_FIXTURE_TEST_CASE(an_unsatisfiable_range_is_416_with_the_size, fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(several_or_malformed_ranges_get_the_whole_file, fixture) {
-    for (const std::string range : {"bytes=0-1,3-4", "bytes=0-1, -2", "bytes=4-2", "bytes=x-y", "items=0-1",
-                                    "bytes=", "bytes = 0-1", "bytes=--1", "bytes=0-1-2", "bytes=99999999999999999999-"}) {
+    for (const std::string range :
+         {"bytes=0-1,3-4", "bytes=0-1, -2", "bytes=4-2", "bytes=x-y", "items=0-1",
+          "bytes=", "bytes = 0-1", "bytes=--1", "bytes=0-1-2", "bytes=99999999999999999999-"}) {
         auto res = get("/a.txt", {{"Range", range}});
         BOOST_TEST(res.status == 200, range);
         BOOST_TEST(body_of(res) == "hello, static\n", range);
@@ -412,7 +430,7 @@ BOOST_FIXTURE_TEST_CASE(if_range_serves_the_range_only_while_the_file_is_unchang
     BOOST_TEST(ranged(etag) == 206);
     BOOST_TEST(ranged("Wed, 01 Jan 2020 00:00:00 GMT") == 206);
     BOOST_TEST(ranged("\"other\"") == 200);
-    BOOST_TEST(ranged("W/" + etag) == 200);   // If-Range compares strongly
+    BOOST_TEST(ranged("W/" + etag) == 200);  // If-Range compares strongly
     BOOST_TEST(ranged("Thu, 02 Jan 2020 00:00:00 GMT") == 200);
     BOOST_TEST(ranged("not a date") == 200);
 }
@@ -435,14 +453,15 @@ BOOST_FIXTURE_TEST_CASE(no_request_reaches_a_file_outside_the_root, fixture) {
         {"/%2E%2E/outside/secret.txt", 404},
         {"/.%2e/outside/secret.txt", 404},
         {"/%2e./outside/secret.txt", 404},
-        {"/%252e%252e/outside/secret.txt", 404},   // decoded once: a name "%2e%2e", a file, not a directory
+        {"/%252e%252e/outside/secret.txt",
+         404},  // decoded once: a name "%2e%2e", a file, not a directory
         {"/%25252e%25252e/outside/secret.txt", 404},
         {"/..%2foutside%2fsecret.txt", 404},
         {"/sub%2f..%2f..%2foutside%2fsecret.txt", 404},
         {"/..\\outside\\secret.txt", 404},
         {"/..%5coutside%5csecret.txt", 404},
         {"/..%5Coutside/secret.txt", 404},
-        {"/%c0%ae%c0%ae/outside/secret.txt", 404},   // overlong UTF-8 is bytes, not dots
+        {"/%c0%ae%c0%ae/outside/secret.txt", 404},  // overlong UTF-8 is bytes, not dots
         {"/..;/outside/secret.txt", 404},
         {"/a.txt%00.html", 400},
         {"/%00", 400},
@@ -503,7 +522,8 @@ BOOST_FIXTURE_TEST_CASE(symlinks_outside_are_followed_only_with_the_option, fixt
     if (std::filesystem::is_regular_file("/etc/hostname"))
         BOOST_TEST(call(h, "/link_etc/hostname").status == 200);
     // The request's own path still cannot climb out.
-    for (std::string path : {"/../outside/secret.txt", "/%2e%2e/outside/secret.txt", "/link_dir/../a.txt"}) {
+    for (std::string path :
+         {"/../outside/secret.txt", "/%2e%2e/outside/secret.txt", "/link_dir/../a.txt"}) {
         auto res = call(h, path);
         BOOST_TEST(res.status == 404, path);
         BOOST_TEST(!res.body_source, path);

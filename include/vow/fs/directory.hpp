@@ -90,8 +90,9 @@ struct open_beneath_options {
 // what is neither a regular file nor a directory (a FIFO, a device, a
 // socket: never opened in a mode that could block). Throws
 // vow::invalid_argument if `root` is not open.
-[[nodiscard]] future<file> open_beneath(reactor& r, const directory& root, std::string relative,
-                                        open_beneath_options options = {},
-                                        std::source_location where = std::source_location::current());
+[[nodiscard]] future<file>
+open_beneath(reactor& r, const directory& root, std::string relative,
+             open_beneath_options options = {},
+             std::source_location where = std::source_location::current());
 
 }  // namespace vow::fs

@@ -453,8 +453,8 @@ BOOST_FIXTURE_TEST_CASE(no_request_reaches_a_file_outside_the_root, fixture) {
         {"/%2E%2E/outside/secret.txt", 404},
         {"/.%2e/outside/secret.txt", 404},
         {"/%2e./outside/secret.txt", 404},
-        {"/%252e%252e/outside/secret.txt",
-         404},  // decoded once: a name "%2e%2e", a file, not a directory
+        // Decoded once: a name "%2e%2e" (a file here, so not a directory).
+        {"/%252e%252e/outside/secret.txt", 404},
         {"/%25252e%25252e/outside/secret.txt", 404},
         {"/..%2foutside%2fsecret.txt", 404},
         {"/sub%2f..%2f..%2foutside%2fsecret.txt", 404},
@@ -483,12 +483,18 @@ BOOST_FIXTURE_TEST_CASE(no_request_reaches_a_file_outside_the_root, fixture) {
         {"/link_dir", 404},
         {"/link_etc/passwd", 404},
         {"/link_etc/", 404},
+        {"/link_loop", 404},
+        {"/link_proc/etc/hostname", 404},
         {"/" + long_segment, 404},
         {long_path + "/a.txt", 404},
         {"/" + tmp.string() + "/outside/secret.txt", 404},
     };
     BOOST_TEST(cases.size() >= 20u);
+    std::filesystem::create_symlink("link_loop", root / "link_loop");
+    std::filesystem::create_symlink("/proc/self/root", root / "link_proc");
     auto h = handler();
+    // A refusal for leading outside reads exactly as a missing file does.
+    BOOST_TEST(call(h, "/link_out").body == call(h, "/missing").body);
     for (const auto& [path, status] : cases) {
         auto res = call(h, path);
         BOOST_TEST(res.status == status, path);
@@ -521,9 +527,11 @@ BOOST_FIXTURE_TEST_CASE(symlinks_outside_are_followed_only_with_the_option, fixt
     BOOST_TEST(body_of(through_dir) == secret);
     if (std::filesystem::is_regular_file("/etc/hostname"))
         BOOST_TEST(call(h, "/link_etc/hostname").status == 200);
-    // The request's own path still cannot climb out.
-    for (std::string path :
-         {"/../outside/secret.txt", "/%2e%2e/outside/secret.txt", "/link_dir/../a.txt"}) {
+    // The request's own path still cannot climb out, nor a link through
+    // /proc's magic links (RESOLVE_NO_MAGICLINKS).
+    std::filesystem::create_symlink("/proc/self/root", root / "link_proc");
+    for (std::string path : {"/../outside/secret.txt", "/%2e%2e/outside/secret.txt",
+                             "/link_dir/../a.txt", "/link_proc/etc/hostname"}) {
         auto res = call(h, path);
         BOOST_TEST(res.status == 404, path);
         BOOST_TEST(!res.body_source, path);

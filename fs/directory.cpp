@@ -129,8 +129,9 @@ const std::string& directory::real_path() const {
     return state_->real_path;
 }
 
-future<file> open_beneath(reactor& r, const directory& root, std::string relative,
-                          open_beneath_options options, std::source_location where) {
+future<opened_file> open_beneath_with_status(reactor& r, const directory& root,
+                                             std::string relative, open_beneath_options options,
+                                             std::source_location where) {
     const auto* state = detail::directory_access::state(root);
     if (!state)
         throw invalid_argument(
@@ -164,11 +165,18 @@ future<file> open_beneath(reactor& r, const directory& root, std::string relativ
                 throw fs_error(EISDIR, "open_beneath", holder->path);
             if (!S_ISREG(st.st_mode))
                 throw fs_error(EPERM, "open_beneath", holder->path);
-            if (::fcntl(holder->fd, F_SETFL, O_RDONLY) != 0)
+            if (::fcntl(holder->fd, F_SETFL, 0) != 0)
                 throw fs_error(errno, "open_beneath", holder->path);
-            return detail::file_access::make(r, pool, std::move(holder), false);
+            return opened_file{detail::file_access::make(r, pool, std::move(holder), false),
+                               detail::to_status(st)};
         },
         where);
+}
+
+future<file> open_beneath(reactor& r, const directory& root, std::string relative,
+                          open_beneath_options options, std::source_location where) {
+    return open_beneath_with_status(r, root, std::move(relative), std::move(options), where)
+        .then([](opened_file opened) { return std::move(opened.f); }, where);
 }
 
 }  // namespace vow::fs

@@ -1,5 +1,5 @@
 // vow::net::static_files: request path -> a name beneath the root (decoded
-// once, refused if suspicious), vow::fs::open_beneath and file::stat on the
+// once, refused if suspicious), vow::fs::open_beneath_with_status on the
 // pool, then validators, conditionals and ranges on the reactor's thread.
 #include <vow/error.hpp>
 #include <vow/fs/directory.hpp>
@@ -393,11 +393,10 @@ future<http_response> static_files::state::serve(std::shared_ptr<const state> se
     how.pool = options.pool;
     // `req` outlives the future: the server keeps it until the response is
     // complete (vow/net/http/server.hpp), and so must a direct caller.
-    return fs::open_beneath(*r, root, std::move(relative), how)
-        .then([self, &req](fs::file opened) {
-            auto f = std::make_shared<fs::file>(std::move(opened));
-            return f->stat().then(
-                [self, &req, f](fs::file_status st) { return self->respond(req, f, st); });
+    return fs::open_beneath_with_status(*r, root, std::move(relative), how)
+        .then([self, &req](fs::opened_file opened) {
+            return self->respond(req, std::make_shared<fs::file>(std::move(opened.f)),
+                                 opened.status);
         })
         .catch_([self, &req, redirect_directory](const fs::fs_error& e) -> http_response {
             switch (e.code().value()) {

@@ -79,6 +79,10 @@ BOOST_FIXTURE_TEST_CASE(open_beneath_gives_a_file_that_reads, fixture) {
     auto f = wait(fs::open_beneath(r, dir, "sub/b.css"));
     BOOST_TEST(f.path() == root.string() + "/sub/b.css");
     BOOST_TEST(wait(f.read(100)) == "b { }\n");
+    auto opened = wait(fs::open_beneath_with_status(r, dir, "a.txt"));
+    BOOST_TEST(opened.status.size == 14u);
+    BOOST_TEST((opened.status.type == fs::file_type::regular));
+    BOOST_TEST(wait(opened.f.pread(7, 6)) == "static");
     BOOST_REQUIRE(::mkfifo((root / "pipe").c_str(), 0644) == 0);
     BOOST_CHECK_THROW(wait(fs::open_beneath(r, dir, "pipe")), fs::fs_error);
 }

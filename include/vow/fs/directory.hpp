@@ -95,4 +95,19 @@ open_beneath(reactor& r, const directory& root, std::string relative,
              open_beneath_options options = {},
              std::source_location where = std::source_location::current());
 
+// What open_beneath_with_status gives: the file, and its status as
+// fstat(2) told it right after the open.
+struct opened_file {
+    file f;
+    file_status status = {};
+};
+
+// open_beneath, with the file's status from the same job on the pool: one
+// trip to a worker where open_beneath and then file::stat take two (what a
+// file server does for every request). Same errors.
+[[nodiscard]] future<opened_file>
+open_beneath_with_status(reactor& r, const directory& root, std::string relative,
+                         open_beneath_options options = {},
+                         std::source_location where = std::source_location::current());
+
 }  // namespace vow::fs

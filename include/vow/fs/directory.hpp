@@ -19,7 +19,9 @@
 // back from /proc/self/fd and must lie under the directory's real path
 // (resolved when the directory was opened); otherwise the file is closed
 // and the call rejects with EXDEV. Without /proc the fallback cannot verify
-// and rejects with ENOTSUP.
+// and rejects with ENOTSUP. The fallback follows magic links like any
+// other (only where they lead is checked), and with follow_symlinks_outside
+// it checks nothing.
 //
 // Before any system call, `relative` must be relative and free of ".."
 // segments and NUL bytes (EXDEV for the first two, EINVAL for NUL): what is

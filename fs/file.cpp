@@ -98,12 +98,6 @@ int fd_guard::close() noexcept {
     return rc == 0 || errno == EINTR ? 0 : errno;
 }
 
-struct file_access {
-    static file make(reactor& r, thread_pool& pool, std::shared_ptr<fd_holder> fd, bool append) {
-        return file(r, pool, std::move(fd), append);
-    }
-};
-
 }  // namespace detail
 
 file::file(reactor& r, thread_pool& pool, std::shared_ptr<detail::fd_holder> fd, bool append)

@@ -2,6 +2,7 @@
 // handles and running calls share, and the system calls' small helpers.
 #pragma once
 
+#include <vow/fs/directory.hpp>
 #include <vow/fs/error.hpp>
 #include <vow/fs/file.hpp>
 #include <vow/promise/promise.hpp>
@@ -9,10 +10,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
+#include <utility>
 
 namespace vow::fs::detail {
 
@@ -59,5 +62,32 @@ public:
 private:
     int fd_;
 };
+
+// Makes a vow::fs::file of an open descriptor (the constructor is private).
+struct file_access {
+    static file make(reactor& r, thread_pool& pool, std::shared_ptr<fd_holder> fd, bool append) {
+        return file(r, pool, std::move(fd), append);
+    }
+};
+
+// What a vow::fs::directory shares: its O_PATH descriptor and its paths.
+struct directory_state {
+    directory_state(int fd_, std::string path_, std::string real_path_)
+        : fd(fd_), path(std::move(path_)), real_path(std::move(real_path_)) {}
+    fd_guard fd;
+    std::string path;        // as given
+    std::string real_path;   // canonical, when opened: what the fallback checks against
+};
+
+struct directory_access {
+    static const directory_state* state(const directory& d) noexcept { return d.state_.get(); }
+};
+
+// open_beneath's fallback for kernels without openat2 (directory.cpp):
+// openat(2) beneath `root`, then the opened file's /proc/self/fd path is
+// checked against root.real_path unless `outside_ok`. A descriptor, or -1
+// with errno (EXDEV: it was outside; ENOTSUP: /proc cannot tell). Exposed
+// for the tests, which cannot make a kernel lack openat2.
+int open_beneath_fallback(const directory_state& root, const char* relative, int flags, bool outside_ok) noexcept;
 
 }  // namespace vow::fs::detail

@@ -85,13 +85,14 @@ parse_result fail(int status, std::string reason) {
     return r;
 }
 
+}  // namespace
+
 std::string_view trim_ows(std::string_view s) noexcept {
     while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
     while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
     return s;
 }
 
-// `s` is all digits (at least one) and fits in 64 bits.
 bool parse_decimal(std::string_view s, std::uint64_t& v) noexcept {
     if (s.empty())
         return false;
@@ -106,6 +107,8 @@ bool parse_decimal(std::string_view s, std::uint64_t& v) noexcept {
     }
     return true;
 }
+
+namespace {
 
 // "HTTP/1.1" -> minor 1; returns 0 ok, 400 malformed, 505 other major version.
 int parse_version(std::string_view v, int& minor) noexcept {

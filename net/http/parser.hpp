@@ -75,6 +75,10 @@ bool iequals(std::string_view a, std::string_view b) noexcept;
 // Whether the comma-separated `list` holds `token` (case-insensitive, optional
 // whitespace around elements ignored): list_has_token("keep-alive, Upgrade", "upgrade").
 bool list_has_token(std::string_view list, std::string_view token) noexcept;
+// `s` without the optional whitespace (spaces and tabs) around it.
+std::string_view trim_ows(std::string_view s) noexcept;
+// Whether `s` is all digits (at least one) and fits in 64 bits; then `v` holds it.
+bool parse_decimal(std::string_view s, std::uint64_t& v) noexcept;
 
 // What the request and response parsers share: finding the end of the header
 // block, and reading a Content-Length, chunked or until-close body. Offsets

@@ -1,5 +1,6 @@
 // vow::fs: files and directories as futures on a thread pool.
 #include <boost/test/unit_test.hpp>
+#include <nobody_pool.hpp>
 #include <promise_fixture.hpp>
 #include <temp_dir.hpp>
 
@@ -186,28 +187,14 @@ BOOST_FIXTURE_TEST_CASE(a_file_without_permission_is_eacces, fixture) {
         BOOST_TEST(errno_of(fs::open(r, path), path) == EACCES);
         return;
     }
-    // Root reads anything: the open runs on a pool whose one worker has
-    // become nobody. Linux keeps credentials per thread; the raw system
-    // calls change only the calling thread's (glibc's setuid would change
-    // every thread's), so the rest of the process stays root. No fork: a
-    // forked child of a threaded process may not start threads (TSan).
+    // Root reads anything: the open runs on a pool whose worker is nobody.
     ::chmod(dir.c_str(), 0755);
-    vow::thread_pool nobody(1);
-    std::promise<int> dropped;
-    nobody.submit([&dropped] {
-        long rc = ::syscall(SYS_setgroups, 0, nullptr);
-        if (rc == 0)
-            rc = ::syscall(SYS_setresgid, 65534, 65534, 65534);
-        if (rc == 0)
-            rc = ::syscall(SYS_setresuid, 65534, 65534, 65534);
-        dropped.set_value(rc == 0 ? 0 : errno);
-    });
-    if (int error = dropped.get_future().get()) {
-        BOOST_TEST_MESSAGE("skipped: a_file_without_permission_is_eacces: a worker cannot become nobody here: "
-                           << std::generic_category().message(error));
+    vow::test::nobody_pool nobody;
+    if (!nobody.ready()) {
+        BOOST_TEST_MESSAGE("skipped: a_file_without_permission_is_eacces: " << nobody.why());
         return;
     }
-    BOOST_TEST(errno_of(fs::open(r, path, fs::open_mode::read, {.pool = &nobody}), path) == EACCES);
+    BOOST_TEST(errno_of(fs::open(r, path, fs::open_mode::read, {.pool = &nobody.pool}), path) == EACCES);
     BOOST_TEST(wait(fs::read_file(r, path)) == "x");   // root, on the default pool, still reads it
 }
 

@@ -33,6 +33,7 @@ namespace {
 
 constexpr std::size_t chunk_size = 64 * 1024;
 
+// ANCHOR: loop
 // Copies `in` to `out` from their positions to `in`'s end; resolves with the
 // byte count. Both files must outlive the future.
 vow::future<std::uint64_t> copy_chunks(vow::reactor& r, vow::fs::file& in, vow::fs::file& out) {
@@ -53,6 +54,7 @@ vow::future<std::uint64_t> copy_chunks(vow::reactor& r, vow::fs::file& in, vow::
            })
         .then([st] { return st->bytes; });
 }
+// ANCHOR_END: loop
 
 }  // namespace
 

@@ -211,6 +211,7 @@ int fetch_main(int argc, char** argv) {
             return 2;
         }
     }
+    // ANCHOR: stream
     // One request: its body streamed from --body-file, its response's into
     // --output, when given.
     auto send = [&]() -> vow::future<vow::net::http_response> {
@@ -227,6 +228,7 @@ int fetch_main(int argc, char** argv) {
             return client.request(method, url, {}, std::move(ro));
         });
     };
+    // ANCHOR_END: stream
 
     std::vector<double> latencies_ms;
     latencies_ms.reserve(count);

@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     }
 
     vow::reactor r;
-    // [serve]
+    // ANCHOR: serve
     vow::net::http_server server(r, host, port);
     try {
         server.get("/{path...}", vow::net::static_files(r, root, files));
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "file_server: {}\n", e.what());
         return 1;
     }
-    // [serve]
+    // ANCHOR_END: serve
 
     if (!quiet)
         server.on_response([](const vow::net::http_request& req, const vow::net::http_response& res,

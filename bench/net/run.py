@@ -1142,7 +1142,8 @@ def main():
 
     print(f"# vow network benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M')}, "
           f"{os.cpu_count()} cores, {'server on core 0, load on core 1' if args.pin else 'unpinned'}"
-          f", {args.reps} repetition(s) of {args.seconds:g} s (+{args.warmup:g} s warm-up), "
+          f", {args.reps} repetition(s) of "
+          f"{args.static_seconds if groups == ['static'] else args.seconds:g} s (+{args.warmup:g} s warm-up), "
           f"load average {Path('/proc/loadavg').read_text().split()[0]} at the start, "
           f"python {python}, node {subprocess.run([node, '--version'], capture_output=True, text=True).stdout.strip() if node else 'missing'}.\n\n"
           "Figures are medians of the repetitions with (min–max); ratios are of medians. "

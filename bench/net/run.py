@@ -12,6 +12,7 @@ replaces and beside Node.js and Python.
   python3 bench/net/run.py --only https,client-https   # the HTTPS rows
   python3 bench/net/run.py --only idle-https   # memory with 2,000 idle HTTPS connections
   python3 bench/net/run.py --only ws,idle-ws   # WebSocket echo, and 10,000 idle WebSockets
+  python3 bench/net/run.py --only static   # a 1 MiB file: vow, nginx (sendfile), Node.js
 
 How it measures (bench/README.md says more):
 
@@ -79,6 +80,15 @@ Workloads:
           Messages/s, and server CPU ns per message (64 B) or per byte
           (16 KiB); then vow's ratios to Node.js ws and to websockets beside
           the goals (at 64 B x 100: >= 2x and >= 10x the messages/s).
+  static  the static rows of issue 17: wrk -t1 -c64 GET /file.bin, a 1 MiB
+          random file in a temporary directory (in the page cache), for
+          --static-seconds (10) against vow's examples/file_server --quiet
+          (sendfile(2) on plain TCP), nginx (http_nginx.sh --static: one
+          worker, `sendfile on`) and Node.js (static_node.js: http,
+          fs.createReadStream(path).pipe(res)), each checked first to answer
+          the file's exact bytes (sha256). Requests/s, MiB/s and server CPU
+          per request; then vow's ratios beside the goals (>= 1.0x nginx's
+          and >= 3x Node.js's requests/s). Baseline: nginx.
   idle-ws memory, as idle, of the ws group's servers holding IDLE (10,000)
           WebSocket connections, each upgraded and after one checked 64 B
           message, held by ws_loadgen --hold (which answers pings).
@@ -99,6 +109,7 @@ otherwise (a verification error, a server that died, a timeout).
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -215,7 +226,7 @@ def meson_targets(build):
     return {t["name"] for t in json.loads(out.stdout)}
 
 
-def ensure_built(build, vow_names):
+def ensure_built(build, vow_names, peers=True):
     if not (build / "build.ninja").exists():
         log(f"configuring {build}")
         subprocess.run(["meson", "setup", str(build), "--buildtype=release", "-Dbench=true"],
@@ -229,10 +240,11 @@ def ensure_built(build, vow_names):
     subprocess.run(["ninja", "-C", str(build), "build.ninja"], stdout=subprocess.DEVNULL)
     targets = meson_targets(build)
     peers = [t for t in ("loadgen", "ws_loadgen", "echo_bufferevent", "http_evhttp", "echo_asio",
-                         "echo_libuv") if t in targets]
-    log(f"building {' '.join(peers)}")
-    subprocess.run(["meson", "compile", "-C", str(build), "-j", "2", *peers], check=True,
-                   stdout=subprocess.DEVNULL)
+                         "echo_libuv") if t in targets] if peers else []
+    if peers:
+        log(f"building {' '.join(peers)}")
+        subprocess.run(["meson", "compile", "-C", str(build), "-j", "2", *peers], check=True,
+                       stdout=subprocess.DEVNULL)
     present = [n for n in vow_names if n in targets]
     if present:
         log(f"building vow's {' '.join(present)}")
@@ -774,11 +786,17 @@ WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
 
 
 def http_group(args, specs, results, scheme="http", ssl_ctx=None, group="http", title="HTTP hello world",
-               baseline="evhttp", wrk_extra=(), conn_counts=None):
+               baseline="evhttp", wrk_extra=(), conn_counts=None, path="/", check=None, seconds=None,
+               body_bytes=None, note=None):
     """wrk against hello-world servers. The HTTPS rows call it with
     scheme "https" (wrk does its own TLS) and, for full handshakes, with
-    wrk_extra ["-H", "Connection: close"]: a new connection per request."""
+    wrk_extra ["-H", "Connection: close"]: a new connection per request.
+    The static rows call it with the file's path, their own check (port ->
+    None, or what is wrong), the run's seconds and the body's size in bytes
+    (which adds a MiB/s column) and their own note."""
     conn_counts = conn_counts or ([64] + ([1, 256] if args.http_all else []))
+    seconds = seconds or args.seconds
+    check = check or (lambda port: check_hello(port, scheme, ssl_ctx))
     peers = list(specs)
     all_cells = {c: {p: Cell() for p in peers} for c in conn_counts}
     wrk = shutil.which("wrk")
@@ -792,7 +810,7 @@ def http_group(args, specs, results, scheme="http", ssl_ctx=None, group="http", 
         log(f"{group}: starting hello-world servers")
         servers = start_servers(specs, first, args.pin)
     for name, server in list(servers.items()):
-        problem = check_hello(server.port, scheme, ssl_ctx)
+        problem = check(server.port)
         if problem:
             first[name].unavailable = f"wrong answer: {problem}"
             server.stop()
@@ -803,20 +821,20 @@ def http_group(args, specs, results, scheme="http", ssl_ctx=None, group="http", 
     try:
         for name, server in servers.items():  # warm-up (JIT, caches), untimed
             run_load([wrk, "-t1", "-c64", f"-d{max(1, round(args.warmup))}s", *wrk_extra,
-                      f"{scheme}://127.0.0.1:{server.port}/"], args.pin, 60)
+                      f"{scheme}://127.0.0.1:{server.port}{path}"], args.pin, 60)
         for conns in conn_counts:
             cells = all_cells[conns]
             for rep in range(args.reps):
                 for name in rotate(peers, rep):
                     if name not in servers or cells[name].unavailable:
                         continue
-                    duration = max(1, round(args.seconds))
+                    duration = max(1, round(seconds))
                     argv = [wrk, "-t1", f"-c{conns}", f"-d{duration}s", *wrk_extra,
-                            f"{scheme}://127.0.0.1:{servers[name].port}/"]
+                            f"{scheme}://127.0.0.1:{servers[name].port}{path}"]
                     log(f"{group} wrk -c{conns}: {name} (rep {rep + 1}/{args.reps})")
                     try:
                         code, out, err, wall, load_cpu, server_cpu = measure_server(
-                            servers[name], argv, args.pin, args.seconds + 60)
+                            servers[name], argv, args.pin, seconds + 60)
                     except RuntimeError as e:
                         cells[name].errors.append(str(e))
                         cells[name].unavailable = "died"
@@ -836,6 +854,8 @@ def http_group(args, specs, results, scheme="http", ssl_ctx=None, group="http", 
                     if bad:
                         cells[name].errors.append("; ".join(bad))
                     requests = rate * duration
+                    if body_bytes:
+                        cells[name].add(mib_per_s=rate * body_bytes / 2**20)
                     cells[name].add(
                         req_per_s=rate,
                         ns_per_req=server_cpu * 1e9 / requests if requests else None,
@@ -849,14 +869,105 @@ def http_group(args, specs, results, scheme="http", ssl_ctx=None, group="http", 
                                     "load_cpu_s": load_cpu, "wrk_errors": bad})
             print_table(f"{title}, wrk -t1 -c{conns}{' ' + ' '.join(wrk_extra) if wrk_extra else ''}", peers,
                         cells,
-                        [("requests/s", "req_per_s", True, True),
-                         ("server CPU ns/request", "ns_per_req", True, True)], baseline,
+                        [("requests/s", "req_per_s", True, True)]
+                        + ([("MiB/s", "mib_per_s", False, False)] if body_bytes else [])
+                        + [("server CPU ns/request", "ns_per_req", True, True)], baseline,
+                        note or
                         "wrk on core 1, server on core 0; each server was checked to answer "
                         "GET / with 200 'hello world' and warmed up first. Server CPU per "
                         "request is approximate (wrk's rate times the duration).")
     finally:
         for s in servers.values():
             s.stop()
+    return all_cells
+
+
+# The static group's goals (issue 17): vow's requests/s over each peer's.
+STATIC_GOALS = {"nginx": ("nginx", 1.0), "node": ("Node.js", 3.0)}
+STATIC_SIZE = 1 << 20  # the file: 1 MiB of random bytes
+
+
+def check_file(port, path, size, digest):
+    """GET path must answer 200 with the file's bytes (its size, its sha256)."""
+    deadline = time.monotonic() + 3  # the nginx wrapper says "listening" before nginx binds
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+                body = r.read()
+                if r.status != 200 or len(body) != size or hashlib.sha256(body).hexdigest() != digest:
+                    return (f"GET {path} answered {r.status} with {len(body)} bytes, sha256 "
+                            f"{hashlib.sha256(body).hexdigest()[:16]}..., not the file's {size} "
+                            f"bytes ({digest[:16]}...)")
+            return None
+        except urllib.error.URLError as e:
+            if isinstance(e.reason, ConnectionRefusedError) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            return f"GET {path} failed: {e}"
+        except Exception as e:  # any failure to answer is the finding
+            return f"GET {path} failed: {e}"
+
+
+def static_group(args, examples, node, results):
+    """The static rows of issue 17: wrk -t1 -c64 fetching one 1 MiB file (in
+    the page cache) from vow's examples/file_server, nginx with one worker and
+    `sendfile on` (http_nginx.sh --static) and Node.js's http with
+    fs.createReadStream (static_node.js), all serving the same directory; then
+    vow's ratios beside the goals (vow >= 1.0x nginx, >= 3x Node.js)."""
+    root = Path(tempfile.mkdtemp(prefix="vow-bench-static-"))
+    try:
+        data = os.urandom(STATIC_SIZE)
+        (root / "file.bin").write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        file_server = examples / "file_server"
+        specs = {
+            "vow": [[str(file_server), "--root", str(root), "--port", "{port}", "--quiet"]]
+            if file_server.exists() else "not built yet: examples/file_server",
+            "nginx": [["sh", str(HERE / "http_nginx.sh"), "--port", "{port}", "--static", str(root)]]
+            if shutil.which("nginx") or Path("/usr/sbin/nginx").exists()
+            else "nginx not installed (nginx-light)",
+            "node": [[node, str(HERE / "static_node.js"), "--root", str(root), "--port", "{port}"]]
+            if node else "node not installed",
+        }
+        seconds = args.static_seconds
+        all_cells = http_group(
+            args, specs, results, group="static", title=f"Static file, {STATIC_SIZE >> 20} MiB",
+            baseline="nginx", path="/file.bin",
+            check=lambda port: check_file(port, "/file.bin", STATIC_SIZE, digest),
+            seconds=seconds, body_bytes=STATIC_SIZE,
+            note=(f"wrk on core 1, server on core 0, GET /file.bin ({STATIC_SIZE:,} random bytes, "
+                  "in the page cache) for "
+                  f"{max(1, round(seconds))} s after {max(1, round(args.warmup))} s of warm-up. "
+                  "vow: examples/file_server --quiet (sendfile(2) on plain TCP); nginx: one "
+                  "worker, no master, `sendfile on`, no access log; Node.js: static_node.js "
+                  "(http, fs.createReadStream(path).pipe(res), Content-Length from fs.stat). "
+                  "Each server was checked first to answer the file's exact bytes (sha256). "
+                  "Server CPU per request is user+sys from /proc/PID/stat over the run, "
+                  "divided by wrk's rate times the duration."))
+        cells = all_cells[64]
+        vow = cells["vow"]
+        print("\n### Static file: vow against its peers\n")
+        print("vow's median over the peer's for requests/s; the peer's median over vow's for server "
+              "CPU per request: above 1 vow is better on both. Goals (issue 17): vow's requests/s "
+              "at least 1.0x nginx's and 3x Node.js's; met only if the median meets it.\n")
+        print("| ratio | requests/s | server CPU/request | goal (requests/s) |")
+        print("|---|---|---|---|")
+        for peer, (label, goal) in STATIC_GOALS.items():
+            other = cells[peer]
+            rate = ratio(vow.median("req_per_s"), other.median("req_per_s"))
+            cpu = ratio(other.median("ns_per_req"), vow.median("ns_per_req"))
+            if vow.median("req_per_s") is None:
+                verdict = f">= {goal:g}x: vow not measured ({(vow.unavailable or 'errors').split(':')[0]})"
+            elif other.median("req_per_s") is None:
+                verdict = (f">= {goal:g}x: {label} not measured "
+                           f"({(other.unavailable or 'errors').split(':')[0]})")
+            else:
+                met = vow.median("req_per_s") >= goal * other.median("req_per_s")
+                verdict = f">= {goal:g}x: {'met' if met else 'not met'}"
+            print(f"| vow / {label} | {rate} | {cpu} | {verdict} |")
+        sys.stdout.flush()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 REQ_RATE = re.compile(r"requests/s\W*\s*([\d.]+)", re.I)
@@ -952,7 +1063,8 @@ def main():
     ap.add_argument("--build-dir", default="build-bench",
                     help="meson build directory, relative to the repository (build-bench)")
     ap.add_argument("--only", default="tcp,http,client",
-                    help="groups: tcp,http,client,idle,https,client-https,idle-https,ws,idle-ws "
+                    help="groups: tcp,http,client,idle,https,client-https,idle-https,ws,idle-ws,"
+                         "static "
                          "(default: tcp,http,client)")
     ap.add_argument("--tcp-connections", default="1,100,1000",
                     help="connection counts for the tcp group (1,100,1000)")
@@ -966,6 +1078,8 @@ def main():
                     help="connections the idle-https group holds (2000)")
     ap.add_argument("--reps", type=int, help="repetitions (3; 1 with --quick)")
     ap.add_argument("--seconds", type=float, help="timed seconds per run (5; 2 with --quick)")
+    ap.add_argument("--static-seconds", type=float,
+                    help="timed seconds per run of the static group (10; 2 with --quick)")
     ap.add_argument("--warmup", type=float, help="untimed seconds first (1; 0.5 with --quick)")
     ap.add_argument("--count", type=int, help="client requests (10000; 2000 with --quick)")
     ap.add_argument("--concurrency", type=int, default=100, help="client concurrency (100)")
@@ -980,10 +1094,12 @@ def main():
     args = ap.parse_args()
     args.reps = args.reps or (1 if args.quick else 3)
     args.seconds = args.seconds or (2.0 if args.quick else 5.0)
+    args.static_seconds = args.static_seconds or (2.0 if args.quick else 10.0)
     args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 1.0)
     args.count = args.count or (2000 if args.quick else 10000)
     groups = [g.strip() for g in args.only.split(",") if g.strip()]
-    known = ("tcp", "http", "client", "idle", "https", "client-https", "idle-https", "ws", "idle-ws")
+    known = ("tcp", "http", "client", "idle", "https", "client-https", "idle-https", "ws", "idle-ws",
+             "static")
     for g in groups:
         if g not in known:
             ap.error(f"unknown group {g!r}: choose from {', '.join(known)}")
@@ -1003,7 +1119,12 @@ def main():
     python = pick_python(args.python)
     ensure_packages(python, not args.no_install)
     if not args.no_build:
-        ensure_built(build, ["echo_server", "http_server", "fetch", "ws_echo"])
+        # The static group alone needs only examples/file_server.
+        only_static = set(groups) == {"static"}
+        ensure_built(build, ["file_server"] if only_static else
+                     ["echo_server", "http_server", "fetch", "ws_echo"]
+                     + (["file_server"] if "static" in groups else []),
+                     peers=not only_static)
     args.loadgen = build / "bench" / "loadgen"
     args.ws_loadgen = build / "bench" / "ws_loadgen"
     bench_bin = build / "bench"
@@ -1021,7 +1142,8 @@ def main():
 
     print(f"# vow network benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M')}, "
           f"{os.cpu_count()} cores, {'server on core 0, load on core 1' if args.pin else 'unpinned'}"
-          f", {args.reps} repetition(s) of {args.seconds:g} s (+{args.warmup:g} s warm-up), "
+          f", {args.reps} repetition(s) of "
+          f"{args.static_seconds if groups == ['static'] else args.seconds:g} s (+{args.warmup:g} s warm-up), "
           f"load average {Path('/proc/loadavg').read_text().split()[0]} at the start, "
           f"python {python}, node {subprocess.run([node, '--version'], capture_output=True, text=True).stdout.strip() if node else 'missing'}.\n\n"
           "Figures are medians of the repetitions with (min–max); ratios are of medians. "
@@ -1204,6 +1326,9 @@ def main():
                    f"Each WebSocket echo server (the ws group's; {versions}), started fresh, "
                    f"before and while ws_loadgen holds {conns:,} connections open, each upgraded "
                    "and after one checked 64 B message.")
+
+    if "static" in groups:
+        static_group(args, examples, node, results)
 
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")

@@ -5,8 +5,8 @@
 //
 //   vow::net::http_server server(r, "0.0.0.0", 8080);
 //   vow::net::static_files files(r, "./public", {.prefix = "/static/"});
-//   server.get("/static/{file}", files);          // /static/site.css -> ./public/site.css
-//   server.get("/", vow::net::static_files(r, "./public"));   // / -> ./public/index.html
+//   server.get("/static/{path...}", files);   // /static/css/site.css -> ./public/css/site.css
+//   server.get("/{path...}", vow::net::static_files(r, "./public"));   // / -> ./public/index.html
 //
 // What a request asks for is `req.path` (as sent, never decoded by the
 // server) without `prefix`: a request whose path does not start with it is

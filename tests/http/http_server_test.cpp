@@ -1518,6 +1518,13 @@ std::string pattern(std::size_t n) {
     return s;
 }
 
+// Runs the loop until `ready()` holds (the fixture's wait limit applies).
+void until(vow::test::promise_fixture& fx, const std::function<bool()>& ready) {
+    fx.wait(vow::repeat(fx.r, [&] {
+        return vow::sleep(fx.r, 5ms).then([&] { return ready() ? vow::stop_iteration::yes : vow::stop_iteration::no; });
+    }));
+}
+
 std::string put_head(std::string_view target, std::size_t length, std::string_view extra = "") {
     return fmt::format("PUT {} HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n{}\r\n", target, length, extra);
 }
@@ -1715,9 +1722,7 @@ BOOST_FIXTURE_TEST_CASE(a_client_that_goes_away_mid_body_rejects_next_with_incom
         c.send(put_head("/up", 1 << 20) + pattern(1000));
         wait(vow::sleep(r, 50ms));
         c.stream().close();
-        wait(vow::repeat(r, [&] {
-            return vow::sleep(r, 5ms).then([&] { return error ? vow::stop_iteration::yes : vow::stop_iteration::no; });
-        }));
+        until(*this, [&] { return error != nullptr; });
     }
     BOOST_TEST(vow::error_as<vow::net::incomplete_read>(error) != nullptr);
     BOOST_TEST(vow::test::message_of(error).find("1000 of 1048576") != std::string::npos,
@@ -1758,6 +1763,27 @@ BOOST_FIXTURE_TEST_CASE(a_streaming_route_s_limit_answers_413, server_fixture) {
     BOOST_TEST(c.closes());
     BOOST_TEST(vow::error_as<vow::net::limit_error>(error) != nullptr);
     BOOST_TEST(calls == 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_read_that_waits_longer_than_body_timeout_rejects_and_the_connection_closes,
+                        server_fixture) {
+    auto s = make_server({.body_timeout = 200ms});
+    std::exception_ptr error;
+    s.route("PUT", "/up", {.stream_body = true}, [&](const http_request& req) {
+        return read_body(r, req)
+            .then([](std::shared_ptr<body_read>) { return http_response::text("whole"); })
+            .catch_([&](std::exception_ptr e) -> http_response {
+                error = e;
+                std::rethrow_exception(e);
+            });
+    });
+    auto c = client(s);
+    c.send(put_head("/up", 100) + "0123456789");
+    BOOST_TEST(c.closes());
+    until(*this, [&] { return error != nullptr; });
+    BOOST_TEST(vow::error_as<vow::timeout_error>(error) != nullptr);
+    BOOST_TEST(vow::test::message_of(error).find("after 10 bytes") != std::string::npos,
+               vow::test::message_of(error));
 }
 
 BOOST_FIXTURE_TEST_CASE(expect_100_continue_is_answered_at_the_first_read, server_fixture) {

@@ -50,7 +50,7 @@
 //
 //   server.route("PUT", "/upload/{name}", {.stream_body = true}, [&](const vow::net::http_request& req) {
 //       auto sink = vow::net::file_sink(file);             // or any consumer of chunks
-//       return vow::repeat(r, [&req, sink] {
+//       return vow::repeat(r, [&r, &req, sink] {
 //           return req.body_source.next().then([&r, sink](std::optional<std::string> chunk) {
 //               if (!chunk)
 //                   return vow::make_ready_future(r, vow::stop_iteration::yes);

@@ -719,10 +719,13 @@ private:
             return make_exception_future<chunk>(r, b->error);
         if (b->complete)
             return make_ready_future(r, chunk());
-        if (b->waiter || !c->srv)
+        if (b->waiter)
             return make_exception_future<chunk>(
                 r, usage_error("vow::net::http_server: body_source.next() called again before the last call's "
                                "chunk arrived"));
+        if (!c->srv)   // closed: close_conn set b->error, so this is only a safeguard
+            return make_exception_future<chunk>(r, io_error(std::make_error_code(std::errc::operation_canceled),
+                                                            "vow::net::http_server: the connection is closed"));
         b->waiter.emplace(r);
         auto f = b->waiter->get_future();
         if (b->continue_due) {

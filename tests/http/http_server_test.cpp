@@ -1786,6 +1786,26 @@ BOOST_FIXTURE_TEST_CASE(a_read_that_waits_longer_than_body_timeout_rejects_and_t
                vow::test::message_of(error));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_bad_chunk_in_a_streamed_body_rejects_next_and_answers_400, server_fixture) {
+    std::exception_ptr error;
+    server.route("PUT", "/up", {.stream_body = true}, [&](const http_request& req) {
+        return read_body(r, req)
+            .then([](std::shared_ptr<body_read>) { return http_response::text("whole"); })
+            .catch_([&](std::exception_ptr e) -> http_response {
+                error = e;
+                std::rethrow_exception(e);
+            });
+    });
+    auto c = client();
+    c.send("PUT /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n");
+    auto res = c.response();
+    BOOST_TEST(res.status == 400);
+    BOOST_TEST(res.headers.has_token("Connection", "close"));
+    BOOST_TEST(c.closes());
+    BOOST_TEST(vow::error_as<vow::net::http_error>(error) != nullptr);
+    BOOST_TEST(vow::test::message_of(error).find("bad request body") != std::string::npos);
+}
+
 BOOST_FIXTURE_TEST_CASE(expect_100_continue_is_answered_at_the_first_read, server_fixture) {
     add_echo_stream(*this, "PUT", "/up");
     server.route("PUT", "/refuse", {.stream_body = true},

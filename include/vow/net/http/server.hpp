@@ -60,9 +60,9 @@
 //   });
 //
 // - next() gives the decoded chunks (de-chunked), then std::nullopt;
-//   body_source.length is the Content-Length, if the request had one. One
-//   call at a time: a second before the first settles rejects with
-//   vow::usage_error.
+//   body_source.length is the Content-Length, if the request had one. Call
+//   it on the reactor's thread (its future settles there), one call at a
+//   time: a second before the first settles rejects with vow::usage_error.
 // - Backpressure: the server reads from the connection only when next() is
 //   waiting and nothing of the body is buffered, so a connection holds one
 //   read's worth of it (a slow handler stops the client through TCP).
@@ -82,9 +82,10 @@
 //   sends is discarded, never parsed as a request. next() after the
 //   response rejects with vow::usage_error.
 // - A client that goes away mid-body: next() rejects with
-//   vow::net::incomplete_read ("... closed after 1000 of 5000 body bytes")
-//   and the connection is closed; the handler's response or error then goes
-//   nowhere (nothing is reported).
+//   vow::net::incomplete_read ("... closed after 1000 of 5000 body bytes";
+//   vow::net::io_error if it reset the connection) and the connection is
+//   closed; the handler's response or error then goes nowhere (nothing is
+//   reported).
 // - A request whose body was read to the end keeps the connection open as
 //   usual (keep-alive, pipelining). Routes without stream_body are not
 //   affected: their requests are buffered whole, up to max_body_bytes.

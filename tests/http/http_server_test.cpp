@@ -1518,6 +1518,17 @@ std::string pattern(std::size_t n) {
     return s;
 }
 
+// A streaming handler's work: reads the whole body and answers with its
+// size; a failure is kept in `error` and passed on (to the server).
+vow::future<http_response> read_or_keep_error(vow::reactor& r, const http_request& req, std::exception_ptr& error) {
+    return read_body(r, req)
+        .then([](std::shared_ptr<body_read> b) { return http_response::text(std::to_string(b->bytes.size())); })
+        .catch_([&error](std::exception_ptr e) -> http_response {
+            error = e;
+            std::rethrow_exception(e);
+        });
+}
+
 // Runs the loop until `ready()` holds (the fixture's wait limit applies).
 void until(vow::test::promise_fixture& fx, const std::function<bool()>& ready) {
     fx.wait(vow::repeat(fx.r, [&] {
@@ -1705,17 +1716,8 @@ BOOST_FIXTURE_TEST_CASE(an_answer_before_the_body_is_read_closes_the_connection_
 
 BOOST_FIXTURE_TEST_CASE(a_client_that_goes_away_mid_body_rejects_next_with_incomplete_read, server_fixture) {
     std::exception_ptr error;
-    int answered = 0;
     server.route("PUT", "/up", {.stream_body = true}, [&](const http_request& req) {
-        return read_body(r, req)
-            .then([&](std::shared_ptr<body_read>) {
-                ++answered;
-                return http_response::text("whole");
-            })
-            .catch_([&](std::exception_ptr e) -> http_response {
-                error = e;
-                std::rethrow_exception(e);   // goes nowhere: the connection is gone
-            });
+        return read_or_keep_error(r, req, error);   // goes nowhere: the connection is gone
     });
     {
         auto c = client();
@@ -1728,7 +1730,6 @@ BOOST_FIXTURE_TEST_CASE(a_client_that_goes_away_mid_body_rejects_next_with_incom
     BOOST_TEST(vow::test::message_of(error).find("1000 of 1048576") != std::string::npos,
                vow::test::message_of(error));
     BOOST_TEST(vow::test::message_of(error).find("PUT /up") != std::string::npos);
-    BOOST_TEST(answered == 0);
     BOOST_TEST(server.connections() == 0u);
     BOOST_TEST(ask(get("/")).body == "root");   // nothing reported, the server goes on
 }
@@ -1738,12 +1739,7 @@ BOOST_FIXTURE_TEST_CASE(a_streaming_route_s_limit_answers_413, server_fixture) {
     int calls = 0;
     server.route("PUT", "/small", {.stream_body = true, .max_body_bytes = 1000}, [&](const http_request& req) {
         ++calls;
-        return read_body(r, req)
-            .then([](std::shared_ptr<body_read> b) { return http_response::text(std::to_string(b->bytes.size())); })
-            .catch_([&](std::exception_ptr e) -> http_response {
-                error = e;
-                std::rethrow_exception(e);
-            });
+        return read_or_keep_error(r, req, error);
     });
     // A Content-Length over it: refused before the handler.
     expect_rejected(put_head("/small", 1001), 413);
@@ -1770,12 +1766,7 @@ BOOST_FIXTURE_TEST_CASE(a_read_that_waits_longer_than_body_timeout_rejects_and_t
     auto s = make_server({.body_timeout = 200ms});
     std::exception_ptr error;
     s.route("PUT", "/up", {.stream_body = true}, [&](const http_request& req) {
-        return read_body(r, req)
-            .then([](std::shared_ptr<body_read>) { return http_response::text("whole"); })
-            .catch_([&](std::exception_ptr e) -> http_response {
-                error = e;
-                std::rethrow_exception(e);
-            });
+        return read_or_keep_error(r, req, error);
     });
     auto c = client(s);
     c.send(put_head("/up", 100) + "0123456789");
@@ -1789,12 +1780,7 @@ BOOST_FIXTURE_TEST_CASE(a_read_that_waits_longer_than_body_timeout_rejects_and_t
 BOOST_FIXTURE_TEST_CASE(a_bad_chunk_in_a_streamed_body_rejects_next_and_answers_400, server_fixture) {
     std::exception_ptr error;
     server.route("PUT", "/up", {.stream_body = true}, [&](const http_request& req) {
-        return read_body(r, req)
-            .then([](std::shared_ptr<body_read>) { return http_response::text("whole"); })
-            .catch_([&](std::exception_ptr e) -> http_response {
-                error = e;
-                std::rethrow_exception(e);
-            });
+        return read_or_keep_error(r, req, error);
     });
     auto c = client();
     c.send("PUT /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n");

@@ -419,10 +419,10 @@ private:
                 c->parser.stop_at_head(streaming_routes_ > 0);
             }
             auto res = c->parser.parse(c->buf, c->req);
-            bool streamed = false;
+            const route_entry* streams = nullptr;   // the streaming route the request goes to
             if (res.status == detail::parse_status::head) {
                 if (const route_entry* rt = route_for(*c->parser.head()); rt && rt->opts.stream_body) {
-                    streamed = true;
+                    streams = rt;
                     res.status = detail::parse_status::complete;
                 } else if (res = c->parser.buffer_body(); res.status != detail::parse_status::error) {
                     continue;   // read whole, as without streaming routes
@@ -450,8 +450,8 @@ private:
             }
             c->buf.erase(0, res.consumed);
             std::optional<http_response> refused;
-            if (streamed)
-                refused = begin_body(c);
+            if (streams)
+                refused = begin_body(c, *streams);
             else
                 c->parser.reset();
             c->sent_continue = false;
@@ -675,12 +675,11 @@ private:
     // dropped; the parser decodes the body as next() asks for it. Returns
     // the answer that refuses the request instead of calling the handler
     // (413: a Content-Length over the route's limit), or nullopt.
-    std::optional<http_response> begin_body(const conn_ptr& c) {
-        const route_entry* rt = route_for(*c->parser.head());
+    std::optional<http_response> begin_body(const conn_ptr& c, const route_entry& rt) {
         c->parser.stream_body(c->req);
         auto b = std::make_shared<conn::body_reader>();
         b->owner = c;
-        b->limit = rt->opts.max_body_bytes;
+        b->limit = rt.opts.max_body_bytes;
         b->continue_due = c->req.version_minor >= 1 && c->req.headers.has_token("Expect", "100-continue");
         std::optional<std::uint64_t> length;
         if (auto cl = c->req.headers.get("Content-Length"); cl && !c->req.headers.contains("Transfer-Encoding")) {

@@ -454,6 +454,7 @@ private:
             read(o);
             return;
         case detail::parse_status::error:
+        case detail::parse_status::head:   // request parsers only
             bad_response(o, res);
             return;
         case detail::parse_status::complete:

@@ -456,6 +456,11 @@ parse_result message_parser::parse_message(std::string_view data, Message& msg, 
             hand_over(msg, out);
             return done(head_end_);
         }
+        if (head_first_) {
+            r = done(head_end_);
+            r.status = parse_status::head;
+            return r;
+        }
     }
     std::string& body = phase_ == phase::fixed_body ? msg.body : chunked_body_;
     auto r = phase_ == phase::fixed_body && remaining_ == 0
@@ -489,7 +494,7 @@ bool message_parser::expect_chunked_body(const framing& f, bool http10_request, 
 }
 
 bool message_parser::expect_fixed_body(std::uint64_t length, parse_result& err) {
-    if (length > limits_.max_body_bytes) {
+    if (length > limits_.max_body_bytes && !head_first_) {
         err = error(413, fmt::format("Content-Length {} exceeds the {}-byte body limit", length,
                                      limits_.max_body_bytes));
         return false;
@@ -652,11 +657,27 @@ parse_result message_parser::read_body_some(std::string_view data, std::string& 
 // ---------------------------------------------------------------------------
 // request_parser
 
-request_parser::request_parser(http_limits limits) : message_parser(limits) {}
+request_parser::request_parser(http_limits limits) : message_parser(limits), max_body_bytes_(limits.max_body_bytes) {}
 
 void request_parser::reset() {
     reset_framing();
+    limits_.max_body_bytes = max_body_bytes_;
     clear(req_);
+}
+
+parse_result request_parser::buffer_body() {
+    if (phase_ == phase::fixed_body && remaining_ > limits_.max_body_bytes)
+        return error(413, fmt::format("Content-Length {} exceeds the {}-byte body limit", remaining_,
+                                      limits_.max_body_bytes));
+    return done(0);
+}
+
+void request_parser::stream_body(http_request& out) {
+    hand_over(req_, out);
+    streaming_ = true;
+    // The chunked decoder checks chunk sizes and framing against the body
+    // limit; a streamed body is bounded by its reader instead.
+    limits_.max_body_bytes = std::numeric_limits<std::size_t>::max() / 4;
 }
 
 parse_result request_parser::parse(std::string_view data, http_request& out) {
@@ -736,7 +757,7 @@ parse_result response_parser::body_some(std::string_view data, std::string& chun
     return r;
 }
 
-parse_result response_parser::finish_body() {
+parse_result message_parser::finish_streamed_body() {
     switch (phase_) {
     case phase::until_close:
         return done(0);

@@ -46,7 +46,9 @@ struct http_limits {
     std::size_t max_body_bytes = 8 * 1024 * 1024;
 };
 
-enum class parse_status { need_more, complete, error };
+// head: only from a request_parser in stop_at_head mode, once the head is
+// parsed and before any of the body is read.
+enum class parse_status { need_more, complete, error, head };
 
 struct parse_result {
     parse_status status = parse_status::need_more;
@@ -139,6 +141,9 @@ protected:
     // consumed so far) into `chunk`. consumed is set whatever the status:
     // the bytes the caller drops before the next call.
     parse_result read_body_some(std::string_view data, std::string& chunk);
+    // Streaming: the connection reached EOF. complete for a body that ends
+    // with the connection, an error naming what was missing otherwise.
+    parse_result finish_streamed_body();
 
     http_limits limits_;
     phase phase_ = phase::head;
@@ -156,6 +161,7 @@ protected:
     std::string chunked_body_;
     bool streaming_ = false;        // parse() stops at the end of the head
     bool keep_trailers_ = false;    // trailer fields go to trailers_ (else checked, dropped)
+    bool head_first_ = false;       // requests: parse() stops at the head, the body limit waits
     http_headers trailers_;
     std::uint64_t streamed_ = 0;    // streaming: body bytes decoded so far
 };
@@ -177,9 +183,35 @@ public:
     // early); nullptr before that. Valid until the next parse() or reset().
     [[nodiscard]] const http_request* head() const noexcept { return phase_ == phase::head ? nullptr : &req_; }
 
+    // Deciding per request, once the head is in, whether its body is read
+    // whole or streamed (the server's streaming routes). Once set (it stays
+    // set across reset()), parse() returns parse_status::head at the end of
+    // the head, consumed the head's size, `out` untouched and head() holding
+    // the request; every framing check is done but the Content-Length limit,
+    // which waits for the caller's choice: buffer_body() or stream_body().
+    // Without it, parse() goes on as ever (no extra cost).
+    void stop_at_head(bool v) noexcept { head_first_ = v; }
+    // After parse_status::head: the body is read whole by parse(), as
+    // without stop_at_head. Returns complete, or the 413 error the limit
+    // check deferred (a Content-Length over max_body_bytes).
+    parse_result buffer_body();
+    // After parse_status::head: the body is streamed. The head moves to
+    // `out` (without a body); the caller drops the head's bytes, then calls
+    // body_some() with what follows, dropping `consumed` bytes after each
+    // call. max_body_bytes does not apply (the caller bounds the body); the
+    // header limit still bounds chunk-size lines and trailers (which are
+    // checked and dropped). reset() ends it.
+    void stream_body(http_request& out);
+    // As response_parser::body_some, without trailers.
+    parse_result body_some(std::string_view data, std::string& chunk) { return read_body_some(data, chunk); }
+    // The connection reached EOF while streaming: an error naming how much
+    // of the body arrived.
+    parse_result finish_body() { return finish_streamed_body(); }
+
 private:
     parse_result parse_head(std::string_view data);
     http_request req_;
+    std::size_t max_body_bytes_;   // limits_'s, restored by reset() after stream_body
 };
 
 class response_parser : private message_parser {
@@ -212,7 +244,7 @@ public:
     parse_result body_some(std::string_view data, std::string& chunk, http_headers& trailers);
     // The connection reached EOF while streaming: complete for a body that
     // ends with the connection, an error naming what was missing otherwise.
-    parse_result finish_body();
+    parse_result finish_body() { return finish_streamed_body(); }
     using message_parser::limits;
 
 private:

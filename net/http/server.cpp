@@ -36,6 +36,7 @@ struct route_entry {
     std::string method;
     std::vector<std::string> segments;   // "{name}" marks a parameter, "{name...}" (last) the rest
     http_handler fn;
+    http_route_options opts;
 };
 
 bool is_param(std::string_view seg) { return seg.size() >= 2 && seg.front() == '{' && seg.back() == '}'; }
@@ -172,6 +173,22 @@ public:
             std::uint64_t sent = 0;
         };
         std::unique_ptr<body_state> body;
+        // A request body streamed to its handler (a stream_body route):
+        // shared with req.body_source.next, which holds it weakly, so that
+        // a reader kept past the response finds it gone.
+        struct body_reader {
+            std::weak_ptr<conn> owner;
+            std::optional<std::uint64_t> limit;   // the route's max_body_bytes
+            std::uint64_t received = 0;           // decoded bytes so far
+            bool complete = false;                // the parser reached the body's end
+            bool continue_due = false;            // Expect: 100-continue, not answered yet
+            std::optional<promise<std::optional<std::string>>> waiter;   // the pending next()
+            std::exception_ptr error;             // every next() rejects with it once set
+            int error_status = 0;                 // the request's fault (400, 413): answered so
+            std::string error_reason;
+        };
+        std::shared_ptr<body_reader> body_in;
+        bool reading_body = false;   // a read for body_in is in flight
         reactor::time_point write_deadline{};  // for the latest write
         reactor::time_point started{};
         reactor::time_point deadline{};
@@ -204,7 +221,8 @@ public:
 
     ~impl() { close_all(); }
 
-    void add_route(std::string_view method, std::string_view pattern, http_handler fn) {
+    void add_route(std::string_view method, std::string_view pattern, const http_route_options& opts,
+                   http_handler fn) {
         if (method.empty())
             throw invalid_argument("vow::net::http_server::route: the method is empty");
         if (pattern.empty() || pattern.front() != '/')
@@ -239,6 +257,9 @@ public:
         if (!error.empty())
             throw invalid_argument(fmt::format("vow::net::http_server::route: pattern '{}': {}", pattern, error));
         e.fn = std::move(fn);
+        e.opts = opts;
+        if (opts.stream_body)
+            ++streaming_routes_;
         routes_.push_back(std::move(e));
     }
 
@@ -393,8 +414,20 @@ private:
                 c->ph = phase::reading;
                 c->started = r_.now();
                 c->deadline = c->started + opts_.header_timeout;
+                // Only a server with streaming routes routes a request
+                // before its body is read.
+                c->parser.stop_at_head(streaming_routes_ > 0);
             }
             auto res = c->parser.parse(c->buf, c->req);
+            const route_entry* streams = nullptr;   // the streaming route the request goes to
+            if (res.status == detail::parse_status::head) {
+                if (const route_entry* rt = route_for(*c->parser.head()); rt && rt->opts.stream_body) {
+                    streams = rt;
+                    res.status = detail::parse_status::complete;
+                } else if (res = c->parser.buffer_body(); res.status != detail::parse_status::error) {
+                    continue;   // read whole, as without streaming routes
+                }
+            }
             if (res.status == detail::parse_status::need_more) {
                 if (const http_request* head = c->parser.head()) {
                     // The head is in; the body is on its way (or waits for
@@ -416,10 +449,15 @@ private:
                 break;
             }
             c->buf.erase(0, res.consumed);
-            c->parser.reset();
+            std::optional<http_response> refused;
+            if (streams)
+                refused = begin_body(c, *streams);
+            else
+                c->parser.reset();
             c->sent_continue = false;
-            http_handler_result result = dispatch(*c);
+            http_handler_result result = refused ? http_handler_result(std::move(*refused)) : dispatch(*c);
             if (auto* resp = std::get_if<http_response>(&result)) {
+                end_body(*c);
                 finish_response(*c, *resp, out);
                 c->req = http_request{};
                 c->ph = phase::writing;
@@ -457,10 +495,16 @@ private:
         if (c->ph != phase::handling)
             return;
         std::string out;
-        if (error) {
+        if (error && c->body_in && c->body_in->error_status != 0) {
+            // The handler gave up on a body the client got wrong (over the
+            // route's limit, bad framing): the client's fault, answered as
+            // such and not reported.
+            resp = http_response::text(c->body_in->error_reason + "\n", c->body_in->error_status);
+        } else if (error) {
             report(error, c->req);
             resp = internal_error();
         }
+        end_body(*c);
         finish_response(*c, resp, out);
         c->req = http_request{};
         c->ph = phase::writing;
@@ -627,6 +671,186 @@ private:
             });
     }
 
+    // A streamed request body (a stream_body route). The head's bytes are
+    // dropped; the parser decodes the body as next() asks for it. Returns
+    // the answer that refuses the request instead of calling the handler
+    // (413: a Content-Length over the route's limit), or nullopt.
+    std::optional<http_response> begin_body(const conn_ptr& c, const route_entry& rt) {
+        c->parser.stream_body(c->req);
+        auto b = std::make_shared<conn::body_reader>();
+        b->owner = c;
+        b->limit = rt.opts.max_body_bytes;
+        b->continue_due = c->req.version_minor >= 1 && c->req.headers.has_token("Expect", "100-continue");
+        std::optional<std::uint64_t> length;
+        if (auto cl = c->req.headers.get("Content-Length"); cl && !c->req.headers.contains("Transfer-Encoding")) {
+            std::uint64_t n = 0;
+            if (detail::parse_decimal(detail::trim_ows(*cl), n))   // checked by the parser
+                length = n;
+        }
+        if (length && b->limit && *length > *b->limit) {
+            c->close_after = true;
+            return http_response::text(fmt::format("Content-Length {} exceeds the {}-byte body limit\n", *length,
+                                                   *b->limit),
+                                       413);
+        }
+        // No body at all (no Content-Length, or 0): complete at once.
+        std::string none;
+        if (c->parser.body_some({}, none).status == detail::parse_status::complete) {
+            b->complete = true;
+            c->parser.reset();
+        }
+        c->req.body_source.length = length;
+        c->req.body_source.next = [w = std::weak_ptr<conn::body_reader>(b), &r = r_] { return body_next(w, r); };
+        c->body_in = std::move(b);
+        return std::nullopt;
+    }
+
+    // req.body_source.next() of a streamed request.
+    static future<std::optional<std::string>> body_next(const std::weak_ptr<conn::body_reader>& w, reactor& r) {
+        using chunk = std::optional<std::string>;
+        auto b = w.lock();
+        auto c = b ? b->owner.lock() : nullptr;
+        if (!b || !c)
+            return make_exception_future<chunk>(
+                r, usage_error("vow::net::http_server: body_source.next() after the response was sent (read a "
+                               "streamed request body before answering)"));
+        if (b->error)
+            return make_exception_future<chunk>(r, b->error);
+        if (b->complete)
+            return make_ready_future(r, chunk());
+        if (b->waiter)
+            return make_exception_future<chunk>(
+                r, usage_error("vow::net::http_server: body_source.next() called again before the last call's "
+                               "chunk arrived"));
+        if (!c->srv)   // closed: close_conn set b->error, so this is only a safeguard
+            return make_exception_future<chunk>(r, io_error(std::make_error_code(std::errc::operation_canceled),
+                                                            "vow::net::http_server: the connection is closed"));
+        b->waiter.emplace(r);
+        auto f = b->waiter->get_future();
+        if (b->continue_due) {
+            b->continue_due = false;
+            (void)c->srv->send(c, "HTTP/1.1 100 Continue\r\n\r\n").catch_([c](std::exception_ptr) {
+                if (c->srv)
+                    c->srv->close_conn(*c);
+            });
+        }
+        c->srv->pump_body(c);
+        return f;
+    }
+
+    // Gives the waiting next() what the buffer holds of the body; reads
+    // from the client only if it holds none (backpressure).
+    void pump_body(const conn_ptr& c) {
+        auto& b = *c->body_in;
+        std::string data;
+        auto res = c->parser.body_some(c->buf, data);
+        c->buf.erase(0, res.consumed);
+        if (res.status == detail::parse_status::error) {
+            fail_body(*c,
+                      std::make_exception_ptr(http_error(fmt::format(
+                          "vow::net::http_server: {} {}: bad request body: {}", c->req.method, c->req.path,
+                          res.error_reason))),
+                      res.error_status, res.error_reason);
+            return;
+        }
+        b.received += data.size();
+        if (b.limit && b.received > *b.limit) {
+            auto why = fmt::format("body larger than the route's {}-byte limit", *b.limit);
+            fail_body(*c,
+                      std::make_exception_ptr(limit_error(
+                          fmt::format("vow::net::http_server: {} {}: {}", c->req.method, c->req.path, why))),
+                      413, why);
+            return;
+        }
+        if (res.status == detail::parse_status::complete) {
+            b.complete = true;
+            c->parser.reset();
+        }
+        if (!data.empty() || b.complete) {
+            auto p = std::move(*b.waiter);
+            b.waiter.reset();
+            p.resolve(data.empty() ? std::optional<std::string>() : std::optional<std::string>(std::move(data)));
+            return;
+        }
+        c->reading_body = true;
+        c->deadline = r_.now() + opts_.body_timeout;
+        (void)c->stream.read_some()
+            .then([c](std::string bytes) {
+                c->reading_body = false;
+                if (c->srv)
+                    c->srv->on_body_data(c, std::move(bytes));
+            })
+            .catch_([c](std::exception_ptr e) {
+                c->reading_body = false;
+                if (!c->srv)
+                    return;
+                if (c->body_in)
+                    c->srv->fail_body(*c, std::move(e));
+                c->srv->close_conn(*c);
+            });
+    }
+
+    void on_body_data(const conn_ptr& c, std::string bytes) {
+        if (!c->body_in) {
+            // The response went out before the body was read: the
+            // connection closes after it, and this read is the lingering's.
+            if (c->ph == phase::lingering)
+                on_data(c, std::move(bytes));
+            return;
+        }
+        if (bytes.empty()) {
+            auto res = c->parser.finish_body();
+            fail_body(*c, std::make_exception_ptr(incomplete_read(
+                              fmt::format("vow::net::http_server: {} {}: {}", c->req.method, c->req.path,
+                                          res.error_reason),
+                              std::string())));
+            close_conn(*c);
+            return;
+        }
+        if (c->buf.empty())
+            c->buf = std::move(bytes);
+        else
+            c->buf.append(bytes);
+        pump_body(c);
+    }
+
+    // The streamed body failed: the pending next() and every later one
+    // reject with `e`; the connection cannot carry another request.
+    // `status`: the answer the request gets if its handler rejects (0: the
+    // client is gone, no answer).
+    static void fail_body(conn& c, std::exception_ptr e, int status = 0, std::string reason = {}) noexcept {
+        auto& b = *c.body_in;
+        c.close_after = true;
+        if (!b.error) {
+            b.error = std::move(e);
+            b.error_status = status;
+            b.error_reason = std::move(reason);
+        }
+        if (b.waiter) {
+            auto p = std::move(*b.waiter);
+            b.waiter.reset();
+            p.reject(b.error);
+        }
+    }
+
+    // The handler answered. A body it did not read to its end cannot be
+    // skipped safely (its framing may be bad, or endless): the connection
+    // closes after the response, discarding what the client still sends.
+    void end_body(conn& c) {
+        if (!c.body_in)
+            return;
+        auto b = std::move(c.body_in);
+        if (!b->complete) {
+            c.close_after = true;
+            if (b->waiter) {
+                auto p = std::move(*b->waiter);
+                b->waiter.reset();
+                p.reject(usage_error("vow::net::http_server: the response was sent before the request body "
+                                     "was read"));
+            }
+        }
+    }
+
     // Writes `out` to the client, which must take it (into the kernel, or
     // down to the stream's high-water mark, where the write's future
     // resolves) within write_timeout: a client that stops reading a large
@@ -728,7 +952,7 @@ private:
                 if (!c->srv)
                     return;
                 c->deadline = c->srv->r_.now() + std::chrono::seconds(2);
-                if (!read_pending)
+                if (!read_pending && !c->reading_body)
                     c->srv->read_more(c);
             })
             .catch_([c](std::exception_ptr) {
@@ -737,25 +961,43 @@ private:
             });
     }
 
-    http_handler_result dispatch(conn& c) {
-        ++requests_;
-        http_request& req = c.req;
-        const bool head = req.method == "HEAD";
+    // The route for `method` and `path` (HEAD falls back to GET), or
+    // nullptr; `params` is left as the last match attempt made it.
+    // `path_matched`: some route matched the path; `allow` collects the
+    // methods of those that did (for a 405).
+    const route_entry* find_route(std::string_view method, std::string_view path,
+                                  std::vector<std::pair<std::string, std::string>>& params, bool& path_matched,
+                                  std::vector<std::string_view>& allow) const {
+        const bool head = method == "HEAD";
         const route_entry* found = nullptr;
-        bool path_matched = false;
-        std::vector<std::string_view> allow;
         for (const auto& rt : routes_) {
-            if (!match(rt, req.path, req.params))
+            if (!match(rt, path, params))
                 continue;
             path_matched = true;
-            if (rt.method == req.method || (head && rt.method == "GET" && !found)) {
+            if (rt.method == method || (head && rt.method == "GET" && !found)) {
                 found = &rt;
-                if (rt.method == req.method)
+                if (rt.method == method)
                     break;
             } else if (std::find(allow.begin(), allow.end(), rt.method) == allow.end()) {
                 allow.push_back(rt.method);   // whole names: "LOCK" is not in "UNLOCK"
             }
         }
+        return found;
+    }
+
+    // The route a request head goes to, to decide how its body is read.
+    const route_entry* route_for(const http_request& head) {
+        bool path_matched = false;
+        std::vector<std::string_view> allow;
+        return find_route(head.method, head.path, scratch_params_, path_matched, allow);
+    }
+
+    http_handler_result dispatch(conn& c) {
+        ++requests_;
+        http_request& req = c.req;
+        bool path_matched = false;
+        std::vector<std::string_view> allow;
+        const route_entry* found = find_route(req.method, req.path, req.params, path_matched, allow);
         if (!found) {
             req.params.clear();
             if (!path_matched)
@@ -903,6 +1145,10 @@ private:
     void close_conn(conn& c) noexcept {
         if (c.ph == phase::closed)
             return;
+        if (c.body_in)
+            fail_body(c, std::make_exception_ptr(io_error(std::make_error_code(std::errc::operation_canceled),
+                                                          "vow::net::http_server: the connection was closed while "
+                                                          "its request body was being read")));
         c.ph = phase::closed;
         c.srv = nullptr;
         c.stream.close();
@@ -917,7 +1163,13 @@ private:
         auto now = reactor::clock::now();
         for (auto it = conns_.begin(); it != conns_.end();) {
             auto& c = **it++;
-            if (write_stalled(c) && now >= c.write_deadline)
+            if (c.reading_body && c.body_in && now >= c.deadline) {
+                fail_body(c, std::make_exception_ptr(timeout_error(fmt::format(
+                                 "vow::net::http_server: {} {}: no request body bytes within body_timeout "
+                                 "(after {} bytes)",
+                                 c.req.method, c.req.path, c.body_in->received))));
+                close_conn(c);
+            } else if (write_stalled(c) && now >= c.write_deadline)
                 close_conn(c);
             else if (c.ph != phase::handling && c.ph != phase::writing && now >= c.deadline)
                 close_conn(c);
@@ -950,6 +1202,8 @@ private:
     std::vector<std::function<future<void>(reactor::duration)>> shutdown_hooks_;
     std::size_t hooks_pending_ = 0;
     std::uint64_t requests_ = 0;
+    std::size_t streaming_routes_ = 0;
+    std::vector<std::pair<std::string, std::string>> scratch_params_;   // route_for's
 };
 
 namespace {
@@ -975,9 +1229,10 @@ http_server::~http_server() {
 }
 
 // Members that act on the server are checked; the getters are not.
-void http_server::add_route(std::string_view method, std::string_view pattern, http_handler fn) {
+void http_server::add_route(std::string_view method, std::string_view pattern, const http_route_options& opts,
+                            http_handler fn) {
     vow::detail::check_thread(impl_->get_reactor(), "net::http_server::route");
-    impl_->add_route(method, pattern, std::move(fn));
+    impl_->add_route(method, pattern, opts, std::move(fn));
 }
 void http_server::on_response(access_log fn) {
     vow::detail::check_thread(impl_->get_reactor(), "net::http_server::on_response");

@@ -9,6 +9,7 @@
 // plain build only (memory_probe.hpp says why).
 #include <vow/fs/file.hpp>
 #include <vow/net/http/client.hpp>
+#include <vow/net/http/server.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/promise/loop.hpp>
 #include <vow/promise/sleep.hpp>
@@ -651,6 +652,60 @@ BOOST_FIXTURE_TEST_CASE(a_256_mib_download_to_a_file_stays_under_64_mib_resident
     }
     BOOST_TEST(wrong == 0u);
     report_growth("256 MiB download to a file", growth);
+}
+
+// An upload through vow's own server, to a streaming route: both ends
+// streamed, so neither holds the body.
+BOOST_FIXTURE_TEST_CASE(a_64_mib_upload_to_a_streaming_route_arrives_whole_in_bounded_memory, fixture,
+                        *vow::test::memory_tests()) {
+    constexpr std::uint64_t size = 64 << 20;
+    constexpr std::size_t piece = 256 * 1024;
+    // FNV-1a over the bytes, as they are produced and as they arrive.
+    auto fnv = [](std::uint64_t h, std::string_view bytes) {
+        for (char b : bytes)
+            h = (h ^ static_cast<unsigned char>(b)) * 0x100000001b3ULL;
+        return h;
+    };
+    std::uint64_t sent_hash = 0xcbf29ce484222325ULL, got_hash = sent_hash, got = 0;
+    vow::net::http_server server(r, "127.0.0.1", 0);
+    server.route("PUT", "/up", {.stream_body = true}, [&](const http_request& req) {
+        return vow::repeat(r, [&] {
+                   return req.body_source.next().then([&](chunk c) {
+                       if (!c)
+                           return vow::stop_iteration::yes;
+                       got += c->size();
+                       got_hash = fnv(got_hash, *c);
+                       return vow::stop_iteration::no;
+                   });
+               })
+            .then([&] { return http_response::text(std::to_string(got)); });
+    });
+    std::uint64_t produced = 0;
+    http_body_source src;
+    src.length = size;
+    src.next = [&]() {
+        if (produced == size)
+            return vow::make_ready_future(r, chunk());
+        std::string block(piece, '\0');
+        for (std::size_t i = 0; i < piece; ++i)
+            block[i] = pattern_byte(produced + i);
+        produced += piece;
+        sent_hash = fnv(sent_hash, block);
+        return vow::make_ready_future(r, chunk(std::move(block)));
+    };
+    vow::test::memory_probe probe;
+    request_options ro;
+    ro.timeout = 110s;
+    ro.body_source = std::move(src);
+    auto res = wait(client.request("PUT", fmt::format("http://127.0.0.1:{}/up", server.port()), {}, std::move(ro)),
+                    110s);
+    auto growth = probe.growth_kib();
+    BOOST_TEST(res.status == 200);
+    BOOST_TEST(res.body == std::to_string(size));
+    BOOST_TEST(got == size);
+    BOOST_TEST(got_hash == sent_hash);
+    BOOST_TEST_MESSAGE(fmt::format("64 MiB upload to a streaming route: peak resident growth {} KiB", growth));
+    BOOST_TEST(growth < 16 * 1024);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

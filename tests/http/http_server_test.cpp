@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <promise_fixture.hpp>
+#include <temp_dir.hpp>
 
 #include <net/http/parser.hpp>
 
@@ -13,6 +14,7 @@
 #include <vow/net/http/server.hpp>
 #include <vow/net/tcp.hpp>
 #include <vow/promise/event.hpp>
+#include <vow/promise/loop.hpp>
 #include <vow/promise/sleep.hpp>
 
 #include <fmt/format.h>
@@ -1478,6 +1480,366 @@ BOOST_FIXTURE_TEST_CASE(a_pipelined_request_after_a_streamed_body_is_answered_af
     c.send(get("/stream") + get("/"));
     BOOST_TEST(c.response().body == "first");
     BOOST_TEST(c.response().body == "root");
+}
+
+// ---------------------------------------------------------------------------
+// Streamed request bodies (routes added with {.stream_body = true})
+
+namespace {
+
+// What a handler read of a streamed body: the bytes, and how they came.
+struct body_read {
+    std::string bytes;
+    std::size_t chunks = 0;
+    std::size_t largest = 0;
+};
+
+// Reads req.body_source to its end.
+vow::future<std::shared_ptr<body_read>> read_body(vow::reactor& r, const http_request& req) {
+    auto out = std::make_shared<body_read>();
+    return vow::repeat(r, [&req, out] {
+               return req.body_source.next().then([out](std::optional<std::string> chunk) {
+                   if (!chunk)
+                       return vow::stop_iteration::yes;
+                   ++out->chunks;
+                   out->largest = std::max(out->largest, chunk->size());
+                   out->bytes += *chunk;
+                   return vow::stop_iteration::no;
+               });
+           })
+        .then([out] { return out; });
+}
+
+// 0, 1, ... 250, 0, ...: `n` bytes a test can check anywhere.
+std::string pattern(std::size_t n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i)
+        s[i] = static_cast<char>(i % 251);
+    return s;
+}
+
+// A streaming handler's work: reads the whole body and answers with its
+// size; a failure is kept in `error` and passed on (to the server).
+vow::future<http_response> read_or_keep_error(vow::reactor& r, const http_request& req, std::exception_ptr& error) {
+    return read_body(r, req)
+        .then([](std::shared_ptr<body_read> b) { return http_response::text(std::to_string(b->bytes.size())); })
+        .catch_([&error](std::exception_ptr e) -> http_response {
+            error = e;
+            std::rethrow_exception(e);
+        });
+}
+
+// Runs the loop until `ready()` holds (the fixture's wait limit applies).
+void until(vow::test::promise_fixture& fx, const std::function<bool()>& ready) {
+    fx.wait(vow::repeat(fx.r, [&] {
+        return vow::sleep(fx.r, 5ms).then([&] { return ready() ? vow::stop_iteration::yes : vow::stop_iteration::no; });
+    }));
+}
+
+std::string put_head(std::string_view target, std::size_t length, std::string_view extra = "") {
+    return fmt::format("PUT {} HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n{}\r\n", target, length, extra);
+}
+
+// A streaming route that reads the whole body and answers with it (and with
+// its Content-Length, "-" if none, in X-Length).
+void add_echo_stream(server_fixture& fx, std::string_view method, std::string_view pattern_,
+                     vow::net::http_route_options o = {.stream_body = true}) {
+    fx.server.route(method, pattern_, o, [&fx](const http_request& req) {
+        auto length = req.body_source.length ? std::to_string(*req.body_source.length) : std::string("-");
+        BOOST_TEST(req.body.empty());
+        return read_body(fx.r, req).then([length](std::shared_ptr<body_read> b) {
+            auto res = http_response::text(std::move(b->bytes));
+            res.headers.set("X-Length", length);
+            return res;
+        });
+    });
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_streaming_route_reads_a_body_larger_than_max_body_bytes_in_chunks, server_fixture) {
+    constexpr std::size_t size = 20 << 20;   // the server's max_body_bytes is 8 MiB
+    std::shared_ptr<body_read> got;
+    std::optional<std::uint64_t> length;
+    server.route("PUT", "/upload/{name}", {.stream_body = true}, [&](const http_request& req) {
+        length = req.body_source.length;
+        return read_body(r, req).then([&, name = std::string(req.param("name"))](std::shared_ptr<body_read> b) {
+            got = b;
+            return http_response::text(fmt::format("{}: {} bytes", name, b->bytes.size()), 201);
+        });
+    });
+    const std::string body = pattern(size);
+    auto c = client();
+    c.send(put_head("/upload/big.bin", size));
+    for (std::size_t at = 0; at < size; at += 1 << 20)
+        c.send(std::string_view(body).substr(at, 1 << 20));
+    auto res = c.response();
+    BOOST_TEST(res.status == 201);
+    BOOST_TEST(res.body == fmt::format("big.bin: {} bytes", size));
+    BOOST_TEST(!res.headers.has_token("Connection", "close"));
+    BOOST_REQUIRE(got);
+    BOOST_TEST((got->bytes == body));
+    BOOST_TEST((length == std::optional<std::uint64_t>(size)));
+    // One read at a time: no chunk is more than the stream reads at once.
+    BOOST_TEST(got->chunks > 1u);
+    BOOST_TEST(got->largest <= 64u * 1024);
+    // The connection goes on.
+    c.send(get("/"));
+    BOOST_TEST(c.response().body == "root");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_chunked_upload_is_de_chunked_and_a_pipelined_request_follows, server_fixture) {
+    add_echo_stream(*this, "POST", "/up");
+    const std::string request = "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: yes\r\n\r\n" +
+                                get("/");
+    auto c = client();
+    // In pieces of 3 bytes: chunk-size lines and data split anywhere.
+    for (std::size_t at = 0; at < request.size(); at += 3)
+        c.send(std::string_view(request).substr(at, 3));
+    auto res = c.response();
+    BOOST_TEST(res.status == 200);
+    BOOST_TEST(res.body == "hello world");
+    BOOST_TEST(*res.headers.get("X-Length") == "-");
+    BOOST_TEST(c.response().body == "root");
+    // A big one, in one go.
+    std::string big = pattern(3 << 20), framed;
+    for (std::size_t at = 0; at < big.size(); at += 100000)
+        vow::net::detail::append_chunk(framed, std::string_view(big).substr(at, 100000));
+    c.send("POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+    c.send(framed);
+    c.send(vow::net::detail::last_chunk);
+    BOOST_TEST((c.response().body == big));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_upload_streams_to_a_file_through_file_sink, server_fixture) {
+    vow::test::temp_dir dir;
+    const auto path = dir.at("uploaded");
+    server.route("PUT", "/file", {.stream_body = true}, [&](const http_request& req) {
+        return vow::fs::open(r, path, vow::fs::open_mode::write | vow::fs::open_mode::create)
+            .then([&](vow::fs::file f) {
+                auto sink = vow::net::file_sink(std::make_shared<vow::fs::file>(std::move(f)));
+                return vow::repeat(r, [&, sink] {
+                    return req.body_source.next().then([&, sink](std::optional<std::string> chunk) {
+                        if (!chunk)
+                            return vow::make_ready_future(r, vow::stop_iteration::yes);
+                        return sink(std::move(*chunk)).then([] { return vow::stop_iteration::no; });
+                    });
+                });
+            })
+            .then([] { return http_response::text("stored\n", 201); });
+    });
+    const std::string body = pattern(5 << 20);
+    auto c = client();
+    c.send(put_head("/file", body.size()));
+    for (std::size_t at = 0; at < body.size(); at += 1 << 20)
+        c.send(std::string_view(body).substr(at, 1 << 20));
+    BOOST_TEST(c.response().status == 201);
+    std::ifstream in(path, std::ios::binary);
+    std::string stored((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    BOOST_TEST((stored == body));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_handler_that_stops_reading_stalls_the_client, server_fixture) {
+    constexpr std::size_t size = 14 << 20;
+    std::optional<vow::promise<void>> gate;
+    gate.emplace(r);
+    auto resume = std::make_shared<vow::future<void>>(gate->get_future());
+    std::size_t first = 0;
+    std::shared_ptr<body_read> rest;
+    server.route("PUT", "/slow", {.stream_body = true}, [&](const http_request& req) {
+        return req.body_source.next()
+            .then([&, resume](std::optional<std::string> chunk) {
+                first = chunk ? chunk->size() : 0;
+                return std::move(*resume);   // paused until the test says
+            })
+            .then([&] { return read_body(r, req); })
+            .then([&](std::shared_ptr<body_read> b) {
+                rest = b;
+                return http_response::text("done");
+            });
+    });
+    auto c = client();
+    const int small = 64 * 1024;
+    ::setsockopt(c.stream().native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    const std::string body = pattern(size);
+    c.send(put_head("/slow", size));
+    auto written = c.stream().write(body);
+    wait(vow::sleep(r, 300ms));
+    // The server took what the kernel's buffers, the stream's read-ahead and
+    // one chunk hold, not the body.
+    const std::size_t taken = size - c.stream().buffered_output();
+    BOOST_TEST_MESSAGE("taken by the server while the handler paused: " << taken / 1024 << " KiB");
+    BOOST_TEST(first > 0u);
+    BOOST_TEST(!written.available());
+    BOOST_TEST(taken < std::size_t(8 << 20));
+    gate->resolve();
+    wait(std::move(written));
+    BOOST_TEST(c.response().body == "done");
+    BOOST_REQUIRE(rest);
+    BOOST_TEST((body.substr(0, first) + rest->bytes == body));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_answer_before_the_body_is_read_closes_the_connection_after_it, server_fixture) {
+    server.route("PUT", "/refuse", {.stream_body = true},
+                 [](const http_request&) { return http_response::text("no\n", 403); });
+    vow::net::http_body_source kept;
+    server.route("PUT", "/partial", {.stream_body = true}, [&](const http_request& req) {
+        kept = req.body_source;
+        return req.body_source.next().then([](std::optional<std::string> chunk) {
+            return http_response::text(fmt::format("read {}", chunk ? chunk->size() : 0));
+        });
+    });
+    {
+        auto c = client();
+        c.send(put_head("/refuse", 10 << 20) + pattern(64 * 1024));
+        auto res = c.response();
+        BOOST_TEST(res.status == 403);
+        BOOST_TEST(res.headers.has_token("Connection", "close"));
+        // What the client still sends is discarded, never taken for a request.
+        c.send(get("/") + pattern(1 << 20));
+        BOOST_TEST(c.closes());
+    }
+    {
+        auto c = client();
+        c.send(put_head("/partial", 1 << 20) + pattern(1000));
+        auto res = c.response();
+        BOOST_TEST(res.body == "read 1000");
+        BOOST_TEST(res.headers.has_token("Connection", "close"));
+        BOOST_TEST(c.closes());
+        // A reader kept past the response is refused.
+        BOOST_TEST(vow::error_as<vow::usage_error>(wait_error(kept.next())) != nullptr);
+    }
+    BOOST_TEST(ask(get("/")).body == "root");
+    BOOST_TEST(handled == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_client_that_goes_away_mid_body_rejects_next_with_incomplete_read, server_fixture) {
+    std::exception_ptr error;
+    server.route("PUT", "/up", {.stream_body = true}, [&](const http_request& req) {
+        return read_or_keep_error(r, req, error);   // goes nowhere: the connection is gone
+    });
+    {
+        auto c = client();
+        c.send(put_head("/up", 1 << 20) + pattern(1000));
+        wait(vow::sleep(r, 50ms));
+        c.stream().close();
+        until(*this, [&] { return error != nullptr; });
+    }
+    BOOST_TEST(vow::error_as<vow::net::incomplete_read>(error) != nullptr);
+    BOOST_TEST(vow::test::message_of(error).find("1000 of 1048576") != std::string::npos,
+               vow::test::message_of(error));
+    BOOST_TEST(vow::test::message_of(error).find("PUT /up") != std::string::npos);
+    BOOST_TEST(server.connections() == 0u);
+    BOOST_TEST(ask(get("/")).body == "root");   // nothing reported, the server goes on
+}
+
+BOOST_FIXTURE_TEST_CASE(a_streaming_route_s_limit_answers_413, server_fixture) {
+    std::exception_ptr error;
+    int calls = 0;
+    server.route("PUT", "/small", {.stream_body = true, .max_body_bytes = 1000}, [&](const http_request& req) {
+        ++calls;
+        return read_or_keep_error(r, req, error);
+    });
+    // A Content-Length over it: refused before the handler.
+    expect_rejected(put_head("/small", 1001), 413);
+    BOOST_TEST(calls == 0);
+    // Exactly the limit is fine.
+    BOOST_TEST(ask(put_head("/small", 1000) + pattern(1000)).body == "1000");
+    // A chunked body that goes past it: the read rejects, the request gets 413.
+    auto c = client();
+    std::string chunked = "PUT /small HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    vow::net::detail::append_chunk(chunked, pattern(600));
+    vow::net::detail::append_chunk(chunked, pattern(600));
+    c.send(chunked);
+    auto res = c.response();
+    BOOST_TEST(res.status == 413);
+    BOOST_TEST(res.headers.has_token("Connection", "close"));
+    BOOST_TEST(res.body.find("1000-byte limit") != std::string::npos);
+    BOOST_TEST(c.closes());
+    BOOST_TEST(vow::error_as<vow::net::limit_error>(error) != nullptr);
+    BOOST_TEST(calls == 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_read_that_waits_longer_than_body_timeout_rejects_and_the_connection_closes,
+                        server_fixture) {
+    auto s = make_server({.body_timeout = 200ms});
+    std::exception_ptr error;
+    s.route("PUT", "/up", {.stream_body = true}, [&](const http_request& req) {
+        return read_or_keep_error(r, req, error);
+    });
+    auto c = client(s);
+    c.send(put_head("/up", 100) + "0123456789");
+    BOOST_TEST(c.closes());
+    until(*this, [&] { return error != nullptr; });
+    BOOST_TEST(vow::error_as<vow::timeout_error>(error) != nullptr);
+    BOOST_TEST(vow::test::message_of(error).find("after 10 bytes") != std::string::npos,
+               vow::test::message_of(error));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_bad_chunk_in_a_streamed_body_rejects_next_and_answers_400, server_fixture) {
+    std::exception_ptr error;
+    server.route("PUT", "/up", {.stream_body = true}, [&](const http_request& req) {
+        return read_or_keep_error(r, req, error);
+    });
+    auto c = client();
+    c.send("PUT /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n");
+    auto res = c.response();
+    BOOST_TEST(res.status == 400);
+    BOOST_TEST(res.headers.has_token("Connection", "close"));
+    BOOST_TEST(c.closes());
+    BOOST_TEST(vow::error_as<vow::net::http_error>(error) != nullptr);
+    BOOST_TEST(vow::test::message_of(error).find("bad request body") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(expect_100_continue_is_answered_at_the_first_read, server_fixture) {
+    add_echo_stream(*this, "PUT", "/up");
+    server.route("PUT", "/refuse", {.stream_body = true},
+                 [](const http_request&) { return http_response::text("no\n", 403); });
+    {
+        auto c = client();
+        c.send(put_head("/up", 5, "Expect: 100-continue\r\n"));
+        BOOST_TEST(c.response().status == 100);
+        c.send("hello");
+        auto res = c.response();
+        BOOST_TEST(res.body == "hello");
+        BOOST_TEST(!res.headers.has_token("Connection", "close"));
+    }
+    {
+        // A handler that refuses without reading never asks for the body.
+        auto c = client();
+        c.send(put_head("/refuse", 5, "Expect: 100-continue\r\n"));
+        auto res = c.response();
+        BOOST_TEST(res.status == 403);
+        BOOST_TEST(res.headers.has_token("Connection", "close"));
+        BOOST_TEST(c.closes());
+    }
+}
+
+BOOST_FIXTURE_TEST_CASE(ordinary_routes_beside_a_streaming_one_keep_their_behaviour, server_fixture) {
+    add_echo_stream(*this, "PUT", "/up");
+    add_echo_stream(*this, "GET", "/empty");
+    // Over max_body_bytes: 413, as ever.
+    expect_rejected("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 9000000\r\n\r\n", 413);
+    expect_rejected("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
+    // Pipelined ordinary and streamed requests, answered in order.
+    auto c = client();
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" + put_head("/up", 4) + "wxyz" +
+           "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n" +
+           get("/empty") + get("/"));
+    BOOST_TEST(c.response().body == "abc");
+    auto up = c.response();
+    BOOST_TEST(up.body == "wxyz");
+    BOOST_TEST(*up.headers.get("X-Length") == "4");
+    BOOST_TEST(c.response().body == "hi");
+    BOOST_TEST(c.response().body == "");   // no body: the end at once
+    BOOST_TEST(c.response().body == "root");
+    // 100-continue for an ordinary route, as before.
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+    BOOST_TEST(c.response().status == 100);
+    c.send("xyz");
+    BOOST_TEST(c.response().body == "xyz");
+    BOOST_TEST(c.stays_open());
 }
 
 BOOST_AUTO_TEST_SUITE_END()  // http_server_test

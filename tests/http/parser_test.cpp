@@ -461,4 +461,89 @@ BOOST_AUTO_TEST_CASE(reset_makes_the_parser_ready_for_the_next_message) {
     BOOST_TEST(req.path == "/hello");
 }
 
+// ---------------------------------------------------------------------------
+// stop_at_head: the body's fate decided once the head is in
+
+BOOST_AUTO_TEST_CASE(stop_at_head_returns_the_head_then_buffer_body_reads_it_whole) {
+    request_parser p({.max_body_bytes = 10});
+    p.stop_at_head(true);
+    const std::string msg = "PUT /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
+    http_request req;
+    auto r = p.parse(msg, req);
+    BOOST_TEST((r.status == parse_status::head));
+    BOOST_TEST(r.consumed == msg.size() - 5);
+    BOOST_TEST(req.method.empty());   // `out` is untouched until complete
+    BOOST_REQUIRE(p.head() != nullptr);
+    BOOST_TEST(p.head()->path == "/a");
+    BOOST_TEST((p.buffer_body().status == parse_status::complete));
+    r = p.parse(msg, req);
+    BOOST_TEST((r.status == parse_status::complete));
+    BOOST_TEST(r.consumed == msg.size());
+    BOOST_TEST(req.body == "hello");
+}
+
+BOOST_AUTO_TEST_CASE(stop_at_head_defers_only_the_content_length_limit) {
+    request_parser p({.max_body_bytes = 10});
+    p.stop_at_head(true);
+    http_request req;
+    auto r = p.parse("PUT /a HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", req);
+    BOOST_TEST((r.status == parse_status::head));
+    r = p.buffer_body();
+    BOOST_TEST((r.status == parse_status::error));
+    BOOST_TEST(r.error_status == 413);
+    // Framing errors are found at the head, as ever.
+    request_parser q;
+    q.stop_at_head(true);
+    r = q.parse("PUT /a HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", req);
+    BOOST_TEST((r.status == parse_status::error));
+    BOOST_TEST(r.error_status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(stream_body_decodes_a_chunked_body_past_max_body_bytes_in_pieces) {
+    request_parser p({.max_body_bytes = 4});
+    p.stop_at_head(true);
+    std::string msg = "PUT /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "6\r\nabcdef\r\n4;x=y\r\nghij\r\n0\r\nT: 1\r\n\r\nGET";
+    http_request req;
+    auto r = p.parse(msg, req);
+    BOOST_REQUIRE((r.status == parse_status::head));
+    p.stream_body(req);
+    BOOST_TEST(req.method == "PUT");
+    std::string buf = msg.substr(r.consumed), body, fed;
+    // Two bytes at a time.
+    std::size_t at = 0;
+    for (; at < buf.size(); at += 2) {
+        fed += buf.substr(at, 2);
+        r = p.body_some(fed, body);
+        BOOST_REQUIRE((r.status != parse_status::error));
+        fed.erase(0, r.consumed);
+        if (r.status == parse_status::complete)
+            break;
+    }
+    BOOST_TEST((r.status == parse_status::complete));
+    BOOST_TEST(body == "abcdefghij");
+    // What follows the body is left for the next request.
+    BOOST_TEST(fed + buf.substr(std::min(buf.size(), at + 2)) == "GET");
+    // reset() restores the body limit for the next message.
+    p.reset();
+    p.stop_at_head(false);
+    auto o = p.parse("PUT /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", req);
+    BOOST_TEST(o.error_status == 413);
+}
+
+BOOST_AUTO_TEST_CASE(finish_body_names_how_much_of_a_streamed_body_arrived) {
+    request_parser p;
+    p.stop_at_head(true);
+    http_request req;
+    const std::string head = "PUT /a HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n";
+    BOOST_REQUIRE((p.parse(head, req).status == parse_status::head));
+    p.stream_body(req);
+    std::string body;
+    auto r = p.body_some("abc", body);
+    BOOST_TEST(r.consumed == 3u);
+    r = p.finish_body();
+    BOOST_TEST((r.status == parse_status::error));
+    BOOST_TEST(r.error_reason.find("after 3 of 10 body bytes") != std::string::npos, r.error_reason);
+}
+
 BOOST_AUTO_TEST_SUITE_END()  // parser_test

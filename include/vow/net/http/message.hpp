@@ -78,6 +78,12 @@ struct http_request {
     http_headers headers;
     std::string body;         // de-chunked
     std::vector<std::pair<std::string, std::string>> params;  // filled by the router ({id} -> "7")
+    // Server side, for a route registered with {.stream_body = true}
+    // (vow/net/http/server.hpp): the body as it arrives, instead of `body`
+    // (which stays empty). next() gives the decoded (de-chunked) chunks, in
+    // order, then std::nullopt; `length` is the Content-Length if the
+    // request had one (nullopt for a chunked body). Empty for other routes.
+    http_body_source body_source = {};
 
     // The router's value for `{name}`; "" if absent.
     [[nodiscard]] std::string_view param(std::string_view name) const;

@@ -44,6 +44,52 @@
 // (without the body). No path match: 404; a path match with another method:
 // 405 with an Allow header (which lists HEAD wherever it lists GET).
 //
+// Streamed request bodies: a route added with {.stream_body = true}
+// (http_route_options) is called once the request's head is in, and reads
+// the body from req.body_source (req.body stays empty):
+//
+//   server.route("PUT", "/upload/{name}", {.stream_body = true}, [&](const vow::net::http_request& req) {
+//       auto sink = vow::net::file_sink(file);             // or any consumer of chunks
+//       return vow::repeat(r, [&r, &req, sink] {
+//           return req.body_source.next().then([&r, sink](std::optional<std::string> chunk) {
+//               if (!chunk)
+//                   return vow::make_ready_future(r, vow::stop_iteration::yes);
+//               return sink(std::move(*chunk)).then([] { return vow::stop_iteration::no; });
+//           });
+//       }).then([] { return vow::net::http_response::text("stored\n", 201); });
+//   });
+//
+// - next() gives the decoded chunks (de-chunked), then std::nullopt;
+//   body_source.length is the Content-Length, if the request had one. Call
+//   it on the reactor's thread (its future settles there), one call at a
+//   time: a second before the first settles rejects with vow::usage_error.
+// - Backpressure: the server reads from the connection only when next() is
+//   waiting and nothing of the body is buffered, so a connection holds one
+//   read's worth of it (a slow handler stops the client through TCP).
+// - Each next() that has to wait for the client must get bytes within
+//   body_timeout; if not, it rejects with vow::timeout_error and the
+//   connection is closed.
+// - "Expect: 100-continue" is answered (100 Continue) at the first next():
+//   a handler that refuses without reading never asks for the body.
+// - Limits: a Content-Length over the route's max_body_bytes is answered
+//   413 without calling the handler; a chunked body that goes past it makes
+//   next() reject with vow::net::limit_error. A framing error in the body
+//   (a bad chunk size, ...) makes next() reject with vow::net::http_error.
+//   A handler whose future then rejects gets that request's answer (413,
+//   400) sent for it, unreported; the connection closes after it.
+// - A response before the body was read to its end (std::nullopt) closes
+//   the connection after it (Connection: close): what the client still
+//   sends is discarded, never parsed as a request. next() after the
+//   response rejects with vow::usage_error.
+// - A client that goes away mid-body: next() rejects with
+//   vow::net::incomplete_read ("... closed after 1000 of 5000 body bytes";
+//   vow::net::io_error if it reset the connection) and the connection is
+//   closed; the handler's response or error then goes nowhere (nothing is
+//   reported).
+// - A request whose body was read to the end keeps the connection open as
+//   usual (keep-alive, pipelining). Routes without stream_body are not
+//   affected: their requests are buffered whole, up to max_body_bytes.
+//
 // Timeouts (slow clients are dropped): a request's head must arrive within
 // header_timeout of its first byte, its body within body_timeout, a
 // response must be taken by the client (into the kernel's buffer, or down
@@ -70,6 +116,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -95,6 +142,17 @@ struct http_server_options {
     std::shared_ptr<tls_layer> tls = {};
 };
 
+// How a route takes its requests (http_server::route).
+struct http_route_options {
+    // The handler gets the body as it arrives, through req.body_source,
+    // instead of whole in req.body: uploads of any size, in bounded memory.
+    bool stream_body = false;
+    // A streaming route's own body limit, in decoded bytes; nullopt: none
+    // (the handler bounds what it keeps; body_timeout still drops a client
+    // that stalls). The server's max_body_bytes does not apply to it.
+    std::optional<std::uint64_t> max_body_bytes = {};
+};
+
 // What a handler returns, erased: a response now, or later.
 using http_handler_result = std::variant<http_response, future<http_response>>;
 using http_handler = std::function<http_handler_result(const http_request&)>;
@@ -110,16 +168,25 @@ public:
     http_server& operator=(const http_server&) = delete;
 
     // Adds a route. `fn(const http_request&)` returns http_response or
-    // future<http_response>. Throws vow::invalid_argument for a pattern that
+    // future<http_response>; `fn` is moved (or copied) into the server and
+    // lives as long as it. Throws vow::invalid_argument for a pattern that
     // does not start with '/', has an empty `{}` or a repeated name, or for
     // an empty method.
     template <class F>
     http_server& route(std::string_view method, std::string_view pattern, F&& fn) {
+        return route(method, pattern, http_route_options{}, std::forward<F>(fn));
+    }
+    // The same, with options: {.stream_body = true} gives the handler the
+    // body as it arrives (req.body_source), see "Streamed request bodies"
+    // above.
+    template <class F>
+    http_server& route(std::string_view method, std::string_view pattern, const http_route_options& opts, F&& fn) {
         using R = std::invoke_result_t<F&, const http_request&>;
         static_assert(std::is_same_v<R, http_response> || std::is_same_v<R, future<http_response>>,
                       "vow::net::http_server: a handler takes (const http_request&) and returns "
                       "http_response or future<http_response>");
-        add_route(method, pattern, http_handler([f = std::forward<F>(fn)](const http_request& req) mutable {
+        add_route(method, pattern, opts,
+                  http_handler([f = std::forward<F>(fn)](const http_request& req) mutable {
                       return http_handler_result(f(req));
                   }));
         return *this;
@@ -172,7 +239,8 @@ public:
     class impl;
 
 private:
-    void add_route(std::string_view method, std::string_view pattern, http_handler fn);
+    void add_route(std::string_view method, std::string_view pattern, const http_route_options& opts,
+                   http_handler fn);
     std::shared_ptr<impl> impl_;
 };
 

@@ -11,6 +11,8 @@
 #include <vow/fs/file.hpp>
 #include <vow/net/http.hpp>
 #include <vow/net/tls.hpp>
+#include <vow/promise/loop.hpp>
+#include <vow/promise/make_future.hpp>
 #include <vow/promise/sleep.hpp>
 
 #include <fmt/format.h>
@@ -211,6 +213,50 @@ BOOST_FIXTURE_TEST_CASE(a_file_body_over_https_is_read_in_chunks_not_sent_with_s
     BOOST_TEST(res.status == 200);
     BOOST_TEST(res.headers.get("Content-Length").value_or("") == "200000");
     BOOST_TEST((res.body == content.substr(7, 200000)));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_streamed_upload_over_https_reaches_a_streaming_route_whole, https_fixture) {
+    // Both ends stream through the TLS stream: the client's producer
+    // (chunked, no length) and the route's req.body_source.
+    http_server server(r, "127.0.0.1", 0, {.tls = server_context()});
+    server.route("PUT", "/up", {.stream_body = true}, [&](const http_request& req) {
+        struct tally {
+            std::uint64_t bytes = 0, sum = 0;
+        };
+        auto t = std::make_shared<tally>();
+        auto next = req.body_source.next;
+        return vow::repeat(r,
+                           [t, next] {
+                               return next().then([t](std::optional<std::string> chunk) {
+                                   if (!chunk)
+                                       return vow::stop_iteration::yes;
+                                   t->bytes += chunk->size();
+                                   for (unsigned char ch : *chunk)
+                                       t->sum = t->sum * 31 + ch;
+                                   return vow::stop_iteration::no;
+                               });
+                           })
+            .then([t] { return http_response::text(fmt::format("{} {}", t->bytes, t->sum)); });
+    });
+    constexpr int pieces = 48;
+    constexpr std::size_t piece = 64 * 1024;   // 3 MiB in all
+    std::uint64_t sum = 0;
+    for (int i = 0; i < pieces; ++i)
+        for (std::size_t j = 0; j < piece; ++j)
+            sum = sum * 31 + static_cast<unsigned char>('a' + (i + j) % 26);
+    vow::net::request_options ro;
+    ro.body_source.next = [this, i = 0]() mutable {
+        if (i == pieces)
+            return vow::make_ready_future(r, std::optional<std::string>());
+        std::string s(piece, '\0');
+        for (std::size_t j = 0; j < piece; ++j)
+            s[j] = static_cast<char>('a' + (i + j) % 26);
+        ++i;
+        return vow::make_ready_future(r, std::optional<std::string>(std::move(s)));
+    };
+    auto res = wait(client.request("PUT", fmt::format("https://localhost:{}/up", server.port()), {}, std::move(ro)));
+    BOOST_TEST(res.status == 200);
+    BOOST_TEST(res.body == fmt::format("{} {}", pieces * piece, sum));
 }
 
 BOOST_FIXTURE_TEST_CASE(the_pool_keeps_http_and_https_to_one_host_apart, https_fixture) {

@@ -34,6 +34,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -304,5 +305,11 @@ void serialize_request_head(std::string& out, std::string_view method, std::stri
 // The IMF-fixdate for now ("Sun, 06 Nov 1994 08:49:37 GMT"), cached per
 // second per thread.
 std::string_view http_date_now();
+// The IMF-fixdate of `t` (RFC 9110 5.6.7), formatted by hand: strftime's
+// day and month names follow the locale.
+std::string http_date(std::time_t t);
+// An IMF-fixdate back to seconds since the epoch; nullopt for anything
+// else (the obsolete RFC 850 and asctime forms too).
+std::optional<std::time_t> parse_http_date(std::string_view s) noexcept;
 
 }  // namespace vow::net::detail

@@ -10,9 +10,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <ctime>
 #include <iterator>
+#include <optional>
+#include <string>
 
 namespace vow::net::detail {
 
@@ -62,21 +66,55 @@ void check_field(const char* who, const http_headers::field& f) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::array<std::string_view, 7> day_names{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr std::array<std::string_view, 12> month_names{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+// A date's field: its digits as an int (nullopt if not all digits).
+std::optional<int> date_digits(std::string_view s) noexcept {
+    std::uint64_t n = 0;
+    return parse_decimal(s, n) ? std::optional<int>(static_cast<int>(n)) : std::nullopt;
+}
+
+}  // namespace
+
+std::string http_date(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", day_names[static_cast<std::size_t>(tm.tm_wday) % 7],
+                       tm.tm_mday, month_names[static_cast<std::size_t>(tm.tm_mon) % 12], tm.tm_year + 1900,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::optional<std::time_t> parse_http_date(std::string_view s) noexcept {
+    if (s.size() != 29 || s.substr(3, 2) != ", " || s.substr(25) != " GMT" || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s[19] != ':' || s[22] != ':')
+        return std::nullopt;
+    auto day = date_digits(s.substr(5, 2)), year = date_digits(s.substr(12, 4)),
+         hour = date_digits(s.substr(17, 2)), minute = date_digits(s.substr(20, 2)),
+         second = date_digits(s.substr(23, 2));
+    auto month = std::find(month_names.begin(), month_names.end(), s.substr(8, 3));
+    if (!day || !year || !hour || !minute || !second || month == month_names.end() || *day < 1 || *day > 31 ||
+        *hour > 23 || *minute > 59 || *second > 60)
+        return std::nullopt;
+    std::tm tm{};
+    tm.tm_mday = *day;
+    tm.tm_mon = static_cast<int>(month - month_names.begin());
+    tm.tm_year = *year - 1900;
+    tm.tm_hour = *hour;
+    tm.tm_min = *minute;
+    tm.tm_sec = *second;
+    return ::timegm(&tm);
+}
+
 std::string_view http_date_now() {
     thread_local std::time_t cached_second = -1;
-    thread_local char cached[32];
+    thread_local std::string cached;
     std::time_t now = std::time(nullptr);
     if (now != cached_second) {
-        static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-        static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-        std::tm tm{};
-        gmtime_r(&now, &tm);
-        // Formatted by hand: strftime's %a and %b follow the C locale.
-        auto r = fmt::format_to_n(cached, sizeof cached - 1, "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
-                                  days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900,
-                                  tm.tm_hour, tm.tm_min, tm.tm_sec);
-        *r.out = '\0';
+        cached = http_date(now);
         cached_second = now;
     }
     return cached;

@@ -26,7 +26,9 @@ namespace vow::net {
 
 namespace {
 
+using detail::http_date;
 using detail::iequals;
+using detail::parse_http_date;
 using detail::trim_ows;
 
 // --- Content types ---------------------------------------------------------
@@ -152,55 +154,9 @@ std::variant<wanted, http_response> decode_path(std::string_view path,
 
 // --- Dates, validators, ranges ----------------------------------------------
 
-constexpr std::array<std::string_view, 7> day_names{"Sun", "Mon", "Tue", "Wed",
-                                                    "Thu", "Fri", "Sat"};
-constexpr std::array<std::string_view, 12> month_names{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-// IMF-fixdate, by hand: strftime's names follow the locale.
-std::string http_date(std::time_t t) {
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
-                       day_names.at(static_cast<std::size_t>(tm.tm_wday)), tm.tm_mday,
-                       month_names.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 std::optional<std::uint64_t> number(std::string_view s) noexcept {
     std::uint64_t n = 0;
     return detail::parse_decimal(s, n) ? std::optional<std::uint64_t>(n) : std::nullopt;
-}
-
-// A date's field: its digits as an int (nullopt if not all digits).
-std::optional<int> digits(std::string_view s) noexcept {
-    auto n = number(s);
-    return n ? std::optional<int>(static_cast<int>(*n)) : std::nullopt;
-}
-
-// "Sun, 06 Nov 1994 08:49:37 GMT" -> seconds since the epoch; nullopt for
-// anything else (the obsolete forms too: the caller then ignores the header).
-std::optional<std::time_t> parse_http_date(std::string_view s) noexcept {
-    if (s.size() != 29 || s.substr(3, 2) != ", " || s.substr(25) != " GMT" || s[7] != ' ' ||
-        s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':')
-        return std::nullopt;
-    std::tm tm{};
-    auto day = digits(s.substr(5, 2)), year = digits(s.substr(12, 4)),
-         hour = digits(s.substr(17, 2)), minute = digits(s.substr(20, 2)),
-         second = digits(s.substr(23, 2));
-    std::size_t month = 0;
-    while (month < month_names.size() && month_names.at(month) != s.substr(8, 3))
-        ++month;
-    if (!day || !year || !hour || !minute || !second || month == month_names.size() || *day < 1 ||
-        *day > 31 || *hour > 23 || *minute > 59 || *second > 60)
-        return std::nullopt;
-    tm.tm_mday = *day;
-    tm.tm_mon = static_cast<int>(month);
-    tm.tm_year = *year - 1900;
-    tm.tm_hour = *hour;
-    tm.tm_min = *minute;
-    tm.tm_sec = *second;
-    return ::timegm(&tm);
 }
 
 // If-None-Match: "*", or a list of entity tags compared weakly (W/ ignored).

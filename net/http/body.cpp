@@ -3,6 +3,11 @@
 // public API.
 #include <vow/error.hpp>
 #include <vow/net/http/body.hpp>
+#include <vow/promise/make_future.hpp>
+
+#include "parser.hpp"
+
+#include <algorithm>
 
 #include <utility>
 
@@ -36,5 +41,27 @@ http_body_sink file_sink(std::shared_ptr<fs::file> f) {
         throw invalid_argument("vow::net::file_sink: the file is null or not open");
     return [f = std::move(f)](std::string chunk) { return f->write(std::move(chunk)); };
 }
+
+namespace detail {
+
+future<std::optional<std::string>> next_body_chunk(reactor& r, const http_body_source& src, std::uint64_t sent,
+                                                   std::size_t max) {
+    using chunk = std::optional<std::string>;
+    try {
+        if (!src.file)
+            return src.next();
+        auto left = *src.length - sent;
+        if (left == 0)
+            return make_ready_future(r, chunk());
+        auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, max));
+        return src.file->pread(src.offset + sent, n).then([](std::string bytes) {
+            return bytes.empty() ? chunk() : chunk(std::move(bytes));
+        });
+    } catch (...) {
+        return make_exception_future<chunk>(r, std::current_exception());
+    }
+}
+
+}  // namespace detail
 
 }  // namespace vow::net

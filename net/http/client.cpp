@@ -321,22 +321,7 @@ private:
     // stream took the last one, so memory stays at one chunk plus the
     // stream's high-water mark.
     void upload(const op_ptr& o, unsigned id, std::uint64_t sent) {
-        const http_body_source& src = o->ro.body_source;
-        future<std::optional<std::string>> next = [&] {
-            try {
-                if (!src.file)
-                    return src.next();
-                auto left = *src.length - sent;
-                if (left == 0)
-                    return make_ready_future(r_, std::optional<std::string>());
-                auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, upload_chunk));
-                return src.file->pread(src.offset + sent, n).then(
-                    [](std::string bytes) { return std::optional<std::string>(std::move(bytes)); });
-            } catch (...) {
-                return make_exception_future<std::optional<std::string>>(r_, std::current_exception());
-            }
-        }();
-        (void)std::move(next)
+        (void)detail::next_body_chunk(r_, o->ro.body_source, sent, upload_chunk)
             .then([this, o, id, sent](std::optional<std::string> chunk) {
                 if (!o->done() && o->attempt == id)
                     send_chunk(o, id, sent, std::move(chunk));
@@ -353,8 +338,8 @@ private:
             abort_attempt(o, id, std::make_exception_ptr(http_error(fmt::format(
                                      "vow::net::http_client: {} {}: {}", o->method, o->u.to_string(), what))));
         };
-        // A file that ends early reads "": the end, as far as the body goes.
-        if (!chunk || (src.file && chunk->empty())) {
+        // A file that ends early gives the end: the length check reports it.
+        if (!chunk) {
             if (src.length && sent != *src.length) {
                 body_error(fmt::format("the request body ended after {} of its {} bytes (http_body_source::length)",
                                        sent, *src.length));

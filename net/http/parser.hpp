@@ -302,6 +302,15 @@ void serialize_request_head(std::string& out, std::string_view method, std::stri
                             std::string_view host_header, const http_headers& headers,
                             std::optional<std::uint64_t> length);
 
+// The chunk of `src` after its first `sent` bytes: src.next() for a
+// producer; for a file region, up to `max` bytes read at offset + sent on
+// the file's pool, std::nullopt once the region is read (or the file ends
+// early: the sender's length check then reports the short body). A throw
+// from next() becomes a rejected future. The client's upload and the
+// server's body loop both pull through it.
+future<std::optional<std::string>> next_body_chunk(reactor& r, const http_body_source& src, std::uint64_t sent,
+                                                   std::size_t max);
+
 // The IMF-fixdate for now ("Sun, 06 Nov 1994 08:49:37 GMT"), cached per
 // second per thread.
 std::string_view http_date_now();

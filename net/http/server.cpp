@@ -541,7 +541,7 @@ private:
     void send_body(const conn_ptr& c, std::string out) {
         (void)send(c, out)
             .then([c] {
-                return repeat(c->stream.get_reactor(), [c] { return next_body_chunk(c); });
+                return repeat(c->stream.get_reactor(), [c] { return send_next_chunk(c); });
             })
             .then([c] {
                 if (!c->srv)
@@ -566,7 +566,7 @@ private:
 
     // One step of send_body's loop: the next chunk from the producer or the
     // file, written with its framing; the end: the last chunk, checked.
-    static future<stop_iteration> next_body_chunk(const conn_ptr& c) {
+    static future<stop_iteration> send_next_chunk(const conn_ptr& c) {
         if (!c->srv || !c->body)
             throw io_error(std::make_error_code(std::errc::operation_canceled), "http_server: connection closed");
         auto& b = *c->body;
@@ -577,26 +577,7 @@ private:
         };
         if (b.src.file && c->tcp.is_open())
             return send_file_piece(c);
-        future<std::optional<std::string>> chunk = [&] {
-            try {
-                if (!b.src.file)
-                    return b.src.next();
-                auto left = *b.src.length - b.sent;
-                if (left == 0)
-                    return make_ready_future(c->stream.get_reactor(), std::optional<std::string>());
-                return b.src.file->pread(b.src.offset + b.sent, static_cast<std::size_t>(std::min<std::uint64_t>(left, file_chunk)))
-                    .then([c](std::string data) {
-                        if (data.empty())
-                            throw http_error(fmt::format("vow::net::http_server: the file '{}' ended before the "
-                                                         "body_source's length",
-                                                         c->body->src.file->path()));
-                        return std::optional<std::string>(std::move(data));
-                    });
-            } catch (...) {
-                return make_exception_future<std::optional<std::string>>(c->stream.get_reactor(),
-                                                                         std::current_exception());
-            }
-        }();
+        auto chunk = detail::next_body_chunk(c->stream.get_reactor(), b.src, b.sent, file_chunk);
         return std::move(chunk).catch_(failed).then([c](std::optional<std::string> data) -> future<stop_iteration> {
             if (!c->srv || !c->body)
                 throw io_error(std::make_error_code(std::errc::operation_canceled), "http_server: connection closed");

@@ -487,6 +487,53 @@ BOOST_FIXTURE_TEST_CASE(a_slow_server_stalls_the_producer, fixture) {
     BOOST_TEST(produced == total);
 }
 
+namespace {
+
+// Bytes this process has read through read(2)/pread(2) so far (every
+// thread: the pool's workers too), from /proc/self/io's rchar.
+std::uint64_t bytes_read_by_process() {
+    std::ifstream io("/proc/self/io");
+    std::string key;
+    std::uint64_t value = 0;
+    while (io >> key >> value)
+        if (key == "rchar:")
+            return value;
+    BOOST_FAIL("no rchar in /proc/self/io");
+    return 0;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_slow_server_stalls_the_file_reader, fixture) {
+    // The same as above with a file body: backpressure reaches the preads
+    // on the pool, so a server that does not read keeps the file unread.
+    constexpr std::uint64_t total = 32 << 20;
+    auto path = write_file("big-up", std::string(total, 'F'));
+    std::optional<tcp_stream> conn;
+    std::string head;
+    peer p(r, [&](tcp_stream c) {
+        conn = c;
+        (void)c.read_until("\r\n\r\n", 64 * 1024).then([&](std::string h) { head = std::move(h); });
+    });
+    auto src = wait(vow::net::file_body(r, path));
+    const auto before = bytes_read_by_process();
+    auto res = put(p.url(), src);
+    run_until([&] { return !head.empty(); }, 300ms);
+    BOOST_TEST(head.find("Content-Length: 33554432") != std::string::npos, head);
+    const auto read_while_stalled = bytes_read_by_process() - before;
+    BOOST_TEST(read_while_stalled < total / 2, read_while_stalled);
+    std::uint64_t got = 0;
+    wait(vow::repeat(r, [&] {
+        return conn->read_some().then([&](std::string bytes) {
+            got += bytes.size();
+            return got >= total ? vow::stop_iteration::yes : vow::stop_iteration::no;
+        });
+    }));
+    BOOST_TEST(got == total);
+    wait(conn->write("HTTP/1.1 204 No Content\r\n\r\n"));
+    BOOST_TEST(wait(std::move(res)).status == 204);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_peer_closing_mid_body_rejects_with_http_error_and_lets_go_of_the_sink,
                         fixture) {
     peer p(r, [](tcp_stream c, http_request) {

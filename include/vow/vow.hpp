@@ -44,3 +44,6 @@
 #if VOW_HAVE_TLS
 #include <vow/net/tls.hpp>   // the vow-tls library: link it to use these
 #endif
+#if VOW_HAVE_PG
+#include <vow/pg.hpp>     // the vow-pg library: link it to use these
+#endif

@@ -11,9 +11,10 @@ adapter net/dns/resolve.cpp
   * calls libevent directly (event_add(...), bufferevent_*(...), ...),
 
 or if a public header under include/ includes a libevent header at all, or
-if net/ or fs/ includes a detail/ header of the layers below
+if net/, fs/ or pg/ includes a detail/ header of the layers below
 (vow/promise/detail/, vow/reactor/detail/): they use their public API
-only; or if fs/ (or include/vow/fs/) includes a vow/net header: net may
+only; or if a file outside pg/ includes libpq (vow-pg's private
+dependency); or if fs/ (or include/vow/fs/) includes a vow/net header: net may
 use fs, never the other way round. bench/ (whose raw
 libevent peers are not library files) and tests/ are not looked at.
 
@@ -23,7 +24,7 @@ import pathlib
 import re
 import sys
 
-LIBRARY_DIRS = ("reactor", "promise", "fs", "net", "include")
+LIBRARY_DIRS = ("reactor", "promise", "fs", "net", "pg", "include")
 SUFFIXES = {".cpp", ".hpp", ".h", ".cc", ".ipp", ".in"}
 # Where libevent may appear: the reactor, and the evdns adapter.
 ALLOWED_DIRS = ("reactor/",)
@@ -31,6 +32,7 @@ ALLOWED_FILES = ("net/dns/resolve.cpp",)
 
 INCLUDE_EVENT2 = re.compile(r'^\s*#\s*include\s*[<"]event2/', re.M)
 INCLUDE_NET = re.compile(r'^\s*#\s*include\s*[<"](vow/net[/.][^>"]*)', re.M)
+INCLUDE_LIBPQ = re.compile(r'^\s*#\s*include\s*[<"](?:postgresql/)?libpq', re.M)
 INCLUDE_DETAIL = re.compile(r'^\s*#\s*include\s*[<"](vow/(?:promise|reactor)/detail/[^>"]*)', re.M)
 LIBEVENT_CALL = re.compile(
     r"\b(event_(?:assign|add|del|new|free|active|pending|base_\w+|config_\w+|set\w*|get_\w+|self_cbarg)"
@@ -103,7 +105,11 @@ def main(argv):
                 for m in LIBEVENT_CALL.finditer(code):
                     findings.append(f"{rel}:{line_of(code, m.start())}: calls libevent ({m.group(1)}) outside "
                                     f"reactor/; use the reactor's public API")
-            if rel.startswith(("net/", "fs/")):
+            for m in INCLUDE_LIBPQ.finditer(text):
+                if not rel.startswith("pg/"):
+                    findings.append(f"{rel}:{line_of(text, m.start())}: includes libpq outside pg/; libpq is "
+                                    f"vow-pg's private dependency (public headers keep PGresult opaque)")
+            if rel.startswith(("net/", "fs/", "pg/")):
                 for m in INCLUDE_DETAIL.finditer(text):
                     findings.append(f"{rel}:{line_of(text, m.start())}: includes {m.group(1)}; "
                                     f"{rel.split('/')[0]}/ uses the public API of the layers below")

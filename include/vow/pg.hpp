@@ -1,0 +1,9 @@
+// vow/pg.hpp - vow::pg, the PostgreSQL client (the vow-pg library, on
+// libpq): connections, queries, results, transactions, the pool.
+#pragma once
+
+#include <vow/pg/connection.hpp>
+#include <vow/pg/error.hpp>
+#include <vow/pg/pool.hpp>
+#include <vow/pg/result.hpp>
+#include <vow/pg/types.hpp>

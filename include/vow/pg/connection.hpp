@@ -1,0 +1,237 @@
+// vow/pg/connection.hpp - one PostgreSQL connection on the reactor:
+// every call returns a future.
+//
+//   vow::pg::connection::connect(r, "host=db.local user=app dbname=app")
+//       .then([](vow::pg::connection c) {
+//           return c.query("SELECT name FROM users WHERE id = $1", 42);
+//       })
+//       .then([](vow::pg::result res) { fmt::print("{}\n", res.value<std::string>()); });
+//
+// Connecting: libpq's non-blocking connect (PQconnectStartParams and
+// PQconnectPoll) driven by the reactor's fd watchers. The connection string
+// is libpq's (key=value pairs or a postgresql:// URI; every libpq keyword
+// works, sslmode and the other TLS settings included). A host given by name
+// is resolved with vow's own resolver and handed to libpq as hostaddr
+// (libpq's own lookup would block the loop); host stays set, for TLS
+// verification. Unless the string sets them, client_encoding is UTF8 and
+// DateStyle ISO (what vow's timestamptz reading expects). A refusal (wrong
+// password, no such database, nothing listening) rejects with
+// vow::pg::connection_error carrying libpq's message; connect_options'
+// timeout with vow::timeout_error, its stop token with
+// vow::cancelled_error.
+//
+// Queries run in the order they were called, and are pipelined: a query is
+// sent at once (written out once per turn of the loop, with everything else
+// queued in that turn), without waiting for the answers to earlier ones, so
+// a burst of queries costs one round trip. Each query is its own implicit
+// transaction unless a BEGIN is in effect, and an error in one affects no
+// other. Parameters are $1, $2, ... bound from C++ values
+// (<vow/pg/types.hpp>). By default each distinct SQL text is prepared once
+// per connection and reused (up to connect_options::statement_cache texts;
+// later ones run unprepared); a statement the server has invalidated (a
+// table's columns changed, DISCARD ALL) is prepared again and the query
+// retried once, unless inside a transaction, where the error is returned.
+//
+// Cancelling: query_options' stop token or timeout end a query. One not yet
+// sent (waiting behind a COPY, say) is dropped. One the server is running
+// gets a cancel request (PQcancel, on vow's thread pool, since it blocks),
+// and one queued behind others gets it when its turn comes; it then rejects
+// with vow::cancelled_error or vow::timeout_error. A query that completes
+// before the cancel reaches the server resolves normally, and a cancel
+// that arrives just as the next query starts may cancel that one instead
+// (PostgreSQL's cancel names a backend, not a query).
+//
+// execute() runs SQL through the simple protocol: several statements
+// separated by ';', no parameters (scripts, DDL). copy_from() and
+// for_each_row() stream. They, like execute(), wait for the queries before
+// them to finish and hold back the ones after them.
+//
+// Failure: if the connection is lost (server shutdown, backend terminated,
+// network), every query waiting on it rejects with
+// vow::pg::connection_error carrying the reason, and so does every later
+// call: a lost connection is not reopened (a pool replaces it).
+//
+// A handle: copies share one connection. The connection closes when the
+// last copy is gone and no query is in flight (queries called before keep
+// it open until they settle), or at close(). Thread-bound to its reactor,
+// like every vow object.
+#pragma once
+
+#include <vow/pg/error.hpp>
+#include <vow/pg/result.hpp>
+#include <vow/pg/types.hpp>
+#include <vow/promise/future.hpp>
+#include <vow/reactor/reactor.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace vow::pg {
+
+struct connect_options {
+    // The whole connect (name lookup, TCP, TLS, authentication).
+    std::optional<reactor::duration> timeout = std::chrono::seconds(10);
+    std::stop_token stop = {};
+    // How many distinct SQL texts a connection prepares and keeps.
+    std::size_t statement_cache = 256;
+    // Notifications (LISTEN) kept for next_notification() while nobody
+    // waits; past it the oldest are dropped, and the next wait says how
+    // many (vow::pg::notifications_lost).
+    std::size_t max_notifications = 10000;
+};
+
+struct query_options {
+    std::stop_token stop = {};
+    std::optional<reactor::duration> timeout = {};
+    // Use the connection's statement cache (prepare once, reuse).
+    bool prepare = true;
+};
+
+// A NOTIFY received on a channel the connection LISTENs to.
+struct notification {
+    std::string channel;
+    std::string payload;
+    int backend_pid = 0;   // of the session that sent it
+};
+
+// Notifications were dropped because none was taken for too long.
+class notifications_lost : public std::runtime_error {
+public:
+    notifications_lost(std::string what, std::size_t n) : std::runtime_error(std::move(what)), count_(n) {}
+    [[nodiscard]] std::size_t count() const noexcept { return count_; }
+
+private:
+    std::size_t count_;
+};
+
+class connection {
+public:
+    struct impl;
+
+    connection() noexcept = default;   // empty: calls throw vow::usage_error
+
+    // Connects with a libpq connection string or URI.
+    [[nodiscard]] static future<connection> connect(reactor& r, std::string_view conninfo,
+                                                    connect_options opts = {});
+    // Connects with libpq keywords and values ({"host", "127.0.0.1"}, ...).
+    [[nodiscard]] static future<connection> connect(
+        reactor& r, const std::vector<std::pair<std::string, std::string>>& params, connect_options opts = {});
+
+    // Runs `sql` with `args` bound to $1, $2, ...; resolves with its rows.
+    template <class... A>
+    [[nodiscard]] future<result> query(std::string_view sql, const A&... args) {
+        return query_params(query_options{}, sql, {make_param(args)...});
+    }
+    template <class... A>
+    [[nodiscard]] future<result> query(const query_options& opts, std::string_view sql, const A&... args) {
+        return query_params(opts, sql, {make_param(args)...});
+    }
+    // The same with parameters already made.
+    [[nodiscard]] future<result> query_params(const query_options& opts, std::string_view sql,
+                                              std::vector<param> params);
+
+    // Runs one or more statements without parameters (simple protocol);
+    // resolves with the last statement's result.
+    [[nodiscard]] future<result> execute(std::string_view sql, const query_options& opts = {});
+
+    // Runs `sql` and calls fn(row) for each row as it arrives (libpq's
+    // single-row mode: memory holds one row at a time, whatever the size of
+    // the result). fn returns void or future<void>; the next row is read
+    // once that future settles (backpressure: the server waits, TCP holds
+    // it back). Resolves with the number of rows; rejects with what fn
+    // threw or rejected with (the rest of the result is read and dropped)
+    // or with the query's error.
+    template <class F, class... A>
+    [[nodiscard]] future<std::uint64_t> for_each_row(std::string_view sql, F fn, const A&... args) {
+        return for_each_row_params(query_options{}, sql, {make_param(args)...}, row_callback(std::move(fn)));
+    }
+    using row_fn = std::function<future<void>(const row&)>;
+    [[nodiscard]] future<std::uint64_t> for_each_row_params(const query_options& opts, std::string_view sql,
+                                                            std::vector<param> params, row_fn fn);
+
+    // COPY ... FROM STDIN: sends what `next` produces until it yields
+    // nullopt, with backpressure (next is called again once the data
+    // before it is written out or buffered under 256 KiB). The data is
+    // COPY's format as `sql` asks for it (text by default: tab-separated
+    // columns, a newline per row). Resolves with the rows copied; an error
+    // of the producer aborts the COPY (nothing is committed) and rejects
+    // with it.
+    using chunk_producer = std::function<future<std::optional<std::string>>()>;
+    [[nodiscard]] future<std::uint64_t> copy_from(std::string_view sql, chunk_producer next);
+
+    // COPY ... TO STDOUT: calls fn(data) with each row of COPY's output;
+    // fn returns void or future<void> (backpressure as for for_each_row).
+    // Resolves with the rows copied.
+    using chunk_consumer = std::function<future<void>(std::string_view)>;
+    [[nodiscard]] future<std::uint64_t> copy_to(std::string_view sql, chunk_consumer fn);
+
+    // LISTEN / UNLISTEN `channel` (quoted as an identifier: any name).
+    [[nodiscard]] future<void> listen(std::string_view channel);
+    [[nodiscard]] future<void> unlisten(std::string_view channel);
+    // The next notification, in arrival order; kept while nobody waits (see
+    // connect_options::max_notifications). Rejects with connection_error
+    // when the connection is lost; a stop request or timeout ends the wait
+    // only. One wait at a time (a second throws vow::usage_error).
+    [[nodiscard]] future<notification> next_notification(std::stop_token stop = {},
+                                                          std::optional<reactor::duration> timeout = {});
+
+    // Closes the connection once the queries already called have settled;
+    // later calls reject with connection_error. Resolves when closed.
+    future<void> close();
+
+    // True from connect until the connection is lost or closed.
+    [[nodiscard]] bool is_open() const noexcept;
+    // True while a transaction block (BEGIN) is open, as of the last answer.
+    [[nodiscard]] bool in_transaction() const noexcept;
+    // Queries called and not settled yet.
+    [[nodiscard]] std::size_t pending() const noexcept;
+    [[nodiscard]] int backend_pid() const noexcept;
+    [[nodiscard]] int server_version() const noexcept;   // 150004 for 15.4
+    // The reason the connection was lost, or empty.
+    [[nodiscard]] std::string error_message() const;
+    [[nodiscard]] reactor& get_reactor() const;
+
+    friend bool operator==(const connection& a, const connection& b) noexcept { return a.p_ == b.p_; }
+    explicit operator bool() const noexcept { return p_ != nullptr; }
+
+private:
+    explicit connection(std::shared_ptr<impl> p) noexcept : p_(std::move(p)) {}
+    impl& get(const char* what) const;
+
+    template <class F>
+    static row_fn row_callback(F fn) {
+        return [fn = std::move(fn)](const row& r) mutable -> future<void> {
+            if constexpr (std::is_void_v<std::invoke_result_t<F&, const row&>>) {
+                fn(r);
+                return future<void>();
+            } else {
+                return fn(r);
+            }
+        };
+    }
+
+    std::shared_ptr<impl> p_;
+};
+
+// Runs fn(c) inside BEGIN ... COMMIT on `c`: fn returns a future (or a
+// value); when it resolves the transaction commits and the future resolves
+// with fn's value; if fn throws or its future rejects, or the stop token is
+// triggered, the transaction rolls back and the future rejects with that
+// error (a failed ROLLBACK is not hidden: the connection is then closed).
+// `begin` is the statement that opens it ("BEGIN ISOLATION LEVEL
+// SERIALIZABLE", ...).
+template <class F>
+auto transaction(connection c, F fn, std::string_view begin = "BEGIN");
+
+}  // namespace vow::pg
+
+#include <vow/pg/detail/transaction.hpp>

@@ -7,7 +7,7 @@ server in VOW_TEST_PG_DSN (scripts/pg_cluster starts one) and checks it.
 - add: 3,000 queries at concurrency 4 print "queries/s N" with N > 0 (every
   answer is checked by pg_bench itself; a wrong one exits 1);
 - rows: 20 queries of 500 rows print "rows/s N";
-- copy: 50,000 rows copied, then counted with psql when it is installed;
+- copy: 50,000 rows copied (pg_bench counts the table itself, then drops it);
 - a wrong password, a closed port and a missing database each exit 1 with
   the server's (or libpq's) words on stderr;
 - bad usage exits 2.
@@ -16,7 +16,6 @@ Without VOW_TEST_PG_DSN it exits 77: meson reports the test as skipped.
 """
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -62,11 +61,6 @@ def main():
     p = run(exe, "--dsn", dsn, "--workload", "copy", "--rows", "50000", "--concurrency", "1")
     m = re.search(r"^rows/s (\d+)$", p.stdout, re.M)
     expect(p.returncode == 0 and m and int(m.group(1)) > 0, "copy: rows/s", p)
-    if p.returncode == 0 and shutil.which("psql"):
-        q = subprocess.run(["psql", dsn, "-Atc", "SELECT count(*), sum(id) FROM pg_bench_copy"],
-                           capture_output=True, text=True, timeout=30)
-        expect(q.stdout.strip() == f"50000|{sum(range(50000))}", f"copy: the table holds {q.stdout.strip()!r}")
-        subprocess.run(["psql", dsn, "-c", "DROP TABLE pg_bench_copy"], capture_output=True, timeout=30)
 
     p = run(exe, "--dsn", with_key(dsn, "password", "wrong"), "--queries", "10")
     expect(p.returncode == 1 and "password authentication failed" in p.stderr, "wrong password", p)

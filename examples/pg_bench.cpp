@@ -8,9 +8,11 @@
 // a pool of --concurrency connections, every answer checked.
 // --workload rows: the query below, --queries times at --concurrency,
 // every field of every row decoded (int4, text, float8); prints rows/s.
-//   SELECT i, 'row ' || i, i * 0.5 FROM generate_series(1, --rows) i
-// --workload copy: COPY FROM STDIN of --rows rows (default 1,000,000) into
-// a fresh table pg_bench_copy (id int, name text, value float8); rows/s.
+//   SELECT i, 'row ' || i, i * 0.5::float8 FROM generate_series(1, --rows) i
+// --workload copy: COPY FROM STDIN of --rows rows (default 1,000,000),
+// (i, 'row i', i * 0.5) for i = 1..R, made while the clock runs, into a
+// fresh table pg_bench_copy (id int, name text, value float8); rows/s.
+// The table is made before the clock starts, and counted and dropped after.
 //
 // The pool's connections are opened before the clock starts. Any error
 // (a wrong password, a closed port, a missing database, a wrong answer)
@@ -110,8 +112,8 @@ int main(int argc, char** argv) {
     vow::reactor r;
     vow::pg::pool db(r, o.dsn, {.max_size = static_cast<std::size_t>(o.concurrency)});
     using clock = std::chrono::steady_clock;
-    clock::time_point start;
-    std::uint64_t units = 0;   // queries or rows
+    clock::time_point start, stop;   // stop: set by copy, which checks its table after the clock
+    std::uint64_t units = 0;         // queries or rows
 
     // Open every connection of the pool before the clock starts.
     std::vector<vow::future<vow::pg::pool::lease>> opening;
@@ -133,43 +135,54 @@ int main(int argc, char** argv) {
         if (o.workload == "rows") {
             units = static_cast<std::uint64_t>(o.queries) * static_cast<std::uint64_t>(o.rows);
             return run_workers(r, o.queries, o.concurrency, [&db, &o](long) {
-                return db.query("SELECT i, 'row ' || i, i * 0.5 FROM generate_series(1, $1::int) i",
+                return db.query("SELECT i, 'row ' || i, i * 0.5::float8 FROM generate_series(1, $1::int) i",
                                 static_cast<int>(o.rows))
                     .then([&o](vow::pg::result res) {
-                        long check = 0;
+                        long bad = 0;
                         for (auto row : res) {
                             auto i = row.get<int>(0);
                             auto name = row.get<std::string_view>(1);
-                            auto half = row.get<std::string_view>(2);   // numeric: text
-                            check += i - static_cast<long>(name.size() - half.size());
+                            auto half = row.get<double>(2);
+                            bad += half * 2 != i || name.size() < 5;
                         }
-                        if (res.size() != o.rows || check == 0)
-                            throw std::runtime_error(fmt::format("{} rows, expected {}", res.size(), o.rows));
+                        if (res.size() != o.rows || bad != 0)
+                            throw std::runtime_error(
+                                fmt::format("{} rows ({} wrong), expected {}", res.size(), bad, o.rows));
                     });
             });
         }
         // copy
         units = static_cast<std::uint64_t>(o.rows);
-        return db.acquire().then([&r, &o](vow::pg::pool::lease c) {
+        return db.acquire().then([&r, &o, &start, &stop](vow::pg::pool::lease c) {
             return c->execute("DROP TABLE IF EXISTS pg_bench_copy; "
                               "CREATE TABLE pg_bench_copy (id int, name text, value float8)")
-                .then([&r, &o, c](vow::pg::result) {
-                    auto next = std::make_shared<long>(0);
+                .then([&r, &o, &start, c](vow::pg::result) {
+                    start = clock::now();
+                    auto next = std::make_shared<long>(1);
                     return c->copy_from("COPY pg_bench_copy FROM STDIN", [&r, &o, next] {
                         std::optional<std::string> chunk;
-                        if (*next < o.rows) {
+                        if (*next <= o.rows) {
                             chunk.emplace();
-                            for (int k = 0; k < 4096 && *next < o.rows; ++k, ++*next)
-                                fmt::format_to(std::back_inserter(*chunk), "{}\tname {}\t{}\n", *next, *next,
+                            for (int k = 0; k < 4096 && *next <= o.rows; ++k, ++*next)
+                                fmt::format_to(std::back_inserter(*chunk), "{}\trow {}\t{}\n", *next, *next,
                                                static_cast<double>(*next) * 0.5);
                         }
                         return vow::make_ready_future(r, std::move(chunk));
                     });
                 })
-                .then([&o, c](std::uint64_t copied) {
+                .then([&o, &stop, c](std::uint64_t copied) {
+                    stop = clock::now();
                     if (copied != static_cast<std::uint64_t>(o.rows))
                         throw std::runtime_error(fmt::format("COPY reported {} rows, sent {}", copied, o.rows));
-                });
+                    return c->query("SELECT count(*) FROM pg_bench_copy");
+                })
+                .then([&o, c](vow::pg::result res) {
+                    if (res.value<std::int64_t>() != o.rows)
+                        throw std::runtime_error(
+                            fmt::format("pg_bench_copy holds {} rows, sent {}", res.value<std::int64_t>(), o.rows));
+                    return c->execute("DROP TABLE pg_bench_copy");
+                })
+                .then([](vow::pg::result) {});
         });
     });
     try {
@@ -178,7 +191,9 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "pg_bench: {}\n", e.what());
         return 1;
     }
-    double seconds = std::chrono::duration<double>(clock::now() - start).count();
+    if (stop == clock::time_point())
+        stop = clock::now();
+    double seconds = std::chrono::duration<double>(stop - start).count();
     fmt::print("{} {:.0f}\n", o.workload == "add" ? "queries/s" : "rows/s", static_cast<double>(units) / seconds);
     fmt::print("elapsed {:.3f}\n", seconds);
     vow::run_until_complete(r, db.close());

@@ -852,10 +852,13 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         o.cancel_sent = true;
         if (!cancel)
             return;
-        to_thread(*r, [c = cancel] {
+        // Fire and forget, on the default pool: the job holds only the
+        // PGcancel (never the reactor, which may be gone when it ends). A
+        // cancel that fails lets the query finish, and its answer settles it.
+        thread_pool::default_pool().submit([c = cancel] {
             char buf[256];
-            PQcancel(c.get(), buf, sizeof buf);   // a failed cancel lets the query finish
-        }).discard();
+            PQcancel(c.get(), buf, sizeof buf);
+        });
     }
 
     // ---- failure and close ------------------------------------------------------

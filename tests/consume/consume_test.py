@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Proves that vow can be consumed from outside its own build.
 
-    consume_test.py pkg-config --build-root B --source-root S --meson M --cxx C... [--tls]
-    consume_test.py subproject --build-root B --source-root S --meson M --cxx C... [--tls]
+    consume_test.py pkg-config --build-root B --source-root S --meson M --cxx C... [--tls] [--pg]
+    consume_test.py subproject --build-root B --source-root S --meson M --cxx C... [--tls] [--pg]
 
 pkg-config: `meson install --destdir` the build into a temporary directory,
 then compile consumer.cpp with the flags `pkg-config --cflags --libs vow`
@@ -17,6 +17,10 @@ With --tls (the build has vow-tls), tls_consumer.cpp is built and run the
 same way, through `pkg-config --cflags --libs vow-tls` or
 dependency('vow-tls'), with certificates made by tests/tls/make_certs.sh,
 and compared with tls_consumer.expected.
+
+With --pg (the build has vow-pg), pg_consumer.cpp likewise, through
+`pkg-config --cflags --libs vow-pg` or dependency('vow-pg'), compared with
+pg_consumer.expected (it needs no server: a refused connect).
 
 Both build with the sanitizers of the build under test (--sanitize), so they
 run in the ASan CI build too. The temporary directory is removed on success
@@ -77,6 +81,8 @@ def via_pkg_config(args, tmp):
     if args.tls:
         exe = build_with_pkg_config(args, tmp, dest, env, "vow-tls", "tls_consumer", check=False)
         check_consumer(exe, "tls_consumer", [make_certs(args, tmp)])
+    if args.pg:
+        build_with_pkg_config(args, tmp, dest, env, "vow-pg", "pg_consumer")
 
 
 def build_with_pkg_config(args, tmp, dest, env, package, name, check=True):
@@ -112,9 +118,10 @@ def via_subproject(args, tmp):
     shutil.copy(os.path.join(HERE, "project", "meson.build"), project)
     shutil.copy(os.path.join(HERE, "consumer.cpp"), project)
     shutil.copy(os.path.join(HERE, "tls_consumer.cpp"), project)
+    shutil.copy(os.path.join(HERE, "pg_consumer.cpp"), project)
     os.symlink(os.path.abspath(args.source_root), os.path.join(project, "subprojects", "vow"))
     build = os.path.join(tmp, "build")
-    options = ["--force-fallback-for=vow,vow-tls"]  # never a vow installed on the system
+    options = ["--force-fallback-for=vow,vow-tls,vow-pg"]  # never a vow installed on the system
     if args.sanitize not in ("", "none"):
         options += ["-Db_sanitize=" + args.sanitize, "-Db_lundef=false"]
     env = dict(os.environ, CXX=shlex.join(args.cxx))
@@ -126,6 +133,11 @@ def via_subproject(args, tmp):
         if not os.path.exists(exe):
             raise Failure("dependency('vow-tls') was not found: tls_consumer was not built")
         check_consumer(exe, "tls_consumer", [make_certs(args, tmp)])
+    if args.pg:
+        exe = os.path.join(build, "pg_consumer")
+        if not os.path.exists(exe):
+            raise Failure("dependency('vow-pg') was not found: pg_consumer was not built")
+        check_consumer(exe, "pg_consumer")
 
 
 def main():
@@ -137,6 +149,7 @@ def main():
     parser.add_argument("--cxx", nargs="+", required=True, help="the C++ compiler command")
     parser.add_argument("--sanitize", default="none", help="the build's b_sanitize")
     parser.add_argument("--tls", action="store_true", help="the build has vow-tls: consume it too")
+    parser.add_argument("--pg", action="store_true", help="the build has vow-pg: consume it too")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix=f"vow-consume-{args.mode}-")

@@ -8,6 +8,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <vow/promise/sleep.hpp>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -150,6 +152,38 @@ BOOST_FIXTURE_TEST_CASE(a_stop_request_cancels_the_connect, vow::test::pg_fixtur
     auto h = r.call_later(std::chrono::milliseconds(50), [&] { stop.request_stop(); });
     auto e = wait_error(std::move(f));
     BOOST_CHECK_THROW(std::rethrow_exception(e), vow::cancelled_error);
+}
+
+// TLS is libpq's, set by its keywords; the non-blocking connect drives its
+// handshake. A private cluster, with tests/tls's certificates (localhost and
+// 127.0.0.1, signed by a test CA), turned on with ALTER SYSTEM and a reload.
+BOOST_FIXTURE_TEST_CASE(tls_through_libpqs_settings, vow::test::pg_fixture) {
+    vow::test::private_cluster cluster;
+    BOOST_REQUIRE_MESSAGE(cluster.error.empty(), "the private cluster did not start: " << cluster.error);
+    const std::string certs = cluster.dir + "/certs";
+    const std::string make = "sh " VOW_MAKE_CERTS " " + certs + " >/dev/null 2>&1 && chown -R postgres " + certs +
+                             " && chmod 600 " + certs + "/server.key";
+    BOOST_REQUIRE(std::system(make.c_str()) == 0);
+    auto admin = wait(vow::pg::connection::connect(r, cluster.dsn));
+    wait(admin.query("ALTER SYSTEM SET ssl_cert_file = '" + certs + "/server.pem'"));
+    wait(admin.query("ALTER SYSTEM SET ssl_key_file = '" + certs + "/server.key'"));
+    wait(admin.query("ALTER SYSTEM SET ssl = on"));
+    wait(admin.query("SELECT pg_reload_conf()"));
+    wait(vow::sleep(r, std::chrono::milliseconds(300)));   // the postmaster rereads its files
+
+    const std::string verify = " sslmode=verify-full sslrootcert=" + certs + "/ca.pem";
+    // By name (resolved by vow, verified by libpq against the name) and by address.
+    for (const char* host : {"localhost", "127.0.0.1"}) {
+        auto c = wait(vow::pg::connection::connect(r, with(cluster.dsn, "host", host) + verify));
+        auto res = wait(c.query("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()"));
+        BOOST_TEST(res[0].get<bool>("ssl"), host);
+        BOOST_TEST(res[0].get<std::string>("version").rfind("TLSv1.", 0) == 0u);
+    }
+    // A certificate the client does not trust is refused, saying why.
+    const std::string other = certs + "/self.pem";
+    auto e = wait_error(vow::pg::connection::connect(r, cluster.dsn + " sslmode=verify-full sslrootcert=" + other));
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::pg::connection_error);
+    BOOST_TEST(vow::test::message_of(e).find("certificate") != std::string::npos, vow::test::message_of(e));
 }
 
 BOOST_FIXTURE_TEST_CASE(the_last_handle_keeps_its_queries, vow::test::pg_fixture) {

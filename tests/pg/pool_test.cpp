@@ -117,46 +117,8 @@ BOOST_FIXTURE_TEST_CASE(close_waits_for_leases_and_refuses_new_acquires, vow::te
     BOOST_TEST(db.size() == 0u);
 }
 
-// A cluster of this test's own (scripts/pg_cluster), stopped and removed
-// when the test ends, however it ends.
-struct private_cluster {
-    std::string dir, dsn, error;
-    private_cluster() {
-        std::string out;
-        if (FILE* p = ::popen(VOW_PG_CLUSTER " start 2>&1", "r")) {
-            char buf[512];
-            while (std::fgets(buf, sizeof buf, p))
-                out += buf;
-            if (::pclose(p) != 0)
-                error = out;
-        }
-        auto value = [&](const std::string& key) {
-            auto at = out.find(key + "=");
-            if (at == std::string::npos)
-                return std::string();
-            auto start = at + key.size() + 1;
-            auto end = out.find('\n', start);
-            std::string v = out.substr(start, end - start);
-            if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'')
-                v = v.substr(1, v.size() - 2);
-            return v;
-        };
-        dir = value("VOW_PG_DIR");
-        dsn = value("VOW_TEST_PG_DSN");
-        if (dsn.empty() && error.empty())
-            error = "no VOW_TEST_PG_DSN in: " + out;
-    }
-    ~private_cluster() {
-        if (!dir.empty())
-            (void)std::system((std::string(VOW_PG_CLUSTER " stop ") + dir + " >/dev/null 2>&1").c_str());
-    }
-    void restart() const {
-        (void)std::system((std::string(VOW_PG_CLUSTER " restart ") + dir + " >/dev/null 2>&1").c_str());
-    }
-};
-
 BOOST_FIXTURE_TEST_CASE(a_server_restart_under_load_is_survived, vow::test::pg_fixture) {
-    private_cluster cluster;
+    vow::test::private_cluster cluster;
     BOOST_REQUIRE_MESSAGE(cluster.error.empty(), "the private cluster did not start: " << cluster.error);
     pg::pool db(r, cluster.dsn, {.max_size = 4, .acquire_timeout = 10s, .connect = {.timeout = 5s}});
     int ok = 0, failed = 0, other = 0;

@@ -29,6 +29,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <unordered_map>
@@ -116,6 +117,8 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         // Cancellation.
         std::optional<expiry> expired;
         bool cancel_sent = false;
+        reactor::duration cancel_retry = std::chrono::milliseconds(100);
+        handle cancel_timer;   // sends the cancel again while the query runs on
         handle timer;
         stop_link link;
         // Streaming.
@@ -722,6 +725,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         --sent;
         o->timer.cancel();
         o->link.reset();
+        o->cancel_timer.cancel();
         update_tx();
         if (o->error && !o->stmt.empty()) {
             std::string_view state = error_state(o->error);
@@ -859,6 +863,18 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
             char buf[256];
             PQcancel(c.get(), buf, sizeof buf);
         });
+        // A backend ignores a cancel that arrives while it reads its next
+        // message (between two pipelined queries, say): while the query
+        // is still the one running, ask again, less and less often.
+        std::weak_ptr<impl> w = weak_from_this();
+        op* raw = &o;
+        o.cancel_timer = r->call_later(o.cancel_retry, [w, raw] {
+            auto s = w.lock();
+            if (s && !s->ops.empty() && s->ops.front().get() == raw && raw->sent) {
+                raw->cancel_retry = std::min<reactor::duration>(raw->cancel_retry * 2, std::chrono::seconds(2));
+                s->send_cancel(*raw);
+            }
+        });
     }
 
     // ---- failure and close ------------------------------------------------------
@@ -880,6 +896,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         for (auto& o : pending) {
             o->timer.cancel();
             o->link.reset();
+            o->cancel_timer.cancel();
             if (o->result_p)
                 o->result_p->reject(e);
             if (o->count_p)

@@ -35,8 +35,9 @@
 // Cancelling: query_options' stop token or timeout end a query. One not yet
 // sent (waiting behind a COPY, say) is dropped. One the server is running
 // gets a cancel request (PQcancel, on vow's thread pool, since it blocks),
-// and one queued behind others gets it when its turn comes; it then rejects
-// with vow::cancelled_error or vow::timeout_error. A query that completes
+// repeated while it runs on (a backend drops a cancel that arrives between
+// two queries), and one queued behind others gets it when its turn comes;
+// it then rejects with vow::cancelled_error or vow::timeout_error. A query that completes
 // before the cancel reaches the server resolves normally, and a cancel
 // that arrives just as the next query starts may cancel that one instead
 // (PostgreSQL's cancel names a backend, not a query).
@@ -154,6 +155,7 @@ public:
     [[nodiscard]] future<std::uint64_t> for_each_row(std::string_view sql, F fn, const A&... args) {
         return for_each_row_params(query_options{}, sql, {make_param(args)...}, row_callback(std::move(fn)));
     }
+    // What for_each_row calls: an empty (default) future means done at once.
     using row_fn = std::function<future<void>(const row&)>;
     [[nodiscard]] future<std::uint64_t> for_each_row_params(const query_options& opts, std::string_view sql,
                                                             std::vector<param> params, row_fn fn);
@@ -171,6 +173,7 @@ public:
     // COPY ... TO STDOUT: calls fn(data) with each row of COPY's output;
     // fn returns void or future<void> (backpressure as for for_each_row).
     // Resolves with the rows copied.
+    // An empty (default) future from it means done at once.
     using chunk_consumer = std::function<future<void>(std::string_view)>;
     [[nodiscard]] future<std::uint64_t> copy_to(std::string_view sql, chunk_consumer fn);
 
@@ -224,9 +227,10 @@ private:
 
 // Runs fn(c) inside BEGIN ... COMMIT on `c`: fn returns a future (or a
 // value); when it resolves the transaction commits and the future resolves
-// with fn's value; if fn throws or its future rejects, or the stop token is
-// triggered, the transaction rolls back and the future rejects with that
-// error (a failed ROLLBACK is not hidden: the connection is then closed).
+// with fn's value; if fn throws or its future rejects (a query cancelled
+// by its stop token or timeout included), the transaction rolls back and
+// the future rejects with that error; if the ROLLBACK fails too, the
+// connection is closed (so no transaction stays open on it).
 // `begin` is the statement that opens it ("BEGIN ISOLATION LEVEL
 // SERIALIZABLE", ...).
 template <class F>

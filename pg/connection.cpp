@@ -1100,8 +1100,29 @@ connection::impl& connection::get(const char* what) const {
     return *p_;
 }
 
+namespace {
+
+// libpq takes SQL and text parameters as C strings: a NUL byte would cut
+// them short without a word. Refused instead.
+void check_no_nul(std::string_view what, std::string_view sql, const std::vector<param>* params) {
+    if (sql.find('\0') != std::string_view::npos)
+        throw vow::invalid_argument(fmt::format("vow::pg::connection::{}: the SQL text contains a NUL byte", what));
+    if (!params)
+        return;
+    for (std::size_t i = 0; i < params->size(); ++i) {
+        const param& p = (*params)[i];
+        if (!p.null && !p.binary && p.value.find('\0') != std::string::npos)
+            throw conversion_error(fmt::format("vow::pg: parameter ${} contains a NUL byte, which PostgreSQL's "
+                                               "text cannot hold: send binary data as vow::pg::bytes (bytea)",
+                                               i + 1));
+    }
+}
+
+}  // namespace
+
 future<result> connection::query_params(const query_options& qo, std::string_view sql, std::vector<param> params) {
     impl& c = get("query");
+    check_no_nul("query", sql, &params);
     if (auto refused = c.refuse_if_closed<result>())
         return std::move(*refused);
     auto o = std::make_unique<impl::op>();
@@ -1117,6 +1138,7 @@ future<result> connection::query_params(const query_options& qo, std::string_vie
 
 future<result> connection::execute(std::string_view sql, const query_options& qo) {
     impl& c = get("execute");
+    check_no_nul("execute", sql, nullptr);
     if (auto refused = c.refuse_if_closed<result>())
         return std::move(*refused);
     auto o = std::make_unique<impl::op>();
@@ -1131,6 +1153,7 @@ future<result> connection::execute(std::string_view sql, const query_options& qo
 future<std::uint64_t> connection::for_each_row_params(const query_options& qo, std::string_view sql,
                                                       std::vector<param> params, row_fn fn) {
     impl& c = get("for_each_row");
+    check_no_nul("for_each_row", sql, &params);
     if (auto refused = c.refuse_if_closed<std::uint64_t>())
         return std::move(*refused);
     auto o = std::make_unique<impl::op>();
@@ -1146,6 +1169,7 @@ future<std::uint64_t> connection::for_each_row_params(const query_options& qo, s
 
 future<std::uint64_t> connection::copy_from(std::string_view sql, chunk_producer next) {
     impl& c = get("copy_from");
+    check_no_nul("copy_from", sql, nullptr);
     if (!next)
         throw vow::invalid_argument("vow::pg::connection::copy_from: the producer is empty");
     if (auto refused = c.refuse_if_closed<std::uint64_t>())
@@ -1162,6 +1186,7 @@ future<std::uint64_t> connection::copy_from(std::string_view sql, chunk_producer
 
 future<std::uint64_t> connection::copy_to(std::string_view sql, chunk_consumer fn) {
     impl& c = get("copy_to");
+    check_no_nul("copy_to", sql, nullptr);
     if (!fn)
         throw vow::invalid_argument("vow::pg::connection::copy_to: the consumer is empty");
     if (auto refused = c.refuse_if_closed<std::uint64_t>())

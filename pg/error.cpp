@@ -43,6 +43,11 @@ std::exception_ptr make_error(const PGresult* res) {
     if (f.message.empty())
         f.message = trimmed(PQresultErrorMessage(res));
     const std::string& s = f.sqlstate;
+    // FATAL and PANIC end the session (admin_shutdown, a terminated
+    // backend): the connection is gone, whatever the state says. A
+    // class-08 ERROR (a protocol violation) leaves it usable.
+    if (f.severity == "FATAL" || f.severity == "PANIC")
+        return std::make_exception_ptr(connection_error(std::move(f)));
     if (s.empty()) {
         // libpq's own error (the connection broke while reading the answer).
         f.sqlstate = std::string(sqlstate::connection_failure);
@@ -74,8 +79,6 @@ std::exception_ptr make_error(const PGresult* res) {
         return std::make_exception_ptr(division_by_zero(std::move(f)));
     if (s == sqlstate::query_canceled)
         return std::make_exception_ptr(query_canceled(std::move(f)));
-    if (s.starts_with("08") || s.starts_with("57P"))   // connection exception, operator intervention
-        return std::make_exception_ptr(connection_error(std::move(f)));
     return std::make_exception_ptr(error(std::move(f)));
 }
 

@@ -62,6 +62,31 @@ BOOST_FIXTURE_TEST_CASE(errors_carry_the_servers_fields_and_type, vow::test::pg_
     BOOST_TEST(wait(c.query("SELECT count(*) FROM u")).value<std::int64_t>() == 1);
 }
 
+BOOST_FIXTURE_TEST_CASE(bad_calls_are_clear_errors_and_the_connection_goes_on, vow::test::pg_fixture) {
+    auto c = connect();
+    // Too few parameters: the server's protocol error (class 08, but an
+    // ERROR: the session lives on), not a lost connection.
+    auto e = wait_error(c.query("SELECT $1::int + $2::int", 1));
+    try {
+        std::rethrow_exception(e);
+    } catch (const pg::connection_error& x) {
+        BOOST_FAIL("a parameter count mismatch read as a lost connection: " << x.what());
+    } catch (const pg::error& x) {
+        BOOST_TEST(x.sqlstate() == "08P01", x.what());
+    }
+    BOOST_TEST(c.is_open());
+    // NUL bytes cannot go through libpq's C strings: refused, not truncated.
+    BOOST_CHECK_THROW(c.query(std::string("SELECT 1\0 garbage", 17)).discard(), vow::invalid_argument);
+    BOOST_CHECK_THROW(c.query("SELECT $1::text", std::string("a\0b", 3)).discard(), pg::conversion_error);
+    BOOST_TEST(wait(c.query("SELECT $1::bytea", pg::bytes{std::byte{'a'}, std::byte{0}, std::byte{'b'}}))
+                   .value<pg::bytes>()
+                   .size() == 3u);
+    BOOST_TEST(wait(c.query("SELECT 7")).value<int>() == 7);
+    // An empty connection handle is a usage error.
+    pg::connection none;
+    BOOST_CHECK_THROW(none.query("SELECT 1").discard(), vow::usage_error);
+}
+
 BOOST_FIXTURE_TEST_CASE(ten_thousand_pipelined_queries_answer_in_order, vow::test::pg_fixture) {
     auto c = connect();
     constexpr int n = 10'000;

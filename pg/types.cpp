@@ -1,5 +1,7 @@
-// pg/types.cpp - the text forms of vow::pg's parameter and field types.
+// pg/types.cpp - the text forms of vow::pg's parameter and field types, and
+// copy_writer's out-of-line part.
 #include <vow/pg/types.hpp>
+#include <vow/pg/copy.hpp>
 
 #include <fmt/format.h>
 
@@ -204,4 +206,15 @@ void format_timestamptz(std::chrono::system_clock::time_point tp, std::string& o
 }
 
 }  // namespace detail
+}  // namespace vow::pg
+
+namespace vow::pg {
+
+void copy_writer::bytes_field(const void* p, std::size_t n) {
+    if (n > 0x7FFFFFFFu)
+        throw conversion_error(fmt::format("vow::pg::copy_writer: a field of {} bytes is over COPY's 2 GiB limit", n));
+    put32(static_cast<std::uint32_t>(n));
+    buf_.append(static_cast<const char*>(p), n);
+}
+
 }  // namespace vow::pg

@@ -1,8 +1,10 @@
 // vow/pg.hpp - vow::pg, the PostgreSQL client (the vow-pg library, on
-// libpq): connections, queries, results, transactions, the pool.
+// libpq): connections, queries, results, transactions, the pool, binary
+// COPY rows.
 #pragma once
 
 #include <vow/pg/connection.hpp>
+#include <vow/pg/copy.hpp>
 #include <vow/pg/error.hpp>
 #include <vow/pg/pool.hpp>
 #include <vow/pg/result.hpp>

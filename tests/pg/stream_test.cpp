@@ -116,6 +116,73 @@ BOOST_FIXTURE_TEST_CASE(copy_a_million_rows_in_and_out, vow::test::pg_fixture) {
     BOOST_TEST(ok);
 }
 
+BOOST_FIXTURE_TEST_CASE(binary_copy_with_every_type_and_nulls, vow::test::pg_fixture) {
+    auto c = connect();
+    wait(c.execute("CREATE TEMP TABLE typed (a int2, b int4, c int8, d float4, e float8, f bool, g text, "
+                   "h bytea, i timestamptz)"));
+    using namespace std::chrono;
+    const auto t0 = time_point_cast<system_clock::duration>(sys_days(year(2024) / 2 / 29) + 12h + microseconds(5));
+    constexpr int rows = 100'000;
+    pg::copy_writer w;
+    int next = 0;
+    auto copied = wait(c.copy_from("COPY typed FROM STDIN (FORMAT binary)", [&]() {
+        if (next > rows)
+            return vow::make_ready_future(r, std::optional<std::string>());
+        if (next == rows) {
+            ++next;
+            return vow::make_ready_future(r, std::optional<std::string>(w.finish()));
+        }
+        for (; next < rows && w.size() < 64 * 1024; ++next) {
+            const pg::bytes blob{std::byte(next & 0xff), std::byte{0}};
+            if (next % 10 == 0)   // a row of NULLs now and then
+                w.row(std::optional<std::int16_t>{}, std::nullopt, std::optional<std::int64_t>{}, std::nullopt,
+                      std::nullopt, std::nullopt, std::optional<std::string>{}, std::nullopt, std::nullopt);
+            else
+                w.row(static_cast<std::int16_t>(next % 30000), next, std::int64_t{next} << 32, 0.5f * static_cast<float>(next % 100),
+                      next * 0.25, next % 2 == 0, fmt::format("row {} ü", next), blob, t0 + seconds(next));
+        }
+        return vow::make_ready_future(r, std::optional<std::string>(w.take()));
+    }), 120s);
+    BOOST_TEST(copied == static_cast<std::uint64_t>(rows));
+    BOOST_TEST(w.rows() == static_cast<std::uint64_t>(rows));
+    auto check = wait(c.query("SELECT count(*), count(a), sum(b::int8), sum(c / 4294967296), sum(e), count(*) FILTER (WHERE f) "
+                              "FROM typed"))[0];
+    BOOST_TEST(check.get<std::int64_t>(0) == rows);
+    BOOST_TEST(check.get<std::int64_t>(1) == rows - rows / 10);
+    std::int64_t sum_b = 0, sum_c_hi = 0, with_f = 0;
+    double sum_e = 0;
+    for (int i = 0; i < rows; ++i)
+        if (i % 10 != 0) {
+            sum_b += i;
+            sum_c_hi += i;
+            sum_e += i * 0.25;
+            with_f += i % 2 == 0;
+        }
+    BOOST_TEST(check.get<std::string>(2) == std::to_string(sum_b));
+    BOOST_TEST(check.get<std::string>(3) == std::to_string(sum_c_hi));   // c is i << 32
+    BOOST_TEST(check.get<double>(4) == sum_e);
+    BOOST_TEST(check.get<std::int64_t>(5) == with_f);
+    auto one = wait(c.query("SELECT * FROM typed WHERE b = 12345"))[0];
+    BOOST_TEST(one.get<std::int16_t>("a") == 12345);
+    BOOST_TEST(one.get<float>("d") == 22.5f);
+    BOOST_TEST(one.get<std::string>("g") == "row 12345 ü");
+    BOOST_TEST((one.get<pg::bytes>("h") == pg::bytes{std::byte(12345 & 0xff), std::byte{0}}));
+    BOOST_TEST((one.get<system_clock::time_point>("i") == t0 + seconds(12345)));
+    BOOST_TEST(one.get<bool>("f") == false);
+
+    // A value of the wrong width is the server's error; nothing is copied.
+    wait(c.execute("TRUNCATE typed"));
+    pg::copy_writer bad;
+    bad.row(std::int64_t{1}, 2, std::int64_t{3}, 1.0f, 2.0, true, "x", pg::bytes{}, t0);   // a: int8 into int2
+    auto e = wait_error(c.copy_from("COPY typed FROM STDIN (FORMAT binary)", [&, sent = false]() mutable {
+        auto chunk = sent ? std::optional<std::string>() : std::optional<std::string>(bad.finish());
+        sent = true;
+        return vow::make_ready_future(r, std::move(chunk));
+    }));
+    BOOST_TEST(vow::test::message_of(e).find("22P03") != std::string::npos, vow::test::message_of(e));
+    BOOST_TEST(wait(c.query("SELECT count(*) FROM typed")).value<std::int64_t>() == 0);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_failing_producer_aborts_the_copy, vow::test::pg_fixture) {
     auto c = connect();
     wait(c.execute("CREATE TEMP TABLE half (id int)"));

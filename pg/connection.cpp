@@ -33,6 +33,8 @@
 #include <cstring>
 #include <deque>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace vow::pg {
 
@@ -156,7 +158,8 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
     bool open = false;
     bool closing = false;
     std::string lost;   // why it is closed, once it is
-    std::optional<promise<void>> close_p;
+    std::vector<promise<void>> close_waiters;   // one per close() call
+    bool closed = false;
 
     std::deque<std::unique_ptr<op>> ops;
     std::size_t sent = 0;
@@ -906,11 +909,9 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
             note_wait->reject(e);
             note_wait.reset();
         }
-        if (close_p) {
-            auto p = std::move(*close_p);
-            close_p.reset();
+        closed = true;
+        for (auto& p : std::exchange(close_waiters, {}))
             p.resolve();
-        }
         self.reset();
     }
 
@@ -928,11 +929,9 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
             note_wait->reject(closed_error());
             note_wait.reset();
         }
-        if (close_p) {
-            auto p = std::move(*close_p);
-            close_p.reset();
+        closed = true;
+        for (auto& p : std::exchange(close_waiters, {}))
             p.resolve();
-        }
     }
 
     std::exception_ptr closed_error() const {
@@ -1241,18 +1240,14 @@ future<notification> connection::next_notification(std::stop_token stop, std::op
 
 future<void> connection::close() {
     impl& c = get("close");
-    if (!c.close_p)
-        c.close_p.emplace(*c.r);
-    else
-        return make_ready_future(*c.r);   // a second close: the first one's future settles
-    auto f = c.close_p->get_future();
+    if (c.closed || (!c.open && !c.connecting))
+        return make_ready_future(*c.r);
+    auto f = c.close_waiters.emplace_back(*c.r).get_future();
+    if (c.closing)
+        return f;   // a second close: settles with the first
     c.closing = true;
-    if (c.connecting) {
-        c.fail_connect(c.closed_error());
+    if (c.ops.empty())
         c.finish_close();
-    } else if (c.ops.empty()) {
-        c.finish_close();
-    }
     return f;
 }
 

@@ -10,6 +10,8 @@
 
 #include <deque>
 #include <list>
+#include <utility>
+#include <vector>
 
 namespace vow::pg {
 
@@ -25,7 +27,7 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     // Waiters in arrival order; a list, so a waiter's expiry can remove it.
     std::list<pending_operation<lease>> waiters;
     bool closing = false;
-    std::optional<promise<void>> close_p;
+    std::vector<promise<void>> close_waiters;   // one per close() call
 
     lease make_lease(connection c) {
         return lease(std::make_shared<lease::state>(shared_from_this(), std::move(c)));
@@ -136,11 +138,9 @@ struct pool::impl : std::enable_shared_from_this<pool::impl> {
     }
 
     void maybe_closed() {
-        if (closing && total == 0 && close_p) {
-            auto p = std::move(*close_p);
-            close_p.reset();
-            p.resolve();
-        }
+        if (closing && total == 0)
+            for (auto& p : std::exchange(close_waiters, {}))
+                p.resolve();
     }
 
     void start_close() {
@@ -191,10 +191,7 @@ future<result> pool::query_params(const query_options& opts, std::string_view sq
 
 future<void> pool::close() {
     vow::detail::check_thread(*p_->r, "pg::pool::close");
-    if (p_->close_p)
-        return make_ready_future(*p_->r);
-    p_->close_p.emplace(*p_->r);
-    auto f = p_->close_p->get_future();
+    auto f = p_->close_waiters.emplace_back(*p_->r).get_future();
     p_->start_close();
     p_->maybe_closed();
     return f;

@@ -104,16 +104,20 @@ BOOST_FIXTURE_TEST_CASE(a_failed_connect_rejects_the_waiter, vow::test::pg_fixtu
 BOOST_FIXTURE_TEST_CASE(close_waits_for_leases_and_refuses_new_acquires, vow::test::pg_fixture) {
     pg::pool db(r, dsn, {.max_size = 2});
     auto l = wait(db.acquire());
-    bool closed = false;
+    bool closed = false, closed_too = false;
     auto c = db.close().then([&] { closed = true; });
+    auto c2 = db.close().then([&] { closed_too = true; });   // a second close settles with the first
     auto e = wait_error(db.acquire());
     BOOST_CHECK_THROW(std::rethrow_exception(e), pg::pool_closed);
     wait(vow::sleep(r, 50ms));
     BOOST_TEST(!closed);
+    BOOST_TEST(!closed_too);
     BOOST_TEST(wait(l->query("SELECT 1")).value<int>() == 1);   // a lease still works
     l = {};
     wait(std::move(c));
+    wait(std::move(c2));
     BOOST_TEST(closed);
+    BOOST_TEST(closed_too);
     BOOST_TEST(db.size() == 0u);
 }
 

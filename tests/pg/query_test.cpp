@@ -182,6 +182,22 @@ BOOST_FIXTURE_TEST_CASE(transaction_commits_or_rolls_back, vow::test::pg_fixture
     BOOST_TEST(wait(c.query("SELECT sum(balance) FROM acct")).value<std::int64_t>() == 100);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_cancelled_query_rolls_its_transaction_back, vow::test::pg_fixture) {
+    auto c = connect();
+    wait(c.execute("CREATE TEMP TABLE tx_cancel (x int)"));
+    std::stop_source stop;
+    auto f = pg::transaction(c, [&](pg::connection& tx) {
+        return tx.query("INSERT INTO tx_cancel VALUES (1)").then([tx, &stop](pg::result) mutable {
+            return tx.query(pg::query_options{.stop = stop.get_token()}, "SELECT pg_sleep(30)");
+        }).then([](pg::result) {});
+    });
+    auto h = r.call_later(200ms, [&] { stop.request_stop(); });
+    auto e = wait_error(std::move(f), 20s);
+    BOOST_CHECK_THROW(std::rethrow_exception(e), vow::cancelled_error);
+    BOOST_TEST(!c.in_transaction());
+    BOOST_TEST(wait(c.query("SELECT count(*) FROM tx_cancel")).value<std::int64_t>() == 0);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_stop_request_cancels_a_running_query, vow::test::pg_fixture) {
     auto c = connect();
     std::stop_source stop;

@@ -1200,6 +1200,21 @@ future<std::uint64_t> connection::copy_to(std::string_view sql, chunk_consumer f
     return f;
 }
 
+future<void> connection::begin(std::string_view mode) {
+    std::string sql = "BEGIN";
+    if (!mode.empty())
+        sql.append(" ").append(mode);
+    return execute(sql).then([](result) {});
+}
+
+future<void> connection::commit() {
+    return execute("COMMIT").then([](result) {});
+}
+
+future<void> connection::rollback() {
+    return execute("ROLLBACK").then([](result) {});
+}
+
 future<void> connection::listen(std::string_view channel) {
     return query(query_options{.prepare = false}, "LISTEN " + quote_identifier(channel)).then([](result) {});
 }

@@ -180,6 +180,17 @@ BOOST_FIXTURE_TEST_CASE(transaction_commits_or_rolls_back, vow::test::pg_fixture
     }));
     BOOST_TEST(vow::test::message_of(e) == "changed my mind");
     BOOST_TEST(wait(c.query("SELECT sum(balance) FROM acct")).value<std::int64_t>() == 100);
+    // By hand: begin / commit / rollback.
+    wait(c.begin("ISOLATION LEVEL SERIALIZABLE"));
+    BOOST_TEST(wait(c.query("SHOW transaction_isolation")).value<std::string>() == "serializable");
+    wait(c.query("UPDATE acct SET balance = 1"));
+    wait(c.rollback());
+    BOOST_TEST(wait(c.query("SELECT sum(balance) FROM acct")).value<std::int64_t>() == 100);
+    wait(c.begin());
+    wait(c.query("UPDATE acct SET balance = 50"));
+    wait(c.commit());
+    BOOST_TEST(!c.in_transaction());
+    BOOST_TEST(wait(c.query("SELECT sum(balance) FROM acct")).value<std::int64_t>() == 100);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_cancelled_query_rolls_its_transaction_back, vow::test::pg_fixture) {

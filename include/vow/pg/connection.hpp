@@ -144,6 +144,12 @@ public:
     // resolves with the last statement's result.
     [[nodiscard]] future<result> execute(std::string_view sql, const query_options& opts = {});
 
+    // BEGIN (with `mode`, e.g. "ISOLATION LEVEL SERIALIZABLE"), COMMIT and
+    // ROLLBACK, as execute() runs them; transaction() below wraps the three.
+    [[nodiscard]] future<void> begin(std::string_view mode = {});
+    [[nodiscard]] future<void> commit();
+    [[nodiscard]] future<void> rollback();
+
     // Runs `sql` and calls fn(row) for each row as it arrives (libpq's
     // single-row mode: memory holds one row at a time, whatever the size of
     // the result). fn returns void or future<void>; the next row is read

@@ -1094,7 +1094,7 @@ future<connection> connection::connect(reactor& r, const std::vector<std::pair<s
 
 connection::impl& connection::get(const char* what) const {
     if (!p_)
-        throw usage_error(fmt::format("vow::pg::connection::{}: the connection is empty (default-constructed)", what));
+        throw usage_error(fmt::format("vow::{}: the connection is empty (default-constructed)", what));
     vow::detail::check_thread(*p_->r, what);
     return *p_;
 }
@@ -1105,7 +1105,7 @@ namespace {
 // them short without a word. Refused instead.
 void check_no_nul(std::string_view what, std::string_view sql, const std::vector<param>* params) {
     if (sql.find('\0') != std::string_view::npos)
-        throw vow::invalid_argument(fmt::format("vow::pg::connection::{}: the SQL text contains a NUL byte", what));
+        throw vow::invalid_argument(fmt::format("vow::{}: the SQL text contains a NUL byte", what));
     if (!params)
         return;
     for (std::size_t i = 0; i < params->size(); ++i) {
@@ -1119,85 +1119,60 @@ void check_no_nul(std::string_view what, std::string_view sql, const std::vector
 
 }  // namespace
 
-future<result> connection::query_params(const query_options& qo, std::string_view sql, std::vector<param> params) {
-    impl& c = get("query");
-    check_no_nul("query", sql, &params);
-    if (auto refused = c.refuse_if_closed<result>())
+// Every operation starts the same way: the thread and the connection
+// checked, the SQL (and text parameters) free of NUL bytes, refused at once
+// if the connection is closed; otherwise an op of `kind`, set up by
+// `setup`, queued. P is result (a query's rows) or std::uint64_t (a count).
+template <class P, class Setup>
+future<P> connection::start(const char* what, op_kind_tag kind, std::string_view sql, std::vector<param>* params,
+                            const query_options& qo, Setup setup) {
+    impl& c = get(what);
+    check_no_nul(what, sql, params);
+    if (auto refused = c.refuse_if_closed<P>())
         return std::move(*refused);
     auto o = std::make_unique<impl::op>();
-    o->kind = op_kind::query;
+    o->kind = static_cast<op_kind>(kind);
     o->sql.assign(sql);
-    o->params = std::move(params);
-    c.choose_statement(*o, qo.prepare);
-    auto& pr = o->result_p.emplace(*c.r);
-    auto f = pr.get_future();
-    c.submit(std::move(o), qo, "pg::connection::query");
+    if (params)
+        o->params = std::move(*params);
+    setup(c, *o);
+    future<P> f;
+    if constexpr (std::is_same_v<P, result>)
+        f = o->result_p.emplace(*c.r).get_future();
+    else
+        f = o->count_p.emplace(*c.r).get_future();
+    c.submit(std::move(o), qo, what);
     return f;
 }
 
+future<result> connection::query_params(const query_options& qo, std::string_view sql, std::vector<param> params) {
+    return start<result>("pg::connection::query", op_kind_tag(op_kind::query), sql, &params, qo,
+                         [&qo](impl& c, impl::op& o) { c.choose_statement(o, qo.prepare); });
+}
+
 future<result> connection::execute(std::string_view sql, const query_options& qo) {
-    impl& c = get("execute");
-    check_no_nul("execute", sql, nullptr);
-    if (auto refused = c.refuse_if_closed<result>())
-        return std::move(*refused);
-    auto o = std::make_unique<impl::op>();
-    o->kind = op_kind::execute;
-    o->sql.assign(sql);
-    auto& pr = o->result_p.emplace(*c.r);
-    auto f = pr.get_future();
-    c.submit(std::move(o), qo, "pg::connection::execute");
-    return f;
+    return start<result>("pg::connection::execute", op_kind_tag(op_kind::execute), sql, nullptr, qo,
+                         [](impl&, impl::op&) {});
 }
 
 future<std::uint64_t> connection::for_each_row_params(const query_options& qo, std::string_view sql,
                                                       std::vector<param> params, row_fn fn) {
-    impl& c = get("for_each_row");
-    check_no_nul("for_each_row", sql, &params);
-    if (auto refused = c.refuse_if_closed<std::uint64_t>())
-        return std::move(*refused);
-    auto o = std::make_unique<impl::op>();
-    o->kind = op_kind::rows;
-    o->sql.assign(sql);
-    o->params = std::move(params);
-    o->on_row = std::move(fn);
-    auto& pr = o->count_p.emplace(*c.r);
-    auto f = pr.get_future();
-    c.submit(std::move(o), qo, "pg::connection::for_each_row");
-    return f;
+    return start<std::uint64_t>("pg::connection::for_each_row", op_kind_tag(op_kind::rows), sql, &params, qo,
+                                [&fn](impl&, impl::op& o) { o.on_row = std::move(fn); });
 }
 
 future<std::uint64_t> connection::copy_from(std::string_view sql, chunk_producer next) {
-    impl& c = get("copy_from");
-    check_no_nul("copy_from", sql, nullptr);
     if (!next)
         throw vow::invalid_argument("vow::pg::connection::copy_from: the producer is empty");
-    if (auto refused = c.refuse_if_closed<std::uint64_t>())
-        return std::move(*refused);
-    auto o = std::make_unique<impl::op>();
-    o->kind = op_kind::copy_in;
-    o->sql.assign(sql);
-    o->producer = std::move(next);
-    auto& pr = o->count_p.emplace(*c.r);
-    auto f = pr.get_future();
-    c.submit(std::move(o), {}, "pg::connection::copy_from");
-    return f;
+    return start<std::uint64_t>("pg::connection::copy_from", op_kind_tag(op_kind::copy_in), sql, nullptr, {},
+                                [&next](impl&, impl::op& o) { o.producer = std::move(next); });
 }
 
 future<std::uint64_t> connection::copy_to(std::string_view sql, chunk_consumer fn) {
-    impl& c = get("copy_to");
-    check_no_nul("copy_to", sql, nullptr);
     if (!fn)
         throw vow::invalid_argument("vow::pg::connection::copy_to: the consumer is empty");
-    if (auto refused = c.refuse_if_closed<std::uint64_t>())
-        return std::move(*refused);
-    auto o = std::make_unique<impl::op>();
-    o->kind = op_kind::copy_out;
-    o->sql.assign(sql);
-    o->consumer = std::move(fn);
-    auto& pr = o->count_p.emplace(*c.r);
-    auto f = pr.get_future();
-    c.submit(std::move(o), {}, "pg::connection::copy_to");
-    return f;
+    return start<std::uint64_t>("pg::connection::copy_to", op_kind_tag(op_kind::copy_out), sql, nullptr, {},
+                                [&fn](impl&, impl::op& o) { o.consumer = std::move(fn); });
 }
 
 future<void> connection::begin(std::string_view mode) {
@@ -1224,7 +1199,7 @@ future<void> connection::unlisten(std::string_view channel) {
 }
 
 future<notification> connection::next_notification(std::stop_token stop, std::optional<reactor::duration> timeout) {
-    impl& c = get("next_notification");
+    impl& c = get("pg::connection::next_notification");
     if (c.note_wait && c.note_wait->pending())
         throw usage_error("vow::pg::connection::next_notification: a wait is already pending (one at a time)");
     if (c.notes_dropped) {
@@ -1254,7 +1229,7 @@ future<notification> connection::next_notification(std::stop_token stop, std::op
 }
 
 future<void> connection::close() {
-    impl& c = get("close");
+    impl& c = get("pg::connection::close");
     if (c.closed || (!c.open && !c.connecting))
         return make_ready_future(*c.r);
     auto f = c.close_waiters.emplace_back(*c.r).get_future();
@@ -1272,6 +1247,6 @@ std::size_t connection::pending() const noexcept { return p_ ? p_->ops.size() : 
 int connection::backend_pid() const noexcept { return p_ && p_->conn ? PQbackendPID(p_->conn) : 0; }
 int connection::server_version() const noexcept { return p_ && p_->conn ? PQserverVersion(p_->conn) : 0; }
 std::string connection::error_message() const { return p_ ? p_->lost : std::string(); }
-reactor& connection::get_reactor() const { return *get("get_reactor").r; }
+reactor& connection::get_reactor() const { return *get("pg::connection::get_reactor").r; }
 
 }  // namespace vow::pg

@@ -215,6 +215,11 @@ public:
 private:
     explicit connection(std::shared_ptr<impl> p) noexcept : p_(std::move(p)) {}
     impl& get(const char* what) const;
+    // An operation's kind, opaque here (connection.cpp's op_kind).
+    enum class op_kind_tag : unsigned char {};
+    template <class P, class Setup>
+    future<P> start(const char* what, op_kind_tag kind, std::string_view sql, std::vector<param>* params,
+                    const query_options& qo, Setup setup);
 
     template <class F>
     static row_fn row_callback(F fn) {

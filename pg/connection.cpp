@@ -193,9 +193,23 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
             fail_connect(make_connection_error(conn, "connect"));
             return;
         }
-        PQsetNoticeReceiver(conn, [](void*, const PGresult*) {}, nullptr);
+        PQsetNoticeReceiver(conn, &impl::on_notice, this);
         connecting = true;
         watch_socket(io_events::writable);
+    }
+
+    // libpq's notice receiver: called inside libpq (PQconsumeInput,
+    // PQgetResult), on the reactor's thread. Nothing may unwind through
+    // libpq's C frames: a throw goes to the reactor's exception handler.
+    static void on_notice(void* self, const PGresult* res) {
+        auto* c = static_cast<impl*>(self);
+        if (!c->opts.on_notice)
+            return;
+        try {
+            c->opts.on_notice(detail::notice_fields(res));
+        } catch (...) {
+            c->r->call_soon([e = std::current_exception()] { std::rethrow_exception(e); });
+        }
     }
 
     // Re-creates the watcher on libpq's current socket: during the connect

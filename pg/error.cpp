@@ -35,13 +35,18 @@ error::error(error_fields f) : std::runtime_error(describe(f)), f_(std::move(f))
 
 namespace detail {
 
-std::exception_ptr make_error(const PGresult* res) {
+error_fields notice_fields(const PGresult* res) {
     auto field = [res](int code) { return trimmed(PQresultErrorField(res, code)); };
     error_fields f{field(PG_DIAG_SQLSTATE), field(PG_DIAG_SEVERITY_NONLOCALIZED), field(PG_DIAG_MESSAGE_PRIMARY),
                    field(PG_DIAG_MESSAGE_DETAIL), field(PG_DIAG_MESSAGE_HINT), field(PG_DIAG_CONSTRAINT_NAME),
                    field(PG_DIAG_TABLE_NAME), field(PG_DIAG_COLUMN_NAME)};
     if (f.message.empty())
         f.message = trimmed(PQresultErrorMessage(res));
+    return f;
+}
+
+std::exception_ptr make_error(const PGresult* res) {
+    error_fields f = notice_fields(res);
     const std::string& s = f.sqlstate;
     // FATAL and PANIC end the session (admin_shutdown, a terminated
     // backend): the connection is gone, whatever the state says. A

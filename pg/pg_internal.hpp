@@ -14,6 +14,9 @@ namespace vow::pg::detail {
 // vow::pg::error subclass its SQLSTATE names.
 std::exception_ptr make_error(const PGresult* res);
 
+// The fields of a notice or error result, as the server sent them.
+error_fields notice_fields(const PGresult* res);
+
 // connection_error from libpq's message on `conn` ("connect", "read", ...
 // says what was being done); its SQLSTATE is 08001 while connecting,
 // 08006 afterwards.

@@ -87,6 +87,19 @@ BOOST_FIXTURE_TEST_CASE(bad_calls_are_clear_errors_and_the_connection_goes_on, v
     BOOST_CHECK_THROW(none.query("SELECT 1").discard(), vow::usage_error);
 }
 
+BOOST_FIXTURE_TEST_CASE(notices_reach_on_notice, vow::test::pg_fixture) {
+    std::vector<pg::error_fields> notices;
+    auto c = connect({.on_notice = [&](const pg::error_fields& n) { notices.push_back(n); }});
+    wait(c.execute("DO $$ BEGIN RAISE NOTICE 'hello %', 42 USING HINT = 'a hint'; END $$"));
+    wait(c.execute("ROLLBACK"));   // WARNING: there is no transaction in progress
+    BOOST_REQUIRE(notices.size() == 2u);
+    BOOST_TEST(notices[0].severity == "NOTICE");
+    BOOST_TEST(notices[0].message == "hello 42");
+    BOOST_TEST(notices[0].hint == "a hint");
+    BOOST_TEST(notices[1].severity == "WARNING");
+    BOOST_TEST(notices[1].sqlstate == "25P01");
+}
+
 BOOST_FIXTURE_TEST_CASE(ten_thousand_pipelined_queries_answer_in_order, vow::test::pg_fixture) {
     auto c = connect();
     constexpr int n = 10'000;

@@ -88,6 +88,11 @@ struct connect_options {
     // waits; past it the oldest are dropped, and the next wait says how
     // many (vow::pg::notifications_lost).
     std::size_t max_notifications = 10000;
+    // The server's notices and warnings (RAISE NOTICE, "there is no
+    // transaction in progress"), on the reactor's thread as they arrive;
+    // empty: they are dropped. An exception it throws goes to the reactor's
+    // exception handler.
+    std::function<void(const error_fields&)> on_notice = {};
 };
 
 struct query_options {

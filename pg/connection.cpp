@@ -49,7 +49,6 @@ enum class op_kind : unsigned char {
     rows,       // exclusive: single-row mode, rows to a callback
     copy_in,    // exclusive: COPY FROM STDIN
     copy_out,   // exclusive: COPY TO STDOUT
-    internal,   // pipelined, no caller (LISTEN, DEALLOCATE): errors are dropped
 };
 
 bool exclusive(op_kind k) {
@@ -745,7 +744,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         o->cancel_timer.cancel();
         update_tx();
         if (o->error && !o->stmt.empty()) {
-            std::string_view state = error_state(o->error);
+            const std::string state = error_state(o->error);
             if (state == sqlstate::invalid_sql_statement_name || state == sqlstate::feature_not_supported ||
                 o->send_prepare) {
                 // Prepared again next time, under a new name.
@@ -779,13 +778,11 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         ops.insert(ops.begin() + static_cast<std::ptrdiff_t>(sent), std::move(o));
     }
 
-    static std::string_view error_state(const std::exception_ptr& e) {
+    static std::string error_state(const std::exception_ptr& e) {
         try {
             std::rethrow_exception(e);
         } catch (const error& x) {
-            static thread_local std::string state;
-            state = x.sqlstate();
-            return state;
+            return x.sqlstate();
         } catch (...) {
             return {};
         }
@@ -987,15 +984,14 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
 
 namespace {
 
-void finish_params(reactor& r, const std::shared_ptr<connection::impl>& p,
-                   std::vector<std::pair<std::string, std::string>> params, std::stop_token stop) {
-    (void)stop;
+// Starts libpq's connect; a throw (out of memory) fails the connect.
+void start_connect(const std::shared_ptr<connection::impl>& p,
+                   std::vector<std::pair<std::string, std::string>> params) {
     try {
         p->start_connect(std::move(params));
     } catch (...) {
         p->fail_connect(std::current_exception());
     }
-    (void)r;
 }
 
 }  // namespace
@@ -1072,7 +1068,7 @@ future<connection> connection::connect(reactor& r, const std::vector<std::pair<s
         });
     };
     if (to_resolve.empty()) {
-        finish_params(r, p, std::move(params), opts.stop);
+        start_connect(p, std::move(params));
         return settle_self(std::move(f));
     }
     // One lookup after another (rarely more than one host).
@@ -1089,12 +1085,12 @@ future<connection> connection::connect(reactor& r, const std::vector<std::pair<s
         });
     }
     std::move(chain)
-        .then([w = std::weak_ptr<impl>(p), params = std::move(params), addrs, &r, stop = opts.stop]() mutable {
+        .then([w = std::weak_ptr<impl>(p), params = std::move(params), addrs]() mutable {
             auto s = w.lock();
             if (!s || !s->connect_p)
                 return;
             params.emplace_back("hostaddr", join_commas(*addrs));
-            finish_params(r, s, std::move(params), stop);
+            start_connect(s, std::move(params));
         })
         .catch_([w = std::weak_ptr<impl>(p)](std::exception_ptr e) {
             if (auto s = w.lock())

@@ -32,6 +32,13 @@ namespace vow::net {
 
 namespace {
 
+// Graceful shutdown: how long the listener stays open, refusing new
+// handshakes, for those under way to complete and be taken on; and how long
+// a connection that has sent nothing yet may take to send its first
+// request (it was accepted just before or during shutdown()).
+constexpr reactor::duration settle_period = std::chrono::milliseconds(20);
+constexpr reactor::duration first_request_window = std::chrono::seconds(1);
+
 struct route_entry {
     std::string method;
     std::vector<std::string> segments;   // "{name}" marks a parameter, "{name...}" (last) the rest
@@ -153,6 +160,7 @@ public:
         detail::request_parser parser;
         http_request req;
         phase ph = phase::idle;
+        bool fresh = true;   // no request begun on it yet
         bool close_after = false;
         bool sent_continue = false;
         // Set by an upgrade (http_response::upgrade): once the 101 is
@@ -271,19 +279,30 @@ public:
         auto f = p.get_future();
         drained_.push_back(std::move(p));
         if (!draining_) {
-            // Closing the listener resets the connections still in its
-            // backlog, requests and all: take them on first.
-            listener_.accept_backlog();
             draining_ = true;
-            listener_.close();
-            // Connections that received nothing go now; the others answer
-            // what they received (with Connection: close), then go.
+            // Closing the listener resets the connections still in its
+            // backlog, requests and all, and those whose handshake is still
+            // completing. So: no new handshakes from now on, take on the
+            // backlog, and close only after a moment (settle_period) in
+            // which the handshakes under way complete and are taken on too.
+            listener_.refuse_new_connections();
+            listener_.accept_backlog();
+            settle_timer_ = r_.call_later(settle_period, [this] {
+                listener_.accept_backlog();
+                listener_.close();
+                check_drained();
+            });
+            // Connections that received nothing go now, except those that
+            // never sent a byte (just accepted: their first request is
+            // probably on its way), which get first_request_window for it;
+            // the others answer what they received (with Connection:
+            // close), then go.
             for (auto it = conns_.begin(); it != conns_.end();) {
                 auto c = *it++;
                 if (c->ph == phase::handshake)
                     close_conn(*c);   // no request can have come yet
                 else if (c->ph == phase::idle && c->stream.read_pending() && !input_waiting(*c))
-                    close_when_sent(c, true);
+                    close_idle_for_shutdown(c);
             }
             grace_timer_ = r_.call_later(grace, [this] { close_all(); });
             // What took connections over (a ws_endpoint) shuts them down too.
@@ -302,9 +321,20 @@ public:
         return f;
     }
 
+    // An idle connection at shutdown: a kept-alive one ends now; one that
+    // never sent a byte waits a little for its first request.
+    void close_idle_for_shutdown(const conn_ptr& c) {
+        if (!c->fresh) {
+            close_when_sent(c, true);
+            return;
+        }
+        c->deadline = std::min(c->deadline, first_deadline());
+    }
+
     void on_shutdown(std::function<future<void>(reactor::duration)> fn) { shutdown_hooks_.push_back(std::move(fn)); }
 
     void close_all() noexcept {
+        settle_timer_.cancel();
         listener_.close();
         while (!conns_.empty())
             close_conn(*conns_.front());
@@ -331,7 +361,9 @@ public:
 
 private:
     void accept(tcp_stream s) {
-        if (draining_ || conns_.size() >= opts_.max_connections) {
+        // While draining, the listener is open only for settle_period, and
+        // what it accepts then was on its way before shutdown(): taken on.
+        if (conns_.size() >= opts_.max_connections) {
             s.close();
             return;
         }
@@ -360,7 +392,7 @@ private:
                     }
                     c->stream = std::move(secure);
                     c->ph = phase::idle;
-                    c->deadline = c->srv->r_.now() + c->srv->opts_.idle_timeout;
+                    c->deadline = c->srv->first_deadline();
                     c->srv->read_more(c);
                 })
                 .catch_([c](std::exception_ptr) {
@@ -369,8 +401,16 @@ private:
                 });
             return;
         }
-        c->deadline = r_.now() + opts_.idle_timeout;
+        c->deadline = first_deadline();
         read_more(c);
+    }
+
+    // A new connection's wait for its first request: idle_timeout, or
+    // while draining, first_request_window (within header_timeout).
+    reactor::time_point first_deadline() const {
+        if (draining_)
+            return r_.now() + std::min({opts_.idle_timeout, opts_.header_timeout, first_request_window});
+        return r_.now() + opts_.idle_timeout;
     }
 
     void read_more(const conn_ptr& c) {
@@ -412,6 +452,7 @@ private:
                 if (c->buf.empty())
                     break;
                 c->ph = phase::reading;
+                c->fresh = false;
                 c->started = r_.now();
                 c->deadline = c->started + opts_.header_timeout;
                 // Only a server with streaming routes routes a request
@@ -1158,7 +1199,7 @@ private:
     }
 
     void check_drained() noexcept {
-        if (!draining_ || !conns_.empty() || hooks_pending_ > 0)
+        if (!draining_ || !conns_.empty() || hooks_pending_ > 0 || listener_.is_open())
             return;
         grace_timer_.cancel();
         auto waiters = std::move(drained_);
@@ -1177,6 +1218,7 @@ private:
     std::list<conn_ptr> conns_;
     handle sweep_;
     handle grace_timer_;
+    handle settle_timer_;
     reactor::duration sweep_period_{};
     bool draining_ = false;
     std::vector<promise<void>> drained_;

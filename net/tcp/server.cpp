@@ -13,6 +13,8 @@
 
 #include <cerrno>
 #include <deque>
+#include <iterator>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <optional>
 #include <sys/socket.h>
@@ -103,6 +105,25 @@ public:
             if (accepted_ - round < 64)
                 return accepted_ - before;
         }
+    }
+
+    // Drops every SYN that reaches the listening socket from now on: a
+    // socket filter (cBPF on the TCP header's flags) that lets the rest
+    // pass, so handshakes under way still complete into the backlog.
+    bool refuse_new_connections() noexcept {
+        if (fd_ < 0)
+            return false;
+        // A: the flags byte (offset 13 of the TCP header, where a TCP
+        // socket's filter starts); SYN without ACK: drop; anything else: keep.
+        static sock_filter code[] = {
+            {BPF_LD | BPF_B | BPF_ABS, 0, 0, 13},
+            {BPF_ALU | BPF_AND | BPF_K, 0, 0, 0x12},
+            {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0x02},
+            {BPF_RET | BPF_K, 0, 0, 0},
+            {BPF_RET | BPF_K, 0, 0, 0xffffffff},
+        };
+        sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+        return ::setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0;
     }
 
     void close() noexcept {
@@ -375,6 +396,13 @@ future<tcp_stream> tcp_server::accept(io_options opts) {
 std::uint64_t tcp_server::accept_backlog() {
     return bound(impl_, "accept_backlog", "net::tcp_server::accept_backlog").accept_backlog();
 }
+bool tcp_server::refuse_new_connections() noexcept {
+    if (!impl_)
+        return false;
+    check_if_open(*impl_, "net::tcp_server::refuse_new_connections");
+    return impl_->refuse_new_connections();
+}
+
 void tcp_server::close() noexcept {
     if (impl_) {
         check_if_open(*impl_, "net::tcp_server::close");

@@ -75,6 +75,16 @@ public:
     // of the accept loop: reported to the reactor's exception handler.
     std::uint64_t accept_backlog();
 
+    // For a graceful stop that loses nothing: from now on the kernel drops
+    // every new connection attempt (SYN) to this socket (the client
+    // retries, and is refused once the socket is closed), while handshakes
+    // already under way complete into the backlog. Then, a moment later (a
+    // round trip or two: http_server waits 20 ms), accept_backlog() and
+    // close() take on every connection the listener had begun. Returns
+    // false if the system refused the socket filter (or the server is
+    // closed): the close is then as racy as a plain one.
+    bool refuse_new_connections() noexcept;
+
     // Stops listening and closes the socket; a pending accept() rejects with
     // io_error (operation_canceled). Connections already accepted stay open;
     // the kernel resets those still in the backlog (see accept_backlog).

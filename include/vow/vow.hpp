@@ -19,10 +19,12 @@
 #include <vow/promise/promise.hpp>
 #include <vow/promise/queue.hpp>
 #include <vow/promise/race.hpp>
+#include <vow/promise/reactor_pool.hpp>
 #include <vow/promise/result.hpp>
 #include <vow/promise/retry.hpp>
 #include <vow/promise/run_until_complete.hpp>
 #include <vow/promise/semaphore.hpp>
+#include <vow/promise/sharded.hpp>
 #include <vow/promise/shared_future.hpp>
 #include <vow/promise/task_group.hpp>
 #include <vow/promise/sleep.hpp>

@@ -5,6 +5,11 @@
       starts `HTTP_SERVER --port 0`, waits for "listening on http://H:P",
       checks every route, a malformed request, pipelining and keep-alive,
       the access log, then SIGTERM: a graceful exit with status 0.
+  check_http.py threads HTTP_SERVER
+      starts `HTTP_SERVER --port 0 --threads 2 --quiet`, opens connections
+      until /spin?us=N has been answered by both reactors, checks /spin's
+      400 for a bad or too large N, then SIGTERM: the summed count of
+      requests in the shutdown line is the number sent.
   check_http.py fetch FETCH HTTP_SERVER
       runs FETCH with no URL (its own server) for 3,000 requests, then
       against HTTP_SERVER --quiet with --url; both must succeed with every
@@ -142,6 +147,45 @@ def check_server(exe):
     if not re.search(r"shut down after \d+ requests", log):
         fail(f"no shutdown line:\n{log}")
     print("http_server: routes, keep-alive, pipelining, 400s, access log and graceful shutdown OK")
+
+
+def check_threads(exe):
+    proc, host, port = start_server(exe, "--threads", "2", "--quiet")
+    sent = 0
+    try:
+        seen = set()
+        for _ in range(1000):
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+            conn.request("GET", "/spin?us=200")
+            r = conn.getresponse()
+            body = r.read().decode()
+            sent += 1
+            m = re.fullmatch(r"spun 200 us on reactor (\d)\n", body)
+            if r.status != 200 or not m:
+                fail(f"GET /spin?us=200 gave {r.status} {body!r}")
+            seen.add(int(m.group(1)))
+            conn.close()
+            if seen == {0, 1}:
+                break
+        if seen != {0, 1}:
+            fail(f"1000 connections were all served by reactor(s) {seen}")
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        for target in ["/spin", "/spin?us=x", "/spin?us=1000001", "/spin?n=5"]:
+            conn.request("GET", target)
+            r = conn.getresponse()
+            r.read()
+            sent += 1
+            if r.status != 400:
+                fail(f"GET {target} gave {r.status}, not 400")
+        conn.close()
+    except BaseException:
+        proc.kill()
+        raise
+    log = stop_server(proc)
+    m = re.search(r"shut down after (\d+) requests", log)
+    if not m or int(m.group(1)) != sent:
+        fail(f"the shutdown line should count {sent} requests over both reactors:\n{log}")
+    print(f"http_server --threads 2: both reactors serve /spin, 400s, {sent} requests summed at shutdown OK")
 
 
 def check_summary(out, count):
@@ -330,6 +374,8 @@ def check_https(fetch, server_exe, make_certs):
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "server":
         check_server(sys.argv[2])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "threads":
+        check_threads(sys.argv[2])
     elif len(sys.argv) >= 4 and sys.argv[1] == "fetch":
         check_fetch(sys.argv[2], sys.argv[3])
     elif len(sys.argv) >= 3 and sys.argv[1] == "stream":

@@ -1,6 +1,6 @@
 // examples/http_server.cpp - a small HTTP/1.1 service on vow::net::http_server.
 //
-//   http_server [--host H] [--port N] [--quiet] [--header-timeout-ms N]
+//   http_server [--host H] [--port N] [--threads N] [--quiet] [--header-timeout-ms N]
 //               [--body-timeout-ms N] [--idle-timeout-ms N] [--write-timeout-ms N]
 //               [--tls-cert FILE --tls-key FILE]
 //
@@ -9,6 +9,15 @@
 //   GET  /slow        -> "done" after 100 ms, from a future: the loop serves
 //                        other requests meanwhile
 //   POST /echo        -> the request body back, with its Content-Type
+//   GET  /spin?us=N   -> "spun N us on reactor R" after burning N microseconds
+//                        of CPU (at most 1 s) on reactor R's thread: the
+//                        benchmark route of bench/net (scaling with --threads
+//                        is measured without the load generator dominating)
+//
+// --threads N (default 1) runs N reactors, each on its own thread, in a
+// vow::reactor_pool; each runs its own http_server on the same port
+// (SO_REUSEPORT): the kernel spreads the connections, and each is served
+// wholly by the reactor that accepted it.
 //
 // One line per request goes to stdout (method, target, status, bytes,
 // milliseconds) unless --quiet; benchmarks use --quiet. The --*-timeout-ms
@@ -18,10 +27,10 @@
 // "listening on http://HOST:PORT" once it accepts (port 0: a free port);
 // with --tls-cert and --tls-key (PEM files: the certificate, its chain after
 // it, and the key) it serves HTTPS instead and says "https://".
-// SIGINT and SIGTERM do the same (one function handles both): a graceful
-// shutdown. No new connections; every request already received, even one
-// still unread when the signal came, is answered; then the program says how
-// many requests it served.
+// SIGINT and SIGTERM do the same: a graceful shutdown of every reactor's
+// server (the pool's stop). No new connections; every request already
+// received, even one still unread when the signal came, is answered; then
+// the program says how many requests the reactors served, summed.
 #include <vow/vow.hpp>
 #include <vow/net/http/server.hpp>
 #include <vow/net/tls.hpp>
@@ -34,6 +43,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -44,10 +56,11 @@ using vow::net::http_response;
 namespace {
 
 const char* usage =
-    "usage: http_server [--host H] [--port N] [--quiet] [--header-timeout-ms N]\n"
+    "usage: http_server [--host H] [--port N] [--threads N] [--quiet] [--header-timeout-ms N]\n"
     "                   [--body-timeout-ms N] [--idle-timeout-ms N] [--write-timeout-ms N]\n"
     "  --host H                address to listen on (default 127.0.0.1)\n"
     "  --port N                port (default 8080; 0 picks a free one)\n"
+    "  --threads N             reactors, one thread each, sharing the port (default 1)\n"
     "  --quiet                 no per-request log lines\n"
     "  --header-timeout-ms N   a request head must arrive within N ms of its first byte\n"
     "                          (default 10000)\n"
@@ -60,6 +73,7 @@ const char* usage =
 struct options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;
+    std::size_t threads = 1;
     bool quiet = false;
     std::string tls_cert, tls_key;
     vow::net::http_server_options server;
@@ -87,6 +101,15 @@ bool parse_ms(std::string_view s, vow::reactor::duration& out) {
     return true;
 }
 
+bool parse_threads(std::string_view s, std::size_t& out) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v == 0 || v > 256)
+        return false;
+    out = v;
+    return true;
+}
+
 bool parse_port(std::string_view s, std::uint16_t& out) {
     unsigned v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -98,50 +121,8 @@ bool parse_port(std::string_view s, std::uint16_t& out) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    options opt;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (a == "--help" || a == "-h") {
-            fmt::print("{}", usage);
-            return 0;
-        } else if (a == "--quiet") {
-            opt.quiet = true;
-        } else if (a == "--host" && i + 1 < argc) {
-            opt.host = argv[++i];
-        } else if (a == "--port" && i + 1 < argc && parse_port(argv[i + 1], opt.port)) {
-            ++i;
-        } else if (a == "--tls-cert" && i + 1 < argc) {
-            opt.tls_cert = argv[++i];
-        } else if (a == "--tls-key" && i + 1 < argc) {
-            opt.tls_key = argv[++i];
-        } else if (auto f = std::find_if(std::begin(timeout_flags), std::end(timeout_flags),
-                                         [&](const timeout_flag& t) { return t.name == a; });
-                   f != std::end(timeout_flags) && i + 1 < argc &&
-                   parse_ms(argv[i + 1], opt.server.*f->field)) {
-            ++i;
-        } else {
-            fmt::print(stderr, "http_server: bad argument '{}'\n{}", a, usage);
-            return 2;
-        }
-    }
-
-    if (opt.tls_cert.empty() != opt.tls_key.empty()) {
-        fmt::print(stderr, "http_server: --tls-cert and --tls-key go together\n{}", usage);
-        return 2;
-    }
-    if (!opt.tls_cert.empty()) {
-        try {
-            opt.server.tls = vow::net::tls_context::server({.cert_file = opt.tls_cert, .key_file = opt.tls_key});
-        } catch (const std::exception& e) {   // a file that is missing, unreadable, or not a matching pair
-            fmt::print(stderr, "http_server: {}\n", e.what());
-            return 2;
-        }
-    }
-
-    vow::reactor r;
-    vow::net::http_server server(r, opt.host, opt.port, opt.server);
-
+// The routes, on one reactor's server.
+void add_routes(vow::net::http_server& server, vow::reactor& r, std::size_t shard, const options& opt) {
     server.get("/", [](const http_request&) { return http_response::text("hello world"); });
 
     server.get("/users/{id}", [](const http_request& req) {
@@ -171,23 +152,107 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
         });
 
-    bool stopping = false;
-    vow::handle sigs[2];
-    auto stop = [&] {
-        if (std::exchange(stopping, true))
-            return;
-        for (auto& h : sigs)
-            h.cancel();
-        (void)server.shutdown(5s).then([&] {
-            fmt::print("shut down after {} requests\n", server.requests());
-            std::fflush(stdout);
-        });
-    };
-    sigs[0] = r.add_signal_handler(SIGINT, stop);
-    sigs[1] = r.add_signal_handler(SIGTERM, stop);
+    server.get("/spin", [shard](const http_request& req) {
+        unsigned long us = 0;
+        std::string_view q = req.query;
+        if (!q.starts_with("us="))
+            return http_response::text("usage: /spin?us=N (N microseconds, at most 1000000)\n", 400);
+        auto [p, ec] = std::from_chars(q.data() + 3, q.data() + q.size(), us);
+        if (ec != std::errc() || p != q.data() + q.size() || us > 1'000'000)
+            return http_response::text("usage: /spin?us=N (N microseconds, at most 1000000)\n", 400);
+        // Burns the CPU on purpose: this route stands for real work.
+        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+        while (std::chrono::steady_clock::now() < until) {
+        }
+        return http_response::text(fmt::format("spun {} us on reactor {}\n", us, shard));
+    });
+}
 
-    fmt::print("listening on {}://{}\n", opt.server.tls ? "https" : "http", server.local_address());
+int main(int argc, char** argv) {
+    options opt;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--help" || a == "-h") {
+            fmt::print("{}", usage);
+            return 0;
+        } else if (a == "--quiet") {
+            opt.quiet = true;
+        } else if (a == "--host" && i + 1 < argc) {
+            opt.host = argv[++i];
+        } else if (a == "--port" && i + 1 < argc && parse_port(argv[i + 1], opt.port)) {
+            ++i;
+        } else if (a == "--threads" && i + 1 < argc && parse_threads(argv[i + 1], opt.threads)) {
+            ++i;
+        } else if (a == "--tls-cert" && i + 1 < argc) {
+            opt.tls_cert = argv[++i];
+        } else if (a == "--tls-key" && i + 1 < argc) {
+            opt.tls_key = argv[++i];
+        } else if (auto f = std::find_if(std::begin(timeout_flags), std::end(timeout_flags),
+                                         [&](const timeout_flag& t) { return t.name == a; });
+                   f != std::end(timeout_flags) && i + 1 < argc &&
+                   parse_ms(argv[i + 1], opt.server.*f->field)) {
+            ++i;
+        } else {
+            fmt::print(stderr, "http_server: bad argument '{}'\n{}", a, usage);
+            return 2;
+        }
+    }
+
+    if (opt.tls_cert.empty() != opt.tls_key.empty()) {
+        fmt::print(stderr, "http_server: --tls-cert and --tls-key go together\n{}", usage);
+        return 2;
+    }
+    if (!opt.tls_cert.empty()) {
+        try {
+            opt.server.tls = vow::net::tls_context::server({.cert_file = opt.tls_cert, .key_file = opt.tls_key});
+        } catch (const std::exception& e) {   // a file that is missing, unreadable, or not a matching pair
+            fmt::print(stderr, "http_server: {}\n", e.what());
+            return 2;
+        }
+    }
+
+    // ANCHOR: pool
+    // One reactor per thread; reactor 0 is this thread's, and takes the
+    // signals: SIGINT or SIGTERM begins the pool's graceful stop.
+    vow::reactor_pool pool({.threads = opt.threads, .stop_signals = {SIGINT, SIGTERM}, .stop_grace = 5s});
+    // Each reactor runs its own server on the same port; reactor 0's is made
+    // first and picks the port when --port 0 asked for a free one.
+    opt.server.tcp.reuse_port = opt.threads > 1;
+    std::uint16_t port = opt.port;
+    vow::net::address where;
+    std::optional<vow::sharded<vow::net::http_server>> made;
+    try {
+        made.emplace(pool, [&](vow::reactor& r, std::size_t shard) {
+            auto server = std::make_unique<vow::net::http_server>(r, opt.host, port, opt.server);
+            port = server->port();
+            if (shard == 0)
+                where = server->local_address();
+            add_routes(*server, r, shard, opt);
+            return server;
+        });
+    } catch (const std::exception& e) {   // the port is taken, the host is not ours, ...
+        fmt::print(stderr, "http_server: {}\n", e.what());
+        return 1;
+    }
+    auto& servers = *made;
+
+    // The stop shuts every server down (the pool calls their shutdown());
+    // this hook waits for that too, then sums what each reactor served.
+    pool.on_stop([&](vow::reactor::duration grace) {
+        return servers.invoke_on_all([grace](vow::net::http_server& s) { return s.shutdown(grace); })
+            .then([&] {
+                return servers.map_reduce([](vow::net::http_server& s) { return s.requests(); }, std::uint64_t{0},
+                                          std::plus<>{});
+            })
+            .then([](std::uint64_t n) {
+                fmt::print("shut down after {} requests\n", n);
+                std::fflush(stdout);
+            });
+    });
+
+    // ANCHOR_END: pool
+    fmt::print("listening on {}://{}\n", opt.server.tls ? "https" : "http", where);
     std::fflush(stdout);
-    r.run();
+    pool.run();
     return 0;
 }

@@ -29,6 +29,8 @@
 // counter (no atomic: the count costs vow nothing measurable). Under
 // callgrind, each phase of the `all` workloads ends a dump of its own (see
 // callgrind_phase). See bench/README.md for what each figure means.
+#include "stats.hpp"
+
 #include <vow/promise/all.hpp>
 #include <vow/promise/future.hpp>
 #include <vow/promise/make_future.hpp>
@@ -530,16 +532,7 @@ bool python_has_uvloop(const std::string& python) {
 
 // ------------------------------------------------------------------ report
 
-struct stats {
-    double median = 0, min = 0, max = 0;
-
-    static stats of(std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        std::size_t m = v.size() / 2;
-        double med = v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-        return {med, v.front(), v.back()};
-    }
-};
+using bench::stats;   // bench/stats.hpp
 
 struct workload {
     std::string key;

@@ -20,6 +20,8 @@
 // operator new/delete (calls and bytes), and gives libevent counting
 // malloc/realloc/free with event_set_mem_functions() before anything else
 // touches libevent.
+#include "stats.hpp"
+
 #include <vow/promise/detail/node_pool.hpp>
 #include <vow/promise/future.hpp>
 #include <vow/promise/make_future.hpp>
@@ -485,16 +487,7 @@ sample node_run(std::uint64_t n) {
 
 // ------------------------------------------------------------------ report
 
-struct stats {
-    double median = 0, min = 0, max = 0;
-
-    static stats of(std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        std::size_t m = v.size() / 2;
-        double med = v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-        return {med, v.front(), v.back()};
-    }
-};
+using bench::stats;   // bench/stats.hpp
 
 using phase_of = phase (*)(const sample&);
 phase build_of(const sample& s) { return s.build; }

@@ -13,6 +13,8 @@
 // Allocations are counted, not guessed: this program replaces the global
 // operator new/delete, and gives libevent counting malloc/realloc/free with
 // event_set_mem_functions() before anything else touches libevent.
+#include "stats.hpp"
+
 #include <vow/reactor/reactor.hpp>
 
 #include <event2/event.h>
@@ -378,16 +380,7 @@ sample raw_posts_run(std::uint64_t per_thread) {
 
 // ------------------------------------------------------------------ report
 
-struct stats {
-    double median = 0, min = 0, max = 0;
-
-    static stats of(std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        std::size_t m = v.size() / 2;
-        double med = v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-        return {med, v.front(), v.back()};
-    }
-};
+using bench::stats;   // bench/stats.hpp
 
 struct workload {
     std::string key;  // for --only

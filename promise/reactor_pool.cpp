@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
@@ -26,6 +27,16 @@ struct pool_member {
     // sweep (this thread only), and their number, for reactor 0 to read.
     pool_call_base* calls = nullptr;
     std::atomic<std::size_t> outstanding{0};
+    // Every reactor of the pool, by shard (set once all are made).
+    std::vector<reactor*> reactors;
+};
+
+struct pool_call_base::token_link {
+    struct token_box {
+        pool_call_base* call;
+    };
+    std::shared_ptr<token_box> box;
+    std::optional<std::stop_callback<std::function<void()>>> callback;
 };
 
 namespace {
@@ -35,6 +46,12 @@ thread_local pool_member* this_member = nullptr;
 pool_member* current_pool_member() noexcept { return this_member; }
 reactor_pool* member_pool(const pool_member& m) noexcept { return m.pool; }
 std::size_t member_index(const pool_member& m) noexcept { return m.index; }
+reactor& member_reactor(const pool_member& m) noexcept { return *m.r; }
+reactor& member_target(const pool_member& m, std::size_t shard) {
+    if (shard >= m.reactors.size())
+        return m.pool->at(shard);   // throws, saying why
+    return *m.reactors[shard];
+}
 
 bool begin_call(pool_member& m, pool_call_base* call) noexcept {
     if (m.pool->closed())
@@ -60,8 +77,8 @@ void end_call(pool_call_base* call) noexcept {
         call->next->prev = call->prev;
     call->prev = call->next = nullptr;
     call->linked = false;
-    if (call->box)
-        call->box->call = nullptr;
+    if (call->link)
+        call->link->box->call = nullptr;
     m.outstanding.fetch_sub(1, std::memory_order_release);
 }
 
@@ -74,7 +91,10 @@ void pool_call_base::cancel(std::exception_ptr error) noexcept {
 }
 
 namespace {
-// Back on the caller: settles the promise, forgets the call, frees it.
+
+// Back on the caller: settles the call's promise, forgets the call, frees
+// it. Destroyed unrun (the caller's reactor destroyed at the pool's end,
+// when every call is settled already), it frees it.
 struct return_task {
     pool_call_owner owner;
     void operator()() noexcept {
@@ -82,35 +102,95 @@ struct return_task {
         end_call(owner.get());
     }
 };
+
 }  // namespace
 
+// Results go back one by one, as they come: the caller starts on the first
+// while the target runs the next. (Batching them per turn of the target's
+// loop took the caller's queue lock less often, but measured slower: the
+// two threads then took turns instead of working together.)
 void return_call(pool_call_owner owner) noexcept {
-    pool_member& m = *owner.get()->caller;
-    return_task back{std::move(owner)};
-    if (m.r->in_reactor_thread()) {   // a call to its own reactor
-        back();
+    pool_member& caller = *owner.get()->caller;
+    if (caller.r->in_reactor_thread()) {   // a call to its own reactor
+        owner.get()->settle();
+        end_call(owner.get());
         return;
     }
+    return_task back{std::move(owner)};
     try {
-        m.r->call_soon_threadsafe(std::move(back));
+        caller.r->call_soon_threadsafe(std::move(back));
     } catch (...) {
         // Out of memory on the way back. The call cannot be freed here (its
         // caller knows it): it stays in flight until the pool's stop
         // rejects it, and this says why.
         (void)back.owner.release();
-        fmt::print(stderr, "vow: submit_to: out of memory sending a result back to reactor {}\n", m.index);
+        std::fputs("vow: submit_to: out of memory sending a result back\n", stderr);
     }
 }
 
 void link_stop_token(pool_call_base* call, const std::stop_token& stop) {
-    call->box = std::make_shared<pool_call_base::token_box>(pool_call_base::token_box{call});
+    auto link = std::unique_ptr<pool_call_base::token_link, pool_call_base::token_link_deleter>(
+        new pool_call_base::token_link{std::make_shared<pool_call_base::token_link::token_box>(call), {}});
     reactor* r = call->caller->r;
-    call->link.emplace(stop, [box = call->box, r] {
+    auto* l = link.get();
+    call->link = std::move(link);
+    l->callback.emplace(stop, [box = l->box, r] {
         r->call_soon_threadsafe([box] {
             if (box->call)
                 box->call->cancel(make_call_cancelled_error(box->call->target));
         });
     });
+}
+
+void pool_call_base::token_link_deleter::operator()(token_link* l) const noexcept { delete l; }
+
+namespace {
+// The per-thread cache of call blocks: four size classes of 64 bytes.
+constexpr std::size_t call_block = 64;
+constexpr std::size_t call_classes = 4;
+constexpr std::size_t call_cache_max = 4096;   // blocks kept per class
+struct call_cache {
+    std::vector<void*> free[call_classes];
+    bool alive = true;   // false once the thread's end destroyed it
+    ~call_cache() {
+        alive = false;
+        for (auto& list : free) {
+            for (void* p : list)
+                ::operator delete(p);
+            list.clear();
+        }
+    }
+};
+thread_local call_cache calls_cache;
+}  // namespace
+
+void* pool_call_base::operator new(std::size_t size) {
+    const std::size_t cls = (size + call_block - 1) / call_block - 1;
+    if (cls < call_classes && calls_cache.alive) {
+        auto& list = calls_cache.free[cls];
+        if (!list.empty()) {
+            void* p = list.back();
+            list.pop_back();
+            return p;
+        }
+        return ::operator new((cls + 1) * call_block);
+    }
+    return ::operator new(size);
+}
+
+void pool_call_base::operator delete(void* p, std::size_t size) noexcept {
+    const std::size_t cls = (size + call_block - 1) / call_block - 1;
+    if (cls < call_classes && calls_cache.alive) {
+        auto& list = calls_cache.free[cls];
+        if (list.size() < call_cache_max) {
+            try {
+                list.push_back(p);
+                return;
+            } catch (...) {   // no room to remember it: give it back
+            }
+        }
+    }
+    ::operator delete(p);
 }
 
 std::exception_ptr make_pool_stopped_error(std::size_t target) {
@@ -480,6 +560,12 @@ reactor_pool::reactor_pool(reactor_pool_options opts) : impl_(std::make_unique<i
             if (s->thread.joinable())
                 s->thread.join();
         std::rethrow_exception(impl_->start_error);
+    }
+    std::vector<reactor*> all;
+    for (auto& s : impl_->shards)
+        all.push_back(s->r.get());
+    for (auto& s : impl_->shards) {   // before anything can reach them
+        s->member.reactors = all;
     }
     detail::this_member = &first.member;
 }

@@ -13,11 +13,13 @@ replaces and beside Node.js and Python.
   python3 bench/net/run.py --only idle-https   # memory with 2,000 idle HTTPS connections
   python3 bench/net/run.py --only ws,idle-ws   # WebSocket echo, and 10,000 idle WebSockets
   python3 bench/net/run.py --only static   # a 1 MiB file: vow, nginx (sendfile), Node.js
+  python3 bench/net/run.py --only scaling  # http_server --threads 1 against --threads 2
 
 How it measures (bench/README.md says more):
 
 - Every server runs pinned to core 0 (taskset -c 0) and the load to core 1,
-  so the server never competes with its own load. Each server is started
+  so the server never competes with its own load (the scaling group
+  excepted: its servers and wrk share cores 0 and 1). Each server is started
   once per group and must print "listening on 127.0.0.1:<port>" first.
 - The server's CPU time (user + sys, all its threads) is read from
   /proc/<pid>/stat just before each load run and just after it (after a
@@ -92,6 +94,18 @@ Workloads:
   idle-ws memory, as idle, of the ws group's servers holding IDLE (10,000)
           WebSocket connections, each upgraded and after one checked 64 B
           message, held by ws_loadgen --hold (which answers pings).
+  scaling the scaling rows of issue 18: wrk -t1 -c32 GET /spin?us=500 (each
+          request burns 500 µs of CPU on the thread of the reactor serving
+          it) against examples/http_server --quiet --threads 1 and
+          --threads 2 (two reactors on two threads, each with its own
+          http_server on the port via SO_REUSEPORT), each checked first to
+          answer "spun 500 us on reactor R" from every one of its reactors.
+          Not pinned as the others: the 2-thread server needs both cores, so
+          both servers and wrk run with taskset -c 0,1 (wrk's share of the
+          cores is its "load busy"). Requests/s, server busy (% of one
+          core: 200 % is both) and CPU per request; then threads2's
+          requests/s over threads1's beside the goal (>= 1.7x). Baseline:
+          threads1.
 
 vow's programs are examples/echo_server, examples/http_server,
 examples/fetch and examples/ws_echo in the build directory; a row says "not
@@ -257,8 +271,9 @@ def ensure_built(build, vow_names, peers=True):
 # --------------------------------------------------------------------------
 # Processes
 
-def pinned(core, argv, pin):
-    return (["taskset", "-c", str(core)] if pin else []) + argv
+def pinned(cpus, argv, pin):
+    """argv under taskset -c CPUS (a core, or a list such as "0,1") if pin."""
+    return (["taskset", "-c", str(cpus)] if pin else []) + argv
 
 
 def cpu_seconds(pid):
@@ -275,13 +290,15 @@ def free_port():
 
 
 class Server:
-    """A server process pinned to core 0, started and stopped by the harness.
-    Its stdout is drained by a thread so it never blocks on a full pipe."""
+    """A server process pinned to CPUS (core 0; the scaling group gives it
+    both), started and stopped by the harness. Its stdout is drained by a
+    thread so it never blocks on a full pipe."""
 
-    def __init__(self, name, argv, pin):
+    def __init__(self, name, argv, pin, cpus="0"):
         self.name = name
         self.argv = argv
         self.pin = pin
+        self.cpus = cpus
         self.proc = None
         self.port = None
         self.lines = []
@@ -291,7 +308,7 @@ class Server:
         port = free_port()
         argv = [a.replace("{port}", str(port)) for a in self.argv]
         self.errfile = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(pinned(0, argv, self.pin), stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(pinned(self.cpus, argv, self.pin), stdout=subprocess.PIPE,
                                      stderr=self.errfile, text=True, bufsize=1)
         ready = threading.Event()
 
@@ -337,12 +354,13 @@ class Server:
             self.proc.wait()
 
 
-def run_load(argv, pin, timeout):
-    """Runs a load program pinned to core 1; returns (status, stdout, stderr,
-    wall seconds, CPU seconds of the load program)."""
+def run_load(argv, pin, timeout, cpus="1"):
+    """Runs a load program pinned to CPUS (core 1 unless a group says
+    otherwise); returns (status, stdout, stderr, wall seconds, CPU seconds of
+    the load program)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(pinned(1, argv, pin), stdout=out, stderr=err)
+        proc = subprocess.Popen(pinned(cpus, argv, pin), stdout=out, stderr=err)
         deadline = start + timeout
         while True:
             pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
@@ -363,12 +381,13 @@ def run_load(argv, pin, timeout):
                 wall, ru.ru_utime + ru.ru_stime)
 
 
-def measure_server(server, argv, pin, timeout):
-    """One load run against a server, with the server's CPU time around it."""
+def measure_server(server, argv, pin, timeout, load_cpus="1"):
+    """One load run (pinned to LOAD_CPUS) against a server, with the server's
+    CPU time around it."""
     if not server.alive():
         raise RuntimeError(f"{server.name} died earlier: {server.stderr_tail()}")
     before = server.cpu()
-    code, out, err, wall, load_cpu = run_load(argv, pin, timeout)
+    code, out, err, wall, load_cpu = run_load(argv, pin, timeout, load_cpus)
     time.sleep(0.2)  # let the server close the connections inside the window
     if not server.alive():
         raise RuntimeError(f"{server.name} died during the run: {server.stderr_tail()}")
@@ -424,10 +443,13 @@ def ratio(a, b):
 
 
 def print_table(title, peers, cells, columns, baseline, note=""):
-    """columns: (header, key, show_ratio_vs_baseline, show_vow_over_this)."""
+    """columns: (header, key, show_ratio_vs_baseline, show_vow_over_this); a
+    table without a "vow" row (the scaling group's) has no "vow ÷ this"."""
     print(f"\n### {title}\n")
     if note:
         print(note + "\n")
+    vow = cells.get("vow")
+    columns = [(h, k, vs_base, vow_over and vow is not None) for h, k, vs_base, vow_over in columns]
     head = ["program"]
     for header, key, vs_base, vow_over in columns:
         head.append(header + " median (min–max)")
@@ -438,7 +460,6 @@ def print_table(title, peers, cells, columns, baseline, note=""):
     head += ["server busy", "load busy", "errors"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    vow = cells.get("vow")
     for name in peers:
         cell = cells[name]
         row = [name]
@@ -454,7 +475,7 @@ def print_table(title, peers, cells, columns, baseline, note=""):
                 row.append(ratio(cell.median(key), base.median(key) if base else None))
             if vow_over:
                 row.append("" if name == "vow" else
-                           ratio(vow.median(key) if vow else None, cell.median(key)))
+                           ratio(vow.median(key), cell.median(key)))
         busy = cell.median("server_busy")
         row.append("—" if busy is None else f"{busy:.0f} %")
         lbusy = cell.median("load_busy")
@@ -477,7 +498,7 @@ def rotate(items, r):
     return items[r:] + items[:r]
 
 
-def start_servers(specs, cells, pin):
+def start_servers(specs, cells, pin, cpus="0"):
     servers = {}
     for name, spec in specs.items():
         if isinstance(spec, str):
@@ -485,7 +506,7 @@ def start_servers(specs, cells, pin):
             continue
         for argv in spec:  # alternatives: e.g. with --quiet, then without
             try:
-                servers[name] = Server(name, argv, pin).start()
+                servers[name] = Server(name, argv, pin, cpus).start()
                 log(f"  {name}: listening on port {servers[name].port}")
                 break
             except RuntimeError as e:
@@ -787,16 +808,19 @@ WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
 
 def http_group(args, specs, results, scheme="http", ssl_ctx=None, group="http", title="HTTP hello world",
                baseline="evhttp", wrk_extra=(), conn_counts=None, path="/", check=None, seconds=None,
-               body_bytes=None, note=None):
+               body_bytes=None, note=None, server_cpus="0", load_cpus="1"):
     """wrk against hello-world servers. The HTTPS rows call it with
     scheme "https" (wrk does its own TLS) and, for full handshakes, with
     wrk_extra ["-H", "Connection: close"]: a new connection per request.
-    The static rows call it with the file's path, their own check (port ->
-    None, or what is wrong), the run's seconds and the body's size in bytes
-    (which adds a MiB/s column) and their own note."""
+    The static rows call it with the file's path, their own check (port,
+    program name -> None, or what is wrong), the run's seconds and the body's
+    size in bytes (which adds a MiB/s column) and their own note. The scaling
+    rows also pass their connection count and the CPUs the servers and wrk
+    are pinned to (both "0,1" there; core 0 and core 1 otherwise). The
+    warm-up uses the first connection count."""
     conn_counts = conn_counts or ([64] + ([1, 256] if args.http_all else []))
     seconds = seconds or args.seconds
-    check = check or (lambda port: check_hello(port, scheme, ssl_ctx))
+    check = check or (lambda port, name: check_hello(port, scheme, ssl_ctx))
     peers = list(specs)
     all_cells = {c: {p: Cell() for p in peers} for c in conn_counts}
     wrk = shutil.which("wrk")
@@ -808,9 +832,9 @@ def http_group(args, specs, results, scheme="http", ssl_ctx=None, group="http", 
         servers = {}
     else:
         log(f"{group}: starting hello-world servers")
-        servers = start_servers(specs, first, args.pin)
+        servers = start_servers(specs, first, args.pin, server_cpus)
     for name, server in list(servers.items()):
-        problem = check(server.port)
+        problem = check(server.port, name)
         if problem:
             first[name].unavailable = f"wrong answer: {problem}"
             server.stop()
@@ -820,8 +844,8 @@ def http_group(args, specs, results, scheme="http", ssl_ctx=None, group="http", 
             all_cells[c][p].unavailable = all_cells[c][p].unavailable or first[p].unavailable
     try:
         for name, server in servers.items():  # warm-up (JIT, caches), untimed
-            run_load([wrk, "-t1", "-c64", f"-d{max(1, round(args.warmup))}s", *wrk_extra,
-                      f"{scheme}://127.0.0.1:{server.port}{path}"], args.pin, 60)
+            run_load([wrk, "-t1", f"-c{conn_counts[0]}", f"-d{max(1, round(args.warmup))}s", *wrk_extra,
+                      f"{scheme}://127.0.0.1:{server.port}{path}"], args.pin, 60, load_cpus)
         for conns in conn_counts:
             cells = all_cells[conns]
             for rep in range(args.reps):
@@ -834,7 +858,7 @@ def http_group(args, specs, results, scheme="http", ssl_ctx=None, group="http", 
                     log(f"{group} wrk -c{conns}: {name} (rep {rep + 1}/{args.reps})")
                     try:
                         code, out, err, wall, load_cpu, server_cpu = measure_server(
-                            servers[name], argv, args.pin, seconds + 60)
+                            servers[name], argv, args.pin, seconds + 60, load_cpus)
                     except RuntimeError as e:
                         cells[name].errors.append(str(e))
                         cells[name].unavailable = "died"
@@ -933,7 +957,7 @@ def static_group(args, examples, node, results):
         all_cells = http_group(
             args, specs, results, group="static", title=f"Static file, {STATIC_SIZE >> 20} MiB",
             baseline="nginx", path="/file.bin",
-            check=lambda port: check_file(port, "/file.bin", STATIC_SIZE, digest),
+            check=lambda port, name: check_file(port, "/file.bin", STATIC_SIZE, digest),
             seconds=seconds, body_bytes=STATIC_SIZE,
             note=(f"wrk on core 1, server on core 0, GET /file.bin ({STATIC_SIZE:,} random bytes, "
                   "in the page cache) for "
@@ -968,6 +992,95 @@ def static_group(args, examples, node, results):
         sys.stdout.flush()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# The scaling group (issue 18): examples/http_server with 1 and 2 reactor
+# threads, wrk on GET /spin, which burns SCALING_SPIN_US of CPU per request
+# on the reactor's thread, so the server, not wrk, is what saturates.
+SCALING_THREADS = (1, 2)
+SCALING_SPIN_US = 500
+SCALING_CONNECTIONS = 32
+SCALING_GOAL = 1.7  # threads2's requests/s over threads1's, medians
+SPUN = re.compile(rb"spun (\d+) us on reactor (\d+)\n")
+
+
+def check_spin(port, us, reactors, tries=64):
+    """GET /spin?us=US must answer 200 "spun US us on reactor R", and every
+    one of the server's REACTORS reactors must answer at least once in TRIES
+    requests, each on a new connection (urllib does not keep connections
+    alive; the kernel's SO_REUSEPORT hash spreads them): a --threads that is
+    not in effect is a wrong answer, not a quiet 1x."""
+    seen = set()
+    for _ in range(tries):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/spin?us={us}", timeout=5) as r:
+                status, body = r.status, r.read()
+        except Exception as e:  # any failure to answer is the finding
+            return f"GET /spin?us={us} failed: {e}"
+        m = SPUN.fullmatch(body)
+        if status != 200 or not m or int(m.group(1)) != us:
+            return f"GET /spin?us={us} answered {status} {body[:60]!r}, not 200 'spun {us} us on reactor R'"
+        seen.add(int(m.group(2)))
+        if len(seen) >= reactors:
+            break
+    if seen != set(range(reactors)):
+        return (f"{tries} new connections were answered by reactor(s) {sorted(seen)}, not by each of "
+                f"0..{reactors - 1}")
+    return None
+
+
+def scaling_group(args, examples, results):
+    """Issue 18's scaling rows: wrk -t1 -c32 GET /spin?us=500 against
+    examples/http_server --threads 1 and --threads 2, the two taking turns;
+    the servers and wrk all on cores 0 and 1 (the 2-thread server needs both
+    cores, so neither server is pinned to one); then threads2's requests/s
+    over threads1's beside the goal (>= 1.7x)."""
+    hs = examples / "http_server"
+    specs = {f"threads{n}": [[str(hs), "--port", "{port}", "--quiet", "--threads", str(n)]]
+             if hs.exists() else "not built yet: examples/http_server" for n in SCALING_THREADS}
+    threads = {f"threads{n}": n for n in SCALING_THREADS}
+    path = f"/spin?us={SCALING_SPIN_US}"
+    where = ("the servers and wrk all on cores 0 and 1 (taskset -c 0,1: the 2-thread server needs "
+             "both cores, so unlike the other groups neither server is pinned to one, and wrk "
+             "competes with the server for them: its share is 'load busy')"
+             if args.pin else "unpinned")
+    all_cells = http_group(
+        args, specs, results, group="scaling",
+        title=f"Scaling with reactor threads, GET {path}", baseline="threads1",
+        conn_counts=[SCALING_CONNECTIONS], path=path,
+        check=lambda port, name: check_spin(port, SCALING_SPIN_US, threads[name]),
+        server_cpus="0,1", load_cpus="0,1",
+        note=(f"wrk -t1 -c{SCALING_CONNECTIONS} GET {path} for {max(1, round(args.seconds))} s after "
+              f"{max(1, round(args.warmup))} s of warm-up, {where}. Each request burns "
+              f"{SCALING_SPIN_US} µs of CPU on the thread of the reactor that serves it. threadsN "
+              "is examples/http_server --quiet --threads N: N reactors on N threads, each with "
+              "its own http_server on the port (SO_REUSEPORT from 2 on: the kernel spreads the "
+              "connections by a hash, not necessarily evenly). Each server was checked first to "
+              f"answer 'spun {SCALING_SPIN_US} us on reactor R', every one of its reactors on some "
+              "new connection. 'server busy' and 'load busy' are user+sys over the run's wall "
+              "time in % of one core (two cores: 200 %). Server CPU per request is approximate "
+              "(wrk's rate times the duration)."))
+    cells = all_cells[SCALING_CONNECTIONS]
+    one, two = cells["threads1"], cells["threads2"]
+    print("\n### Scaling with reactor threads: threads2 against threads1\n")
+    print(f"threads2's median over threads1's, for requests/s and for server CPU per request "
+          f"(near 1: a second reactor costs nothing per request). "
+          f"goal: threads2 >= {SCALING_GOAL:g}x threads1 (issue 18); met only if the medians "
+          "meet it.\n")
+    print("| ratio | requests/s | server CPU/request | goal (requests/s) |")
+    print("|---|---|---|---|")
+    rate = ratio(two.median("req_per_s"), one.median("req_per_s"))
+    cpu = ratio(two.median("ns_per_req"), one.median("ns_per_req"))
+    missing = next((c for c in (two, one) if c.median("req_per_s") is None), None)
+    if missing is not None:
+        name = "threads2" if missing is two else "threads1"
+        verdict = (f">= {SCALING_GOAL:g}x: {name} not measured "
+                   f"({(missing.unavailable or 'errors').split(':')[0]})")
+    else:
+        met = two.median("req_per_s") >= SCALING_GOAL * one.median("req_per_s")
+        verdict = f">= {SCALING_GOAL:g}x: {'met' if met else 'not met'}"
+    print(f"| threads2 / threads1 | {rate} | {cpu} | {verdict} |")
+    sys.stdout.flush()
 
 
 REQ_RATE = re.compile(r"requests/s\W*\s*([\d.]+)", re.I)
@@ -1064,7 +1177,7 @@ def main():
                     help="meson build directory, relative to the repository (build-bench)")
     ap.add_argument("--only", default="tcp,http,client",
                     help="groups: tcp,http,client,idle,https,client-https,idle-https,ws,idle-ws,"
-                         "static "
+                         "static,scaling "
                          "(default: tcp,http,client)")
     ap.add_argument("--tcp-connections", default="1,100,1000",
                     help="connection counts for the tcp group (1,100,1000)")
@@ -1099,7 +1212,7 @@ def main():
     args.count = args.count or (2000 if args.quick else 10000)
     groups = [g.strip() for g in args.only.split(",") if g.strip()]
     known = ("tcp", "http", "client", "idle", "https", "client-https", "idle-https", "ws", "idle-ws",
-             "static")
+             "static", "scaling")
     for g in groups:
         if g not in known:
             ap.error(f"unknown group {g!r}: choose from {', '.join(known)}")
@@ -1119,12 +1232,14 @@ def main():
     python = pick_python(args.python)
     ensure_packages(python, not args.no_install)
     if not args.no_build:
-        # The static group alone needs only examples/file_server.
-        only_static = set(groups) == {"static"}
-        ensure_built(build, ["file_server"] if only_static else
+        # The static and scaling groups need only examples/file_server and
+        # examples/http_server: no peer programs.
+        vow_only = set(groups) <= {"static", "scaling"}
+        ensure_built(build, (["file_server"] if "static" in groups else [])
+                     + (["http_server"] if "scaling" in groups else []) if vow_only else
                      ["echo_server", "http_server", "fetch", "ws_echo"]
                      + (["file_server"] if "static" in groups else []),
-                     peers=not only_static)
+                     peers=not vow_only)
     args.loadgen = build / "bench" / "loadgen"
     args.ws_loadgen = build / "bench" / "ws_loadgen"
     bench_bin = build / "bench"
@@ -1140,8 +1255,14 @@ def main():
     has_uvloop = python_has(python, ["uvloop"])
     has_aiohttp = python_has(python, ["aiohttp"])
 
+    placement = "server on core 0, load on core 1"
+    if "scaling" in groups:  # its servers need both cores: they share them with wrk
+        placement = ("server and wrk on cores 0,1" if groups == ["scaling"] else
+                     placement + " (scaling: server and wrk on cores 0,1)")
+    if not args.pin:
+        placement = "unpinned"
     print(f"# vow network benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M')}, "
-          f"{os.cpu_count()} cores, {'server on core 0, load on core 1' if args.pin else 'unpinned'}"
+          f"{os.cpu_count()} cores, {placement}"
           f", {args.reps} repetition(s) of "
           f"{args.static_seconds if groups == ['static'] else args.seconds:g} s (+{args.warmup:g} s warm-up), "
           f"load average {Path('/proc/loadavg').read_text().split()[0]} at the start, "
@@ -1329,6 +1450,9 @@ def main():
 
     if "static" in groups:
         static_group(args, examples, node, results)
+
+    if "scaling" in groups:
+        scaling_group(args, examples, results)
 
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")

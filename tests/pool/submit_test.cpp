@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -187,6 +188,44 @@ BOOST_AUTO_TEST_CASE(a_stop_token_cancels_the_call_at_once_and_the_work_on_the_t
     BOOST_TEST(!target_saw.empty());
     BOOST_TEST(!prestopped_ran);
     BOOST_TEST(prestopped_error.find("reactor 1") != std::string::npos, prestopped_error);
+}
+
+BOOST_AUTO_TEST_CASE(the_function_is_destroyed_on_the_target_and_a_call_to_oneself_runs_on_a_later_turn) {
+    // What the function captured belongs to the target's side: it goes
+    // there, and is destroyed there, whether fn returned a value or a
+    // future, or was cancelled before it ran.
+    struct witness {
+        std::atomic<int>* on_target;
+        std::thread::id target;
+        witness(std::atomic<int>* c, std::thread::id t) : on_target(c), target(t) {}
+        witness(witness&& o) noexcept : on_target(std::exchange(o.on_target, nullptr)), target(o.target) {}
+        ~witness() {
+            if (on_target && std::this_thread::get_id() == target)
+                ++*on_target;
+        }
+    };
+    vow::reactor_pool pool({.threads = 2});
+    std::atomic<int> on_target{0};
+    std::thread::id t1;
+    bool ran_inline = true, returned = false;
+    pool.at(0).call_soon([&] {
+        vow::submit_to(1, [] { return std::this_thread::get_id(); })
+            .then([&](std::thread::id id) {
+                t1 = id;
+                auto a = vow::submit_to(1, [w = witness(&on_target, t1)] { return 1; });
+                auto b = vow::submit_to(1, [&pool, w = witness(&on_target, t1)] {
+                    return vow::sleep(pool.at(1), 1ms).then([] { return 2; });
+                });
+                auto self = vow::submit_to(0, [&] { ran_inline = !returned; });
+                returned = true;
+                return vow::all(std::move(a), std::move(b), std::move(self));
+            })
+            .finally([&] { pool.stop(0s); })
+            .discard();
+    });
+    pool.run();
+    BOOST_TEST(on_target.load() == 2);
+    BOOST_TEST(!ran_inline);
 }
 
 BOOST_AUTO_TEST_CASE(misuse_is_a_usage_error_that_says_what_to_do) {

@@ -110,6 +110,9 @@ struct pool_call_base {
     // Caller's thread: the result is back; settles the promise with it.
     virtual void settle() noexcept = 0;
     virtual void reject(std::exception_ptr error) noexcept = 0;
+    // Target's thread: runs fn (unless cancelled), destroys it, and sends
+    // the call back. Takes ownership of the call.
+    virtual void run() noexcept = 0;
 
     pool_member* caller;
     std::size_t target;
@@ -118,14 +121,20 @@ struct pool_call_base {
     pool_call_base* prev = nullptr;
     pool_call_base* next = nullptr;
     bool linked = false;
-    // The stop token's link, if a token was given: the callback posts to
-    // the caller, which finds the call through `box` (cleared once the call
-    // is forgotten, on the caller's thread).
-    struct token_box {
-        pool_call_base* call;
+    // The stop token's link, if a token was given (reactor_pool.cpp): its
+    // callback posts to the caller, which finds the call through a box
+    // cleared once the call is forgotten, on the caller's thread.
+    struct token_link;
+    struct token_link_deleter {
+        void operator()(token_link* l) const noexcept;
     };
-    std::shared_ptr<token_box> box;
-    std::optional<std::stop_callback<std::function<void()>>> link;
+    std::unique_ptr<token_link, token_link_deleter> link;
+
+    // Calls are made and freed at the rate of the calls: from a per-thread
+    // cache of blocks, not malloc (a block freed on another thread joins
+    // that thread's cache).
+    static void* operator new(std::size_t size);
+    static void operator delete(void* p, std::size_t size) noexcept;
 };
 
 // Deletes the call unless released: what the tasks carry.
@@ -145,6 +154,9 @@ private:
 [[nodiscard]] pool_member* current_pool_member() noexcept;
 [[nodiscard]] reactor_pool* member_pool(const pool_member& m) noexcept;
 [[nodiscard]] std::size_t member_index(const pool_member& m) noexcept;
+[[nodiscard]] reactor& member_reactor(const pool_member& m) noexcept;
+// Reactor `shard` of m's pool; vow::invalid_argument if there is none.
+[[nodiscard]] reactor& member_target(const pool_member& m, std::size_t shard);
 // Caller's thread: counts the call in flight and remembers it for the
 // pool's stop. Returns false (and does nothing) once the pool is closed.
 [[nodiscard]] bool begin_call(pool_member& m, pool_call_base* call) noexcept;
@@ -168,7 +180,7 @@ struct pool_fn_traits {
 };
 
 template <class R>
-struct pool_call final : pool_call_base {
+struct pool_call : pool_call_base {
     pool_call(pool_member* from, std::size_t to, promise<R> p)
         : pool_call_base(from, to), promise_(std::move(p)) {}
 
@@ -203,58 +215,70 @@ struct pool_call final : pool_call_base {
     std::exception_ptr error;
 };
 
-// On the target: runs fn, keeps what it returned (or the outcome of the
-// future it returned) in the call, and sends the call back to its caller.
-// A call cancelled meanwhile goes back without running.
-template <class R, class F>
-void run_pool_call(pool_call_owner owner, F& fn) {
-    using traits = pool_fn_traits<F>;
-    auto* call = static_cast<pool_call<R>*>(owner.get());
-    if (call->cancelled.load(std::memory_order_acquire)) {
-        return_call(std::move(owner));
-        return;
-    }
-    std::exception_ptr error;
-    try {
-        auto invoke = [&]() -> decltype(auto) {
-            if constexpr (traits::takes_token)
-                return fn(call->token);
-            else
-                return fn();
-        };
-        if constexpr (is_future_v<typename traits::result>) {
-            auto f = invoke();
-            auto keep = std::make_shared<pool_call_owner>(std::move(owner));
-            std::move(f)
-                .then([keep](auto&&... v) {
-                    auto* c = static_cast<pool_call<R>*>(keep->get());
-                    if constexpr (!std::is_void_v<R>)
-                        c->value.emplace(std::forward<decltype(v)>(v)...);
-                    return_call(std::move(*keep));
-                })
-                .catch_([keep](std::exception_ptr e) {
-                    if (!keep->get())
-                        return;   // the value's move threw after the hand-off: nothing to tell
-                    static_cast<pool_call<R>*>(keep->get())->error = std::move(e);
-                    return_call(std::move(*keep));
-                })
-                .discard();
+// A call and its function: fn lives in the call until it has run on the
+// target, and is destroyed there (or, never run, with the call).
+template <class R, class Fn>
+struct pool_call_with final : pool_call<R> {
+    pool_call_with(pool_member* from, std::size_t to, promise<R> p, Fn f)
+        : pool_call<R>(from, to, std::move(p)), fn(std::move(f)) {}
+
+    // On the target: runs fn, keeps what it returned (or the outcome of the
+    // future it returned) in the call, and sends the call back to its
+    // caller. A call cancelled meanwhile goes back without running.
+    void run() noexcept override {
+        using traits = pool_fn_traits<Fn>;
+        pool_call_owner owner(this);
+        if (this->cancelled.load(std::memory_order_acquire)) {
+            fn.reset();
+            return_call(std::move(owner));
             return;
-        } else if constexpr (std::is_void_v<R>) {
-            invoke();
-        } else {
-            call->value.emplace(invoke());
         }
-    } catch (...) {
-        error = std::current_exception();
+        std::exception_ptr error;
+        try {
+            auto invoke = [&]() -> decltype(auto) {
+                if constexpr (traits::takes_token)
+                    return (*fn)(this->token);
+                else
+                    return (*fn)();
+            };
+            if constexpr (is_future_v<typename traits::result>) {
+                auto f = invoke();
+                fn.reset();
+                auto keep = std::make_shared<pool_call_owner>(std::move(owner));
+                std::move(f)
+                    .then([keep](auto&&... v) {
+                        auto* c = static_cast<pool_call<R>*>(keep->get());
+                        if constexpr (!std::is_void_v<R>)
+                            c->value.emplace(std::forward<decltype(v)>(v)...);
+                        return_call(std::move(*keep));
+                    })
+                    .catch_([keep](std::exception_ptr e) {
+                        if (!keep->get())
+                            return;   // sent back already
+                        static_cast<pool_call<R>*>(keep->get())->error = std::move(e);
+                        return_call(std::move(*keep));
+                    })
+                    .discard();
+                return;
+            } else if constexpr (std::is_void_v<R>) {
+                invoke();
+            } else {
+                this->value.emplace(invoke());
+            }
+        } catch (...) {
+            error = std::current_exception();
+        }
+        if (!owner.get())
+            return;   // handed to the future's continuation already
+        fn.reset();
+        // Outside the catch block: this thread lets go of the exception
+        // before the caller's thread sees it (see settle_with_result).
+        this->error = std::move(error);
+        return_call(std::move(owner));
     }
-    if (!owner.get())
-        return;   // handed to the future's continuation already
-    // Outside the catch block: this thread lets go of the exception before
-    // the caller's thread sees it (see settle_with_result).
-    call->error = std::move(error);
-    return_call(std::move(owner));
-}
+
+    std::optional<Fn> fn;
+};
 
 }  // namespace detail
 
@@ -357,14 +381,15 @@ auto submit_to(std::size_t shard, F&& fn, std::stop_token stop = {},
     if (!m)
         detail::throw_not_in_pool("submit_to");
     reactor_pool* pool = detail::member_pool(*m);
-    reactor& target = pool->at(shard);
-    reactor& here = pool->at(detail::member_index(*m));
+    reactor& target = detail::member_target(*m, shard);
+    reactor& here = detail::member_reactor(*m);
     if (stop.stop_requested())
         return make_exception_future<R>(here, detail::make_call_cancelled_error(shard), where);
 
     promise<R> p(here, where);
     future<R> f = p.get_future();
-    detail::pool_call_owner owner(new detail::pool_call<R>(m, shard, std::move(p)));
+    detail::pool_call_owner owner(
+        new detail::pool_call_with<R, Fn>(m, shard, std::move(p), Fn(std::forward<F>(fn))));
     auto* call = static_cast<detail::pool_call<R>*>(owner.get());
     if (!detail::begin_call(*m, call)) {
         call->reject(detail::make_pool_stopped_error(shard));
@@ -378,9 +403,9 @@ auto submit_to(std::size_t shard, F&& fn, std::stop_token stop = {},
     } else if constexpr (traits::takes_token) {
         call->token = pool->stop_token();
     }
-    auto task = [owner = std::move(owner), fn = Fn(std::forward<F>(fn))]() mutable {
-        detail::run_pool_call<R>(std::move(owner), fn);
-    };
+    // Posted one by one, not batched per turn: the target starts on the
+    // first while the caller makes the next (batches measured slower).
+    auto task = [o = std::move(owner)]() mutable { o.release()->run(); };
     if (&target == &here)
         here.call_soon(std::move(task));
     else

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <vow/config.hpp>
+#include <vow/version.hpp>
 #include <vow/error.hpp>
 #include <vow/reactor/fd_watcher.hpp>
 #include <vow/reactor/handle.hpp>

@@ -3,6 +3,7 @@
 
     consume_test.py pkg-config --build-root B --source-root S --meson M --cxx C... [--tls] [--pg]
     consume_test.py subproject --build-root B --source-root S --meson M --cxx C... [--tls] [--pg]
+    consume_test.py cmake --build-root B --source-root S --meson M --cxx C... [--tls] [--pg]
 
 pkg-config: `meson install --destdir` the build into a temporary directory,
 then compile consumer.cpp with the flags `pkg-config --cflags --libs vow`
@@ -12,6 +13,13 @@ compare its output with consumer.expected.
 subproject: in a temporary directory, a meson project (project/meson.build)
 with subprojects/vow linked to the vow source tree; it calls dependency('vow'),
 builds consumer.cpp, runs it and compares its output the same way.
+
+cmake: `meson install --destdir` as for pkg-config, then a CMake project
+(cmake/CMakeLists.txt) that calls find_package(vow 0.1 REQUIRED COMPONENTS
+...) with CMAKE_PREFIX_PATH pointing into that tree, links vow::vow (and
+vow::tls, vow::pg), builds with Debian's cmake, runs and compares the same
+way. It also checks that find_package(vow 0.2) is refused: 0.x versions
+are compatible only within a minor version.
 
 With --tls (the build has vow-tls), tls_consumer.cpp is built and run the
 same way, through `pkg-config --cflags --libs vow-tls` or
@@ -112,6 +120,67 @@ def make_certs(args, tmp):
     return certs
 
 
+def installed_prefix(args, tmp):
+    """meson install --destdir; returns the installed prefix inside it."""
+    dest = os.path.join(tmp, "dest")
+    run(args.meson + ["install", "-C", args.build_root, "--destdir", dest,
+                      "--no-rebuild", "--quiet"])
+    found = glob.glob(os.path.join(dest, "**", "cmake", "vow", "vowConfig.cmake"), recursive=True)
+    if len(found) != 1:
+        raise Failure(f"expected one installed vowConfig.cmake under {dest}, found {found}")
+    # <prefix>/<libdir>/cmake/vow/vowConfig.cmake, libdir one or two levels deep
+    prefix = os.path.dirname(found[0])
+    while not os.path.isdir(os.path.join(prefix, "include", "vow")):
+        if prefix == dest:
+            raise Failure(f"no include/vow above {found[0]}")
+        prefix = os.path.dirname(prefix)
+    return prefix
+
+
+def cmake_configure(args, tmp, source, build, prefix, extra=()):
+    compiler = list(args.cxx)
+    launcher = []
+    if len(compiler) > 1 and os.path.basename(compiler[0]) == "ccache":
+        launcher = [f"-DCMAKE_CXX_COMPILER_LAUNCHER={compiler[0]}"]
+        compiler = compiler[1:]
+    flags = " ".join(sanitize_flags(args.sanitize))
+    return subprocess.run(
+        ["cmake", "-S", source, "-B", build, f"-DCMAKE_PREFIX_PATH={prefix}",
+         f"-DCMAKE_CXX_COMPILER={compiler[0]}", f"-DCMAKE_CXX_FLAGS={flags}",
+         f"-DCMAKE_EXE_LINKER_FLAGS={flags}", "-DCMAKE_BUILD_TYPE=Debug"] + launcher + list(extra),
+        capture_output=True, text=True)
+
+
+def via_cmake(args, tmp):
+    prefix = installed_prefix(args, tmp)
+    source = os.path.join(tmp, "project")
+    os.makedirs(source)
+    shutil.copy(os.path.join(HERE, "cmake", "CMakeLists.txt"), source)
+    for name in ("consumer", "tls_consumer", "pg_consumer"):
+        shutil.copy(os.path.join(HERE, name + ".cpp"), source)
+    build = os.path.join(tmp, "build")
+    options = [f"-DVOW_TLS={'ON' if args.tls else 'OFF'}", f"-DVOW_PG={'ON' if args.pg else 'OFF'}"]
+    done = cmake_configure(args, tmp, source, build, prefix, options)
+    print(done.stdout + done.stderr, end="")
+    if done.returncode != 0:
+        raise Failure("cmake could not configure the project with find_package(vow)")
+    run(["cmake", "--build", build])
+    check_consumer(os.path.join(build, "consumer"))
+    if args.tls:
+        check_consumer(os.path.join(build, "tls_consumer"), "tls_consumer", [make_certs(args, tmp)])
+    if args.pg:
+        check_consumer(os.path.join(build, "pg_consumer"), "pg_consumer")
+    # A version it is not compatible with is refused, saying why.
+    newer = os.path.join(tmp, "newer")
+    os.makedirs(newer)
+    with open(os.path.join(newer, "CMakeLists.txt"), "w", encoding="utf-8") as f:
+        f.write("cmake_minimum_required(VERSION 3.20)\nproject(newer LANGUAGES CXX)\n"
+                "find_package(vow 0.2 REQUIRED)\n")
+    done = cmake_configure(args, tmp, newer, os.path.join(tmp, "newer-build"), prefix)
+    if done.returncode == 0 or "version" not in (done.stdout + done.stderr).lower():
+        raise Failure(f"find_package(vow 0.2) was not refused for its version:\n{done.stdout}{done.stderr}")
+
+
 def via_subproject(args, tmp):
     project = os.path.join(tmp, "project")
     os.makedirs(os.path.join(project, "subprojects"))
@@ -142,7 +211,7 @@ def via_subproject(args, tmp):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["pkg-config", "subproject"])
+    parser.add_argument("mode", choices=["pkg-config", "subproject", "cmake"])
     parser.add_argument("--build-root", required=True)
     parser.add_argument("--source-root", required=True)
     parser.add_argument("--meson", nargs="+", required=True, help="the meson command")
@@ -154,7 +223,7 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix=f"vow-consume-{args.mode}-")
     try:
-        (via_pkg_config if args.mode == "pkg-config" else via_subproject)(args, tmp)
+        {"pkg-config": via_pkg_config, "subproject": via_subproject, "cmake": via_cmake}[args.mode](args, tmp)
     except Failure as e:
         print(f"FAIL: {e}\n(kept {tmp})")
         return 1

@@ -1,6 +1,6 @@
 // tests/consume/consumer.cpp - a program written the way a user of vow writes
 // one: it knows only the installed headers (through <vow/vow.hpp>) and the
-// library that pkg-config or dependency('vow') hands it.
+// library that pkg-config, find_package(vow) or dependency('vow') hands it.
 #include <vow/vow.hpp>
 
 #include <fmt/core.h>
@@ -8,6 +8,10 @@
 #include <chrono>
 
 using namespace std::chrono_literals;
+
+// <vow/version.hpp> (through <vow/vow.hpp>) agrees with itself.
+static_assert(VOW_VERSION == VOW_MAKE_VERSION(VOW_VERSION_MAJOR, VOW_VERSION_MINOR, VOW_VERSION_PATCH));
+static_assert(VOW_VERSION >= VOW_MAKE_VERSION(0, 1, 0));
 
 int main() {
     vow::reactor r;

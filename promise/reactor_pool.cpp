@@ -129,8 +129,9 @@ void return_call(pool_call_owner owner) noexcept {
 }
 
 void link_stop_token(pool_call_base* call, const std::stop_token& stop) {
+    using box_type = pool_call_base::token_link::token_box;
     auto link = std::unique_ptr<pool_call_base::token_link, pool_call_base::token_link_deleter>(
-        new pool_call_base::token_link{std::make_shared<pool_call_base::token_link::token_box>(call), {}});
+        new pool_call_base::token_link{std::make_shared<box_type>(box_type{call}), {}});
     reactor* r = call->caller->r;
     auto* l = link.get();
     call->link = std::move(link);

@@ -1,6 +1,7 @@
-// vow/pg.hpp - vow::pg, the PostgreSQL client (the vow-pg library, on
-// libpq): connections, queries, results, transactions, the pool, binary
-// COPY rows.
+/// @file
+/// vow::pg, the PostgreSQL client (the vow-pg library, on libpq).
+///
+/// Connections, queries, results, transactions, the pool, binary COPY rows.
 #pragma once
 
 #include <vow/pg/connection.hpp>

@@ -1,5 +1,7 @@
-// vow/vow.hpp - everything vow offers, in one include (TLS too where
-// vow-tls was built: VOW_HAVE_TLS in <vow/config.hpp>).
+/// @file
+/// Everything vow offers, in one include (TLS too where vow-tls was built:
+/// VOW_HAVE_TLS in `<vow/config.hpp>`; PostgreSQL too where vow-pg was built:
+/// VOW_HAVE_PG).
 #pragma once
 
 #include <vow/config.hpp>

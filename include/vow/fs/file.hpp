@@ -1,45 +1,48 @@
-// vow/fs/file.hpp - files without blocking the loop (aiofiles' and Node.js
-// fs.promises' job): every call runs on a thread pool and returns a future
-// settled on the reactor's thread.
-//
-//   vow::fs::open(r, "data.csv")                          // future<vow::fs::file>
-//       .then([](vow::fs::file f) {
-//           auto fp = std::make_shared<vow::fs::file>(std::move(f));
-//           return fp->for_each_chunk(64 * 1024, [](std::string chunk) {
-//               fmt::print("{} bytes\n", chunk.size());   // or return a future<void>: the next
-//           });                                            // read waits for it (backpressure)
-//       });
-//
-//   vow::fs::open(r, "out.log", vow::fs::open_mode::write | vow::fs::open_mode::create |
-//                                   vow::fs::open_mode::append)
-//       .then([](vow::fs::file f) { ... f.write("a line\n") ... f.close() ... });
-//
-// Where the calls run: on `open_options::pool`, by default the process-wide
-// pool vow::to_thread uses (thread_pool::default_pool()), as libuv and
-// aiofiles run file calls on threads: the kernel offers no non-blocking
-// read of a regular file. A file's calls run on the pool it was opened with,
-// which must outlive the file and its calls (the default pool lives until
-// the process exits).
-//
-// Errors: vow::fs::fs_error (a std::system_error naming the operation and
-// the path: "vow::fs::open: 'data.csv': No such file or directory").
-// Misuse (a call on a closed or moved-from file, two reads or writes at the
-// file's position at once) throws vow::usage_error at the call.
-//
-// Cancellation: every call takes a std::stop_token. A stop request while
-// the call still waits for a worker cancels it: it never runs, and its
-// future rejects with vow::cancelled_error. One that comes while the call
-// runs lets it finish (a system call cannot be taken back) and discards its
-// result; the future rejects with vow::cancelled_error at once. A file
-// opened by a cancelled open() is closed.
-//
-// Closing: a file closes itself when its last handle goes (it is a move-only
-// handle, so: when it is destroyed), on the pool, after the calls still
-// running on it. close() does the same and returns a future that says
-// whether the close succeeded (a deferred write error can surface there).
-//
-// Thread safety: thread-bound (docs/design.md, "Threading"): call on the
-// reactor's thread, like every vow object that makes futures.
+/// @file
+/// vow::fs::file and vow::fs::open(): files without blocking the loop
+/// (aiofiles' and Node.js fs.promises' job): every call runs on a thread
+/// pool and returns a future settled on the reactor's thread.
+///
+/// @code
+/// vow::fs::open(r, "data.csv")                          // future<vow::fs::file>
+///     .then([](vow::fs::file f) {
+///         auto fp = std::make_shared<vow::fs::file>(std::move(f));
+///         return fp->for_each_chunk(64 * 1024, [](std::string chunk) {
+///             fmt::print("{} bytes\n", chunk.size());   // or return a future<void>: the next
+///         });                                            // read waits for it (backpressure)
+///     });
+///
+/// vow::fs::open(r, "out.log", vow::fs::open_mode::write | vow::fs::open_mode::create |
+///                                 vow::fs::open_mode::append)
+///     .then([](vow::fs::file f) { ... f.write("a line\n") ... f.close() ... });
+/// @endcode
+///
+/// Where the calls run: on `open_options::pool`, by default the process-wide
+/// pool vow::to_thread uses (thread_pool::default_pool()), as libuv and
+/// aiofiles run file calls on threads: the kernel offers no non-blocking
+/// read of a regular file. A file's calls run on the pool it was opened with,
+/// which must outlive the file and its calls (the default pool lives until
+/// the process exits).
+///
+/// Errors: vow::fs::fs_error (a std::system_error naming the operation and
+/// the path: "vow::fs::open: 'data.csv': No such file or directory").
+/// Misuse (a call on a closed or moved-from file, two reads or writes at the
+/// file's position at once) throws vow::usage_error at the call.
+///
+/// Cancellation: every call takes a std::stop_token. A stop request while
+/// the call still waits for a worker cancels it: it never runs, and its
+/// future rejects with vow::cancelled_error. One that comes while the call
+/// runs lets it finish (a system call cannot be taken back) and discards its
+/// result; the future rejects with vow::cancelled_error at once. A file
+/// opened by a cancelled open() is closed.
+///
+/// Closing: a file closes itself when its last handle goes (it is a move-only
+/// handle, so: when it is destroyed), on the pool, after the calls still
+/// running on it. close() does the same and returns a future that says
+/// whether the close succeeded (a deferred write error can surface there).
+///
+/// Thread safety: thread-bound (docs/design.md, "Threading"): call on the
+/// reactor's thread, like every vow object that makes futures.
 #pragma once
 
 #include <vow/fs/error.hpp>
@@ -62,47 +65,59 @@
 
 namespace vow::fs {
 
-// How to open a file: flags, combined with |. read, write or both, and
-// what to do about a missing or existing file. As fopen's modes:
-//   "r"  read                           "r+" read | write
-//   "w"  write | create | truncate      "w+" read | write | create | truncate
-//   "a"  write | create | append        "a+" read | write | create | append
-//   "wx" write | create | exclusive (fails with EEXIST if it exists)
+/// How to open a file: flags, combined with `|`: read, write or both, and
+/// what to do about a missing or existing file. As fopen's modes:
+/// @code{.unparsed}
+/// "r"  read                           "r+" read | write
+/// "w"  write | create | truncate      "w+" read | write | create | truncate
+/// "a"  write | create | append        "a+" read | write | create | append
+/// "wx" write | create | exclusive (fails with EEXIST if it exists)
+/// @endcode
 enum class open_mode : unsigned {
-    read = 1,
-    write = 2,
-    create = 4,     // create it if missing (with open_options::permissions)
-    truncate = 8,   // empty it (needs write)
-    append = 16,    // every write goes to the end (needs write)
-    exclusive = 32, // with create: fail if it exists
+    read = 1,        ///< Open for reading.
+    write = 2,       ///< Open for writing.
+    create = 4,      ///< create it if missing (with open_options::permissions)
+    truncate = 8,    ///< empty it (needs write)
+    append = 16,     ///< every write goes to the end (needs write)
+    exclusive = 32,  ///< with create: fail if it exists
 };
+/// Combines two sets of open_mode flags.
 [[nodiscard]] constexpr open_mode operator|(open_mode a, open_mode b) noexcept {
     return static_cast<open_mode>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
 }
+/// True if `a` and `b` share a flag (`mode & open_mode::write`: is write set?).
 [[nodiscard]] constexpr bool operator&(open_mode a, open_mode b) noexcept {
     return (static_cast<unsigned>(a) & static_cast<unsigned>(b)) != 0;
 }
 
+/// The options of open().
 struct open_options {
-    // The permission bits of a created file, before the umask.
+    /// The permission bits of a created file, before the umask.
     unsigned permissions = 0644;
-    // Where the file's calls run; nullptr: thread_pool::default_pool().
+    /// Where the file's calls run; nullptr: thread_pool::default_pool().
     thread_pool* pool = nullptr;
-    // Cancels the open() (not the file's later calls).
+    /// Cancels the open() (not the file's later calls).
     std::stop_token stop{};
 };
 
-enum class file_type : unsigned char { regular, directory, symlink, other };
-
-struct file_status {
-    file_type type = file_type::other;
-    std::uint64_t size = 0;       // bytes
-    unsigned permissions = 0;     // the mode's permission bits (07777)
-    std::chrono::system_clock::time_point modified;
+/// What kind of file a path names.
+enum class file_type : unsigned char {
+    regular,    ///< A regular file.
+    directory,  ///< A directory.
+    symlink,    ///< A symbolic link (only where links are not followed: readdir()).
+    other       ///< Anything else: a FIFO, a device, a socket.
 };
 
-// The most one read() or pread() returns: a request for more reads this
-// much, so that no call allocates without bound.
+/// A file's status: what stat(2) says about it, in part.
+struct file_status {
+    file_type type = file_type::other;               ///< What kind of file it is.
+    std::uint64_t size = 0;                          ///< bytes
+    unsigned permissions = 0;                        ///< the mode's permission bits (07777)
+    std::chrono::system_clock::time_point modified;  ///< Its last modification (mtime).
+};
+
+/// The most one read() or pread() returns: a request for more reads this
+/// much, so that no call allocates without bound.
 inline constexpr std::size_t max_read = std::size_t{64} << 20;
 
 namespace detail {
@@ -110,70 +125,86 @@ struct fd_holder;
 struct file_access;
 }  // namespace detail
 
+/// An open file, whose calls run on a thread pool and return futures.
+///
+/// A move-only handle: the file closes itself, on its pool, when the handle
+/// is destroyed, after the calls still running on it. Thread-bound: call
+/// it on the reactor's thread (this file's description says more).
 class file {
 public:
-    // A file that is not open (what a moved-from file is).
+    /// A file that is not open (what a moved-from file is).
     file() noexcept = default;
-    // Closes the file, on its pool, once the calls still running on it end.
+    /// Closes the file, on its pool, once the calls still running on it end.
     ~file();
+    /// Takes over `other`'s file; `other` is left not open.
     file(file&& other) noexcept;
+    /// Closes this file (as the destructor does), then takes over `other`'s.
     file& operator=(file&& other) noexcept;
     file(const file&) = delete;
     file& operator=(const file&) = delete;
 
+    /// True until closed or moved from.
     [[nodiscard]] bool is_open() const noexcept { return fd_ != nullptr; }
-    // The path it was opened with. Throws vow::usage_error if not open.
+    /// The path it was opened with. Throws vow::usage_error if not open.
     [[nodiscard]] const std::string& path() const;
+    /// The reactor its futures settle on. Throws vow::usage_error if the file
+    /// was never opened.
     [[nodiscard]] reactor& get_reactor() const;
-    // The file's descriptor, or -1 if not open, for system calls vow does
-    // not wrap (sendfile(2), posix_fadvise(2)). It stays owned by the file:
-    // never close it, and use it only while the file is open; dup(2) it to
-    // keep it longer (tcp_stream::send_file does). The file's own calls may
-    // be running on its pool meanwhile; calls at an offset (pread(2),
-    // sendfile(2) with an offset) leave its shared position alone.
+    /// The file's descriptor, or -1 if not open, for system calls vow does
+    /// not wrap (sendfile(2), posix_fadvise(2)). It stays owned by the file:
+    /// never close it, and use it only while the file is open; dup(2) it to
+    /// keep it longer (tcp_stream::send_file does). The file's own calls may
+    /// be running on its pool meanwhile; calls at an offset (pread(2),
+    /// sendfile(2) with an offset) leave its shared position alone.
     [[nodiscard]] int native_handle() const noexcept;
 
-    // Reads up to `max_bytes` (at most max_read) at the file's position and
-    // moves the position past them; "" at the end of the file. One read or
-    // write at the position at a time (vow::usage_error otherwise): use
-    // pread / pwrite for calls that overlap.
+    /// Reads up to `max_bytes` (at most max_read) at the file's position and
+    /// moves the position past them; "" at the end of the file. One read or
+    /// write at the position at a time (vow::usage_error otherwise): use
+    /// pread / pwrite for calls that overlap.
     [[nodiscard]] future<std::string> read(std::size_t max_bytes, std::stop_token stop = {},
                                            std::source_location where = std::source_location::current());
-    // Writes all of `data` at the file's position (at the end with
-    // open_mode::append) and moves the position past it. On an error the
-    // position stays where it was (part of `data` may have been written).
+    /// Writes all of `data` at the file's position (at the end with
+    /// open_mode::append) and moves the position past it. On an error the
+    /// position stays where it was (part of `data` may have been written).
     [[nodiscard]] future<void> write(std::string data, std::stop_token stop = {},
                                      std::source_location where = std::source_location::current());
-    // At `offset`, without using or moving the position; these may overlap
-    // each other and read() / write().
+    /// Reads up to `max_bytes` (at most max_read) at `offset`, without using
+    /// or moving the position; "" at or past the end of the file. pread and
+    /// pwrite may overlap each other and read() / write().
     [[nodiscard]] future<std::string> pread(std::uint64_t offset, std::size_t max_bytes, std::stop_token stop = {},
                                             std::source_location where = std::source_location::current());
+    /// Writes all of `data` at `offset`, without using or moving the
+    /// position; may overlap other calls, as pread.
     [[nodiscard]] future<void> pwrite(std::uint64_t offset, std::string data, std::stop_token stop = {},
                                       std::source_location where = std::source_location::current());
-    // fsync(2): what was written is on the device.
+    /// fsync(2): what was written is on the device.
     [[nodiscard]] future<void> sync(std::stop_token stop = {},
                                     std::source_location where = std::source_location::current());
+    /// fstat(2): the open file's status.
     [[nodiscard]] future<file_status> stat(std::stop_token stop = {},
                                            std::source_location where = std::source_location::current());
 
-    // The position read() and write() use; seek() sets it (no call at the
-    // position may be running: vow::usage_error).
+    /// The position read() and write() use; seek() sets it (no call at the
+    /// position may be running: vow::usage_error).
     [[nodiscard]] std::uint64_t position() const;
+    /// Sets the position to `offset` (no read() or write() may be running:
+    /// vow::usage_error).
     void seek(std::uint64_t offset);
 
-    // Reads the file from its position to the end in chunks of up to
-    // `chunk_size` bytes, calling fn(std::string chunk) for each on the
-    // reactor's thread. fn returns void, or a future<void> that the next
-    // read waits for: a slow consumer slows the reading, and memory stays
-    // at one chunk. Resolves at the end of the file; rejects with the first
-    // error (a read's, or fn's). The file must outlive the loop.
+    /// Reads the file from its position to the end in chunks of up to
+    /// `chunk_size` bytes, calling fn(std::string chunk) for each on the
+    /// reactor's thread. fn returns void, or a future<void> that the next
+    /// read waits for: a slow consumer slows the reading, and memory stays
+    /// at one chunk. Resolves at the end of the file; rejects with the first
+    /// error (a read's, or fn's). The file must outlive the loop.
     template <class F>
     [[nodiscard]] future<void> for_each_chunk(std::size_t chunk_size, F fn, std::stop_token stop = {});
 
-    // Closes the file: this handle is empty at once; the file closes on its
-    // pool once the calls still running on it end, and the future says how
-    // that went (vow::fs::fs_error "file::close"). Throws vow::usage_error
-    // if not open.
+    /// Closes the file: this handle is empty at once; the file closes on its
+    /// pool once the calls still running on it end, and the future says how
+    /// that went (vow::fs::fs_error "file::close"). Throws vow::usage_error
+    /// if not open.
     [[nodiscard]] future<void> close(std::source_location where = std::source_location::current());
 
 private:
@@ -194,10 +225,10 @@ private:
     bool append_ = false;
 };
 
-// Opens `path`. Rejects with vow::fs::fs_error (ENOENT, EACCES, EISDIR for
-// a directory opened to write, ...); throws vow::invalid_argument for a
-// mode without read or write, or truncate / append / exclusive without what
-// they need.
+/// Opens `path`. Rejects with vow::fs::fs_error (ENOENT, EACCES, EISDIR for
+/// a directory opened to write, ...); throws vow::invalid_argument for a
+/// mode without read or write, or truncate / append / exclusive without what
+/// they need.
 [[nodiscard]] future<file> open(reactor& r, std::string path, open_mode mode = open_mode::read,
                                 open_options options = {},
                                 std::source_location where = std::source_location::current());

@@ -1,4 +1,5 @@
-// vow/net/dns.hpp - DNS: includes vow/net/dns/resolve.hpp (vow::net::resolve).
+/// @file
+/// DNS: includes `<vow/net/dns/resolve.hpp>` (vow::net::resolve).
 #pragma once
 
 #include <vow/net/dns/resolve.hpp>

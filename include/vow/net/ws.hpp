@@ -1,5 +1,6 @@
-// vow/net/ws.hpp - WebSocket (RFC 6455, permessage-deflate RFC 7692):
-// ws_connection, the server's ws_endpoint and the client's ws_connect.
+/// @file
+/// WebSocket (RFC 6455, permessage-deflate RFC 7692): ws_connection, the
+/// server's ws_endpoint and the client's ws_connect.
 #pragma once
 
 #include <vow/net/ws/client.hpp>

@@ -1,25 +1,29 @@
-// vow/pg/copy.hpp - rows in COPY's binary format, for
-// connection::copy_from("COPY t FROM STDIN (FORMAT binary)", ...).
-//
-//   vow::pg::copy_writer w;                       // starts with the format's header
-//   for (...) {
-//       w.row(id, name, std::optional<double>{}); // one field per column, in order
-//       if (w.size() >= 256 * 1024)
-//           co_yield w.take();                    // hand a chunk to copy_from's producer
-//   }
-//   last_chunk = w.finish();                      // the rest and the trailer
-//
-// The binary format spares the server the parsing of text (a quarter of its
-// time per row in bench/RESULTS.md's "PostgreSQL" rows) and the client the
-// formatting of numbers. It is strict: each value's C++ type must be the
-// column's type exactly, as the server reads the bytes without conversion:
-//   std::int16_t int2, std::int32_t int4, std::int64_t int8, float float4,
-//   double float8, bool bool, std::string / std::string_view / const char*
-//   text or varchar (UTF-8), vow::pg::bytes / std::span<const std::byte>
-//   bytea, system_clock::time_point timestamptz, std::optional<T> or
-//   std::nullopt NULL.
-// A value of the wrong width is the server's error (22P03, "incorrect binary
-// data format"), naming the column; COPY then copies nothing.
+/// @file
+/// vow::pg::copy_writer: rows in COPY's binary format, for
+/// connection::copy_from("COPY t FROM STDIN (FORMAT binary)", ...).
+///
+/// @code
+/// vow::pg::copy_writer w;                       // starts with the format's header
+/// for (...) {
+///     w.row(id, name, std::optional<double>{}); // one field per column, in order
+///     if (w.size() >= 256 * 1024)
+///         co_yield w.take();                    // hand a chunk to copy_from's producer
+/// }
+/// last_chunk = w.finish();                      // the rest and the trailer
+/// @endcode
+///
+/// The binary format spares the server the parsing of text (a quarter of its
+/// time per row in bench/RESULTS.md's "PostgreSQL" rows) and the client the
+/// formatting of numbers. It is strict: each value's C++ type must be the
+/// column's type exactly, as the server reads the bytes without conversion:
+/// std::int16_t int2, std::int32_t int4, std::int64_t int8, float float4,
+/// double float8, bool bool, std::string / std::string_view / const char*
+/// text or varchar (UTF-8), vow::pg::bytes / std::span<const std::byte>
+/// bytea, system_clock::time_point timestamptz, `std::optional<T>` or
+/// std::nullopt NULL.
+///
+/// A value of the wrong width is the server's error (22P03, "incorrect binary
+/// data format"), naming the column; COPY then copies nothing.
 #pragma once
 
 #include <bit>
@@ -35,11 +39,14 @@
 
 namespace vow::pg {
 
+/// Writes rows in COPY's binary format, to hand to connection::copy_from()
+/// in chunks: take() what has accumulated, finish() for the last chunk.
 class copy_writer {
 public:
+    /// A writer holding the format's header, ready for rows.
     copy_writer() { header(); }
 
-    // Appends one row: its fields, one per column.
+    /// Appends one row: its fields, one per column.
     template <class... A>
     void row(const A&... fields) {
         static_assert(sizeof...(A) > 0 && sizeof...(A) <= 1600, "vow::pg::copy_writer::row: 1 to 1600 fields");
@@ -48,19 +55,19 @@ public:
         ++rows_;
     }
 
-    // Bytes waiting to be taken.
+    /// Bytes waiting to be taken.
     [[nodiscard]] std::size_t size() const noexcept { return buf_.size(); }
-    // Rows written so far.
+    /// Rows written so far.
     [[nodiscard]] std::uint64_t rows() const noexcept { return rows_; }
 
-    // The bytes so far (the header first), leaving the writer empty for
-    // more rows.
+    /// The bytes so far (the header first), leaving the writer empty for
+    /// more rows.
     [[nodiscard]] std::string take() {
         std::string out;
         out.swap(buf_);
         return out;
     }
-    // The bytes so far and the format's trailer: the last chunk.
+    /// The bytes so far and the format's trailer: the last chunk.
     [[nodiscard]] std::string finish() {
         put16(0xFFFF);
         return take();

@@ -1,24 +1,29 @@
-// vow/promise/all.hpp - wait for every future: all (JavaScript's Promise.all,
-// asyncio's gather) and all_settled (Promise.allSettled).
-//
-//   auto both = vow::all(fetch(a), fetch(b));        // future<std::tuple<A, B>>
-//   auto many = vow::all(std::move(futures));        // future<std::vector<T>>
-//   auto each = vow::all_settled(std::move(futures)); // future<std::vector<result<T>>>
-//
-// Results are in input order, whatever order the inputs settle in. `all`
-// rejects with the first error in time; later errors are taken silently (not
-// reported as unhandled). An empty vector resolves at once (on a later turn).
-//
-// The reactor comes from the inputs. An empty vector has no input to take it
-// from: use the overloads that take the reactor first, `vow::all(r, futures)`;
-// without it, an empty vector throws vow::invalid_argument. Inputs from two
-// reactors throw vow::invalid_argument.
-//
-// In a tuple, a future<void> contributes std::monostate.
-//
-// Cost: one allocation for the combinator node and one for its per-input
-// slots, whatever the number of inputs, plus the result vector itself.
-// Thread safety: thread-bound (docs/design.md).
+/// @file
+/// vow::all and vow::all_settled: wait for every future.
+///
+/// all is JavaScript's Promise.all (asyncio's gather); all_settled is
+/// Promise.allSettled.
+///
+/// @code
+/// auto both = vow::all(fetch(a), fetch(b));        // future<std::tuple<A, B>>
+/// auto many = vow::all(std::move(futures));        // future<std::vector<T>>
+/// auto each = vow::all_settled(std::move(futures)); // future<std::vector<result<T>>>
+/// @endcode
+///
+/// Results are in input order, whatever order the inputs settle in. `all`
+/// rejects with the first error in time; later errors are taken silently (not
+/// reported as unhandled). An empty vector resolves at once (on a later turn).
+///
+/// The reactor comes from the inputs. An empty vector has no input to take it
+/// from: use the overloads that take the reactor first, `vow::all(r, futures)`;
+/// without it, an empty vector throws vow::invalid_argument. Inputs from two
+/// reactors throw vow::invalid_argument.
+///
+/// In a tuple, a `future<void>` contributes std::monostate.
+///
+/// Cost: one allocation for the combinator node and one for its per-input
+/// slots, whatever the number of inputs, plus the result vector itself.
+/// Thread safety: thread-bound (docs/design.md).
 #pragma once
 
 #include <vow/promise/detail/gather.hpp>
@@ -185,14 +190,17 @@ private:
 
 }  // namespace detail
 
-// Fulfils with every value, in input order, once all are fulfilled; rejects
-// with the first error. Consumes the futures.
+/// Fulfils with every value, in input order, once all are fulfilled; rejects
+/// with the first error. Consumes the futures. A vector of `future<void>`
+/// gives a `future<void>`.
 template <class T>
 future<detail::all_vector_t<T>> all(std::vector<future<T>> futures,
                                     std::source_location where = std::source_location::current()) {
     return detail::future_access::make<detail::all_vector_t<T>>(
         detail::gather<detail::all_node<T>>(nullptr, futures, where, "all"));
 }
+/// As all(std::vector<future<T>>), on reactor `r`: the form for a vector that
+/// may be empty.
 template <class T>
 future<detail::all_vector_t<T>> all(reactor& r, std::vector<future<T>> futures,
                                     std::source_location where = std::source_location::current()) {
@@ -200,8 +208,8 @@ future<detail::all_vector_t<T>> all(reactor& r, std::vector<future<T>> futures,
         detail::gather<detail::all_node<T>>(&r, futures, where, "all"));
 }
 
-// Fulfils with a tuple of the values once all are fulfilled; rejects with the
-// first error. At least one future. Consumes the futures.
+/// Fulfils with a tuple of the values once all are fulfilled; rejects with the
+/// first error. At least one future. Consumes the futures.
 template <class T0, class... T>
 future<std::tuple<detail::tuple_elem_t<T0>, detail::tuple_elem_t<T>...>> all(future<T0> f0, future<T>... fs) {
     using node = detail::all_tuple_node<T0, T...>;
@@ -217,14 +225,16 @@ future<std::tuple<detail::tuple_elem_t<T0>, detail::tuple_elem_t<T>...>> all(fut
     return detail::future_access::make<out>(n);
 }
 
-// Fulfils, once every input has settled, with each outcome in input order.
-// Never rejects. Consumes the futures.
+/// Fulfils, once every input has settled, with each outcome in input order.
+/// Never rejects. Consumes the futures.
 template <class T>
 future<std::vector<result<T>>> all_settled(std::vector<future<T>> futures,
                                            std::source_location where = std::source_location::current()) {
     return detail::future_access::make<std::vector<result<T>>>(
         detail::gather<detail::all_settled_node<T>>(nullptr, futures, where, "all_settled"));
 }
+/// As all_settled(std::vector<future<T>>), on reactor `r`: the form for a
+/// vector that may be empty.
 template <class T>
 future<std::vector<result<T>>> all_settled(reactor& r, std::vector<future<T>> futures,
                                            std::source_location where = std::source_location::current()) {

@@ -1,12 +1,15 @@
-// vow/promise/any.hpp - the first future to fulfil (JavaScript's Promise.any).
-//
-//   auto fastest = vow::any(std::move(mirrors));   // future<T>
-//
-// Fulfils with the first value, in time. If every input rejects, or there is
-// none, rejects with vow::aggregate_error, whose errors() lists every reason
-// in input order. Other results are taken silently. The reactor comes from
-// the inputs; an empty vector needs `vow::any(r, futures)` (without it:
-// vow::invalid_argument). Thread safety: thread-bound.
+/// @file
+/// vow::any: the first future to fulfil (JavaScript's Promise.any).
+///
+/// @code
+/// auto fastest = vow::any(std::move(mirrors));   // future<T>
+/// @endcode
+///
+/// Fulfils with the first value, in time. If every input rejects, or there is
+/// none, rejects with vow::aggregate_error, whose errors() lists every reason
+/// in input order. Other results are taken silently. The reactor comes from
+/// the inputs; an empty vector needs `vow::any(r, futures)` (without it:
+/// vow::invalid_argument). Thread safety: thread-bound.
 #pragma once
 
 #include <vow/promise/detail/gather.hpp>
@@ -22,11 +25,13 @@
 
 namespace vow {
 
-// Every input of vow::any rejected. errors() are the reasons, in input order.
+/// Every input of vow::any rejected. errors() are the reasons, in input order.
 class aggregate_error : public std::runtime_error {
 public:
+    /// An error with what() `message` and the reasons `errors`.
     aggregate_error(std::string message, std::vector<std::exception_ptr> errors)
         : std::runtime_error(std::move(message)), errors_(std::move(errors)) {}
+    /// The reason each input rejected with, in input order.
     [[nodiscard]] const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
 
 private:
@@ -81,11 +86,14 @@ private:
 
 }  // namespace detail
 
-// Fulfils with the first value; rejects with aggregate_error if all reject.
+/// Fulfils with the first value; rejects with aggregate_error if all reject.
+/// Consumes the futures.
 template <class T>
 future<T> any(std::vector<future<T>> futures, std::source_location where = std::source_location::current()) {
     return detail::future_access::make<T>(detail::gather<detail::any_node<T>>(nullptr, futures, where, "any"));
 }
+/// As any(std::vector<future<T>>), on reactor `r`: the form for a vector that
+/// may be empty (which rejects with aggregate_error).
 template <class T>
 future<T> any(reactor& r, std::vector<future<T>> futures,
               std::source_location where = std::source_location::current()) {

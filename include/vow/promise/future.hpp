@@ -1,34 +1,37 @@
-// vow/promise/future.hpp - the eventual result of an asynchronous operation,
-// and the chain of handlers that consumes it.
-//
-// A future<T> will hold a T or an error. You do not wait for it; you say what
-// happens next, and get a new future for the result of that:
-//
-//   vow::sleep(r, 1s)
-//       .then([] { return fetch_count(); })          // returns future<int>: adopted
-//       .then([](int n) { return n * 2; })           // future<int>
-//       .catch_([](const std::exception& e) {        // handles errors of that type
-//           fmt::print("failed: {}\n", e.what());
-//           return 0;
-//       })
-//       .finally([] { fmt::print("done\n"); });      // runs on both paths
-//
-// Where handlers run: always on the future's reactor thread, on a later turn
-// of the loop, never inside `then()` and never inside `resolve()` (Promises/A+
-// 2.2.4). Handlers run in the order their sources settled.
-//
-// What happens to the handler: it is moved into the chain by `then`,
-// `catch_` or `finally` (one allocation, holding both the handler and the new
-// future's state), runs at most once, and is destroyed right after it runs,
-// or without running if the chain is dropped unsettled (the reactor destroyed).
-// A handler that is skipped (a `catch_` on a value, a `then` on an error)
-// lives as long as the node holding it: until the future it returned is
-// consumed or destroyed.
-//
-// Thread safety: thread-bound. A future is used and destroyed on its
-// reactor's thread (docs/design.md, "Threading"). Only promises cross threads.
-//
-// `catch` is a C++ keyword, so the error handler is spelled `catch_`.
+/// @file
+/// vow::future: the eventual result of an asynchronous operation, and the
+/// chain of handlers that consumes it.
+///
+/// A future<T> will hold a T or an error. You do not wait for it; you say what
+/// happens next, and get a new future for the result of that:
+///
+/// @code
+/// vow::sleep(r, 1s)
+///     .then([] { return fetch_count(); })          // returns future<int>: adopted
+///     .then([](int n) { return n * 2; })           // future<int>
+///     .catch_([](const std::exception& e) {        // handles errors of that type
+///         fmt::print("failed: {}\n", e.what());
+///         return 0;
+///     })
+///     .finally([] { fmt::print("done\n"); });      // runs on both paths
+/// @endcode
+///
+/// Where handlers run: always on the future's reactor thread, on a later turn
+/// of the loop, never inside `then()` and never inside `resolve()` (Promises/A+
+/// 2.2.4). Handlers run in the order their sources settled.
+///
+/// What happens to the handler: it is moved into the chain by `then`,
+/// `catch_` or `finally` (one allocation, holding both the handler and the new
+/// future's state), runs at most once, and is destroyed right after it runs,
+/// or without running if the chain is dropped unsettled (the reactor destroyed).
+/// A handler that is skipped (a `catch_` on a value, a `then` on an error)
+/// lives as long as the node holding it: until the future it returned is
+/// consumed or destroyed.
+///
+/// Thread safety: thread-bound. A future is used and destroyed on its
+/// reactor's thread (docs/design.md, "Threading"). Only promises cross threads.
+///
+/// `catch` is a C++ keyword, so the error handler is spelled `catch_`.
 #pragma once
 
 #include <vow/error.hpp>
@@ -114,23 +117,29 @@ inline constexpr bool dependent_false = false;
 
 }  // namespace detail
 
-// then, catch_, finally and share consume the future, so they take it as an
-// rvalue: `std::move(f).then(...)`, or chain on the temporary. On a named
-// future they do not compile, with this message (a second `then` on the same
-// future could only fail at run time; folly's thenValue has the same rule).
+/// then, catch_, finally and share consume the future, so they take it as an
+/// rvalue: `std::move(f).then(...)`, or chain on the temporary. On a named
+/// future they do not compile, with this message (a second `then` on the same
+/// future could only fail at run time; folly's thenValue has the same rule).
+/// The message is built from the name of the operation `op`, a string literal.
 #define VOW_LVALUE_FUTURE(op)                                                                          \
     "vow::future::" op " consumes the future (one future, one consumer): call it on an rvalue, "      \
     "std::move(f)." op "(...), or chain on the temporary; for several consumers use share()"
 
-// The consumer side of a promise. Move-only. An empty future (default,
-// moved-from, or consumed) throws vow::future_consumed from every operation.
+/// The consumer side of a promise. Move-only. An empty future (default,
+/// moved-from, or consumed) throws vow::future_consumed from every operation.
 template <class T>
 class [[nodiscard("a future that is dropped unhandled reports its error; chain it or keep it")]] future {
 public:
+    /// The type of the value this future will hold (void for none).
     using value_type = T;
 
+    /// An empty future: every operation throws vow::future_consumed.
     future() noexcept = default;
+    /// Takes over `other`'s state; `other` becomes empty.
     future(future&& other) noexcept : s_(std::exchange(other.s_, nullptr)) {}
+    /// Takes over `other`'s state; `other` becomes empty. The state this
+    /// future held before is dropped, as by the destructor.
     future& operator=(future&& other) noexcept {
         if (this != &other) {
             if (s_)
@@ -141,31 +150,33 @@ public:
     }
     future(const future&) = delete;
     future& operator=(const future&) = delete;
+    /// Drops the state: nobody can handle its result any more, so an error it
+    /// holds, or settles with later, is reported as an unhandled rejection.
     ~future() {
         if (s_)
             s_->release();
     }
 
-    // True if this future holds a state (not consumed, moved from or empty).
+    /// True if this future holds a state (not consumed, moved from or empty).
     [[nodiscard]] bool valid() const noexcept { return s_ != nullptr; }
-    // True once the result is in: a value or an error.
+    /// True once the result is in: a value or an error.
     [[nodiscard]] bool available() const noexcept { return s_ && !s_->pending(); }
-    // True once the result is in and is an error.
+    /// True once the result is in and is an error.
     [[nodiscard]] bool failed() const noexcept { return s_ && s_->get_status() == detail::status::error; }
 
-    // The reactor whose thread runs this future's handlers.
+    /// The reactor whose thread runs this future's handlers.
     [[nodiscard]] reactor& get_reactor() const {
         if (!s_)
             detail::throw_future_consumed("get_reactor");
         return s_->get_reactor();
     }
 
-    // Runs `fn` with the value (`fn(T)`, or `fn()` for future<void>) once it
-    // is in; returns a future for what `fn` returns. If `fn` returns a
-    // future<U>, the result is a future<U> that settles with it (adoption).
-    // If `fn` throws, the result rejects with that exception. An error skips
-    // `fn` and passes through. Consumes this future.
-    // Throws vow::future_consumed if this future is empty.
+    /// Runs `fn` with the value (`fn(T)`, or `fn()` for future<void>) once it
+    /// is in; returns a future for what `fn` returns. If `fn` returns a
+    /// `future<U>`, the result is a `future<U>` that settles with it (adoption).
+    /// If `fn` throws, the result rejects with that exception. An error skips
+    /// `fn` and passes through. Consumes this future.
+    /// Throws vow::future_consumed if this future is empty.
     template <class F>
     auto then(F&& fn, std::source_location where = std::source_location::current()) && {
         if constexpr (!detail::then_invocable<F, T>) {
@@ -179,18 +190,19 @@ public:
             return chain<detail::then_node<T, std::decay_t<F>, Out>, Out>(std::forward<F>(fn), where, "then", "future::then");
         }
     }
-    // On an lvalue: a compile error that says to std::move it (below).
+    /// On an lvalue: a compile error that says to std::move it (see
+    /// VOW_LVALUE_FUTURE).
     template <class F>
     auto then(F&&, std::source_location = std::source_location::current()) & {
         static_assert(detail::dependent_false<F>, VOW_LVALUE_FUTURE("then"));
         return future<void>();
     }
 
-    // Runs `fn` if this future fails. `fn(std::exception_ptr)` handles any
-    // error; `fn(const E&)` handles only errors of type E (or derived), and
-    // others pass through. `fn` returns a T (or future<T>) that replaces the
-    // error; if it throws, that exception becomes the error. A value passes
-    // through untouched. Consumes this future.
+    /// Runs `fn` if this future fails. `fn(std::exception_ptr)` handles any
+    /// error; `fn(const E&)` handles only errors of type E (or derived), and
+    /// others pass through. `fn` returns a T (or future<T>) that replaces the
+    /// error; if it throws, that exception becomes the error. A value passes
+    /// through untouched. Consumes this future.
     template <class F>
     auto catch_(F&& fn, std::source_location where = std::source_location::current()) && {
         using E = detail::catch_error_t<F>;
@@ -211,16 +223,17 @@ public:
             return chain<detail::catch_node<T, std::decay_t<F>, E>, T>(std::forward<F>(fn), where, "catch_", "future::catch_");
         }
     }
+    /// On an lvalue: a compile error that says to std::move it.
     template <class F>
     auto catch_(F&&, std::source_location = std::source_location::current()) & {
         static_assert(detail::dependent_false<F>, VOW_LVALUE_FUTURE("catch_"));
         return future<T>();
     }
 
-    // Runs `fn()` when this future settles, either way. The value or error
-    // passes through, unless `fn` throws or returns a future that rejects:
-    // then that error replaces it. If `fn` returns a future, the result waits
-    // for it. Consumes this future.
+    /// Runs `fn()` when this future settles, either way. The value or error
+    /// passes through, unless `fn` throws or returns a future that rejects:
+    /// then that error replaces it. If `fn` returns a future, the result waits
+    /// for it. Consumes this future.
     template <class F>
     future<T> finally(F&& fn, std::source_location where = std::source_location::current()) && {
         if constexpr (!std::is_invocable_v<std::decay_t<F>&&>) {
@@ -230,15 +243,17 @@ public:
             return chain<detail::finally_node<T, std::decay_t<F>>, T>(std::forward<F>(fn), where, "finally", "future::finally");
         }
     }
+    /// On an lvalue: a compile error that says to std::move it.
     template <class F>
     future<T> finally(F&&, std::source_location = std::source_location::current()) & {
         static_assert(detail::dependent_false<F>, VOW_LVALUE_FUTURE("finally"));
         return future<T>();
     }
 
-    // A copyable future for many consumers (see shared_future.hpp).
-    // Consumes this future.
+    /// A copyable future for many consumers (see shared_future.hpp).
+    /// Consumes this future.
     shared_future<T> share(std::source_location where = std::source_location::current()) &&;
+    /// On an lvalue: a compile error that says to std::move it.
     template <class U = T>
     shared_future<T> share(std::source_location = std::source_location::current()) & {
         static_assert(detail::dependent_false<U>,
@@ -247,10 +262,10 @@ public:
         return {};
     }
 
-    // Ends a chain on purpose: consumes this future and ignores its value.
-    // The operation goes on; an error it ends with is still reported as an
-    // unhandled rejection (use catch_ first to handle it). Unlike dropping
-    // the future, it says so in the code and needs no (void) cast.
+    /// Ends a chain on purpose: consumes this future and ignores its value.
+    /// The operation goes on; an error it ends with is still reported as an
+    /// unhandled rejection (use catch_ first to handle it). Unlike dropping
+    /// the future, it says so in the code and needs no (void) cast.
     void discard() && noexcept {
         if (s_)
             std::exchange(s_, nullptr)->release();

@@ -1,47 +1,51 @@
-// vow/promise/loop.hpp - loops whose steps are futures: repeat, do_until,
-// do_for_each and keep_doing (seastar's names).
-//
-//   // Read lines until the peer is done:
-//   vow::repeat(r, [s]() mutable {
-//       return s.read_line().then([](std::optional<std::string> line) {
-//           if (!line)
-//               return vow::stop_iteration::yes;
-//           fmt::print("{}\n", *line);
-//           return vow::stop_iteration::no;
-//       });
-//   });                                                  // future<void>
-//
-//   // Tick every 100 ms until told to stop:
-//   vow::keep_doing(r, [&] { return vow::sleep(r, 100ms, stop.get_token()).then(tick); }, stop.get_token());
-//
-// Each loop calls its body, waits for the future it returns, and calls it
-// again, one iteration at a time; the returned future<void> settles when the
-// loop ends, or rejects with the first error (a throw from the body, or a
-// body future that rejects), after which the body is not called again.
-//
-// Constant memory: a loop is one node that waits on one body future at a
-// time, whatever the number of iterations; nothing grows with the count and
-// nothing recurses on the stack. (The natural alternative, a continuation
-// that returns the next iteration's future, is also constant in vow; see
-// docs/design.md, "Adoption collapses". These helpers are shorter, and keep
-// the loop's state in one place.)
-//
-// When the body runs: the first call happens inside the loop function (as
-// with map_concurrent and retry). A body future that is already settled is
-// taken at once and the next iteration runs without waiting for a turn of
-// the loop; a pending one is waited for, and the next iteration runs on the
-// reactor's thread when it settles. After 4096 iterations in a row without a
-// wait (the reactor's drain budget), the loop yields to the reactor with a
-// zero-delay timer, so timers, I/O and stop requests are never starved.
-//
-// What happens to the body (and the predicate or function): moved or copied
-// into the loop, called on the reactor's thread only, and destroyed as soon
-// as the loop ends (so what it captured, a stream, a shared_ptr, is released
-// then); never run after that. An rvalue range given to do_for_each lives as
-// long as the loop's state. A loop whose future is dropped keeps running; its
-// error is then reported as an unhandled rejection, like any dropped future's.
-//
-// Thread safety: thread-bound (docs/design.md): call on the reactor's thread.
+/// @file
+/// Loops whose steps are futures: vow::repeat, vow::do_until, vow::do_for_each
+/// and vow::keep_doing (seastar's names).
+///
+/// @code
+/// // Read lines until the peer is done:
+/// vow::repeat(r, [s]() mutable {
+///     return s.read_line().then([](std::optional<std::string> line) {
+///         if (!line)
+///             return vow::stop_iteration::yes;
+///         fmt::print("{}\n", *line);
+///         return vow::stop_iteration::no;
+///     });
+/// });                                                  // future<void>
+///
+/// // Tick every 100 ms until told to stop:
+/// vow::keep_doing(r, [&] { return vow::sleep(r, 100ms, stop.get_token()).then(tick); },
+///                 stop.get_token());
+/// @endcode
+///
+/// Each loop calls its body, waits for the future it returns, and calls it
+/// again, one iteration at a time; the returned `future<void>` settles when the
+/// loop ends, or rejects with the first error (a throw from the body, or a
+/// body future that rejects), after which the body is not called again.
+///
+/// Constant memory: a loop is one node that waits on one body future at a
+/// time, whatever the number of iterations; nothing grows with the count and
+/// nothing recurses on the stack. (The natural alternative, a continuation
+/// that returns the next iteration's future, is also constant in vow; see
+/// docs/design.md, "Adoption collapses". These helpers are shorter, and keep
+/// the loop's state in one place.)
+///
+/// When the body runs: the first call happens inside the loop function (as
+/// with map_concurrent and retry). A body future that is already settled is
+/// taken at once and the next iteration runs without waiting for a turn of
+/// the loop; a pending one is waited for, and the next iteration runs on the
+/// reactor's thread when it settles. After 4096 iterations in a row without a
+/// wait (the reactor's drain budget), the loop yields to the reactor with a
+/// zero-delay timer, so timers, I/O and stop requests are never starved.
+///
+/// What happens to the body (and the predicate or function): moved or copied
+/// into the loop, called on the reactor's thread only, and destroyed as soon
+/// as the loop ends (so what it captured, a stream, a shared_ptr, is released
+/// then); never run after that. An rvalue range given to do_for_each lives as
+/// long as the loop's state. A loop whose future is dropped keeps running; its
+/// error is then reported as an unhandled rejection, like any dropped future's.
+///
+/// Thread safety: thread-bound (docs/design.md): call on the reactor's thread.
 #pragma once
 
 #include <vow/error.hpp>
@@ -61,8 +65,11 @@
 
 namespace vow {
 
-// What a repeat body says after each iteration: go on (`no`) or stop (`yes`).
-enum class stop_iteration { no, yes };
+/// What a repeat body says after each iteration: go on (`no`) or stop (`yes`).
+enum class stop_iteration {
+    no,  ///< Go on: call the body again.
+    yes  ///< Stop: the loop resolves.
+};
 
 namespace detail {
 
@@ -292,9 +299,9 @@ inline constexpr bool void_body = std::is_void_v<body_value_t<S>>;
 
 }  // namespace detail
 
-// Calls `body()` until it yields stop_iteration::yes. `body` returns a
-// future<stop_iteration> or a plain stop_iteration. Rejects with the first
-// error; the body is not called after it.
+/// Calls `body()` until it yields stop_iteration::yes. `body` returns a
+/// `future<stop_iteration>` or a plain stop_iteration. Rejects with the first
+/// error; the body is not called after it.
 template <class F>
 future<void> repeat(reactor& r, F&& body, std::source_location where = std::source_location::current()) {
     using Fn = std::decay_t<F>;
@@ -312,9 +319,9 @@ future<void> repeat(reactor& r, F&& body, std::source_location where = std::sour
     }
 }
 
-// Calls `body()` while `stop()` returns false; `stop()` is checked before
-// each call, so a true at the start runs the body zero times. `body`
-// returns future<void> (or nothing).
+/// Calls `body()` while `stop()` returns false; `stop()` is checked before
+/// each call, so a true at the start runs the body zero times. `body`
+/// returns `future<void>` (or nothing).
 template <class P, class F>
 future<void> do_until(reactor& r, P&& stop, F&& body, std::source_location where = std::source_location::current()) {
     using Pn = std::decay_t<P>;
@@ -333,11 +340,11 @@ future<void> do_until(reactor& r, P&& stop, F&& body, std::source_location where
     }
 }
 
-// Calls `fn(element)` for each element of `range`, in order, the next only
-// after the future of the previous one settled; stops at the first error.
-// `fn` takes the element as an lvalue and returns future<void> (or nothing).
-// An lvalue range is referenced: keep it alive, and unchanged, until the
-// future settles. An rvalue range is moved into the loop and kept there.
+/// Calls `fn(element)` for each element of `range`, in order, the next only
+/// after the future of the previous one settled; stops at the first error.
+/// `fn` takes the element as an lvalue and returns `future<void>` (or nothing).
+/// An lvalue range is referenced: keep it alive, and unchanged, until the
+/// future settles. An rvalue range is moved into the loop and kept there.
 template <class Range, class F>
     requires std::ranges::input_range<Range>
 future<void> do_for_each(reactor& r, Range&& range, F&& fn, std::source_location where = std::source_location::current()) {
@@ -356,8 +363,9 @@ future<void> do_for_each(reactor& r, Range&& range, F&& fn, std::source_location
     }
 }
 
-// As above, over [first, last). The caller keeps what the iterators refer to
-// alive until the future settles.
+/// As do_for_each(reactor&, Range&&, F&&, std::source_location), over
+/// [first, last). The caller keeps what the iterators refer to alive until
+/// the future settles.
 template <class It, class F>
     requires std::input_iterator<It>
 future<void> do_for_each(reactor& r, It first, It last, F&& fn,
@@ -365,12 +373,12 @@ future<void> do_for_each(reactor& r, It first, It last, F&& fn,
     return do_for_each(r, std::ranges::subrange<It>(std::move(first), std::move(last)), std::forward<F>(fn), where);
 }
 
-// Calls `body()` (or `body(token)`) again and again until stop is requested
-// on `token`, then resolves; rejects if the body fails. The token is checked
-// before each call; a body future already waiting is not interrupted by the
-// loop, so pass the token to the body's own waits (sleep, queue::pop, reads):
-// a vow::cancelled_error they reject with once stop was requested ends the
-// loop successfully. `body` returns future<void> (or nothing).
+/// Calls `body()` (or `body(token)`) again and again until stop is requested
+/// on `token`, then resolves; rejects if the body fails. The token is checked
+/// before each call; a body future already waiting is not interrupted by the
+/// loop, so pass the token to the body's own waits (sleep, queue::pop, reads):
+/// a vow::cancelled_error they reject with once stop was requested ends the
+/// loop successfully. `body` returns `future<void>` (or nothing).
 template <class F>
 future<void> keep_doing(reactor& r, F&& body, std::stop_token token,
                         std::source_location where = std::source_location::current()) {

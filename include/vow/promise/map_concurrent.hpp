@@ -1,38 +1,42 @@
-// vow/promise/map_concurrent.hpp - run an async function over many items,
-// at most `limit` at a time, results in input order: map_concurrent (fails
-// fast, like all) and map_concurrent_settled (collects every outcome, like
-// all_settled).
-//
-//   // 10,000 requests, 100 at a time:
-//   auto pages = vow::map_concurrent(r, urls, 100, [&](std::string url) {
-//       return client.get(url);
-//   });                                              // future<std::vector<response>>
-//
-//   // The same, keeping every page that came and every error:
-//   auto each = vow::map_concurrent_settled(r, urls, 100, [&](std::string url) {
-//       return client.get(url);
-//   });                                              // future<std::vector<vow::result<response>>>
-//
-// `fn(item)` must return a future. The first `limit` calls happen inside
-// the call; each later one starts when an earlier one settles, in input
-// order. Items are moved into `fn`.
-//
-// map_concurrent: the first error (a rejected future, or a throw from `fn`)
-// rejects the whole and no new item starts; results of calls already in
-// flight are taken silently.
-//
-// map_concurrent_settled never rejects: every item runs, and the result
-// holds each item's outcome in input order, as all_settled reports it
-// (vow::result<R>, <vow/promise/result.hpp>). A throw from `fn` (or an
-// empty future) is that item's failure, and the next item starts at once.
-// For a batch of independent requests where one failure must not cancel
-// or hide the others.
-//
-// What happens to `fn`: moved (or copied) into the operation, called on the
-// reactor's thread only, never after the result has settled, and destroyed
-// when the result future and every call still in flight are gone.
-// Cost: one allocation for the node, one for its `limit` slots, one for the
-// result cells. Thread safety: thread-bound (docs/design.md).
+/// @file
+/// vow::map_concurrent and vow::map_concurrent_settled: run an async function
+/// over many items, at most `limit` at a time, results in input order.
+///
+/// map_concurrent fails fast, like all; map_concurrent_settled collects every
+/// outcome, like all_settled.
+///
+/// @code
+/// // 10,000 requests, 100 at a time:
+/// auto pages = vow::map_concurrent(r, urls, 100, [&](std::string url) {
+///     return client.get(url);
+/// });                                              // future<std::vector<response>>
+///
+/// // The same, keeping every page that came and every error:
+/// auto each = vow::map_concurrent_settled(r, urls, 100, [&](std::string url) {
+///     return client.get(url);
+/// });                                              // future<std::vector<vow::result<response>>>
+/// @endcode
+///
+/// `fn(item)` must return a future. The first `limit` calls happen inside
+/// the call; each later one starts when an earlier one settles, in input
+/// order. Items are moved into `fn`.
+///
+/// map_concurrent: the first error (a rejected future, or a throw from `fn`)
+/// rejects the whole and no new item starts; results of calls already in
+/// flight are taken silently.
+///
+/// map_concurrent_settled never rejects: every item runs, and the result
+/// holds each item's outcome in input order, as all_settled reports it
+/// (`vow::result<R>`, `<vow/promise/result.hpp>`). A throw from `fn` (or an
+/// empty future) is that item's failure, and the next item starts at once.
+/// For a batch of independent requests where one failure must not cancel
+/// or hide the others.
+///
+/// What happens to `fn`: moved (or copied) into the operation, called on the
+/// reactor's thread only, never after the result has settled, and destroyed
+/// when the result future and every call still in flight are gone.
+/// Cost: one allocation for the node, one for its `limit` slots, one for the
+/// result cells. Thread safety: thread-bound (docs/design.md).
 #pragma once
 
 #include <vow/error.hpp>
@@ -204,10 +208,10 @@ auto start_map(reactor& r, std::vector<Item>& items, std::size_t limit, F&& fn, 
 
 }  // namespace detail
 
-// Calls `fn(item)` for each item, at most `limit` futures in flight, and
-// fulfils with the results in input order (future<void> if fn returns
-// future<void>); rejects with the first error. Throws vow::invalid_argument
-// if `limit` is zero.
+/// Calls `fn(item)` for each item, at most `limit` futures in flight, and
+/// fulfils with the results in input order (`future<void>` if fn returns
+/// `future<void>`); rejects with the first error. Throws vow::invalid_argument
+/// if `limit` is zero.
 template <class Item, class F>
 auto map_concurrent(reactor& r, std::vector<Item> items, std::size_t limit, F&& fn,
                     std::source_location where = std::source_location::current()) {
@@ -222,11 +226,11 @@ auto map_concurrent(reactor& r, std::vector<Item> items, std::size_t limit, F&& 
     }
 }
 
-// Calls `fn(item)` for each item, at most `limit` futures in flight, and
-// fulfils, once every item has settled, with each outcome in input order:
-// future<std::vector<vow::result<R>>> for an fn returning future<R> (R may
-// be void). Never rejects; a throw from `fn` is that item's failure. Throws
-// vow::invalid_argument if `limit` is zero.
+/// Calls `fn(item)` for each item, at most `limit` futures in flight, and
+/// fulfils, once every item has settled, with each outcome in input order:
+/// `future<std::vector<vow::result<R>>>` for an fn returning `future<R>` (R may
+/// be void). Never rejects; a throw from `fn` is that item's failure. Throws
+/// vow::invalid_argument if `limit` is zero.
 template <class Item, class F>
 auto map_concurrent_settled(reactor& r, std::vector<Item> items, std::size_t limit, F&& fn,
                             std::source_location where = std::source_location::current()) {

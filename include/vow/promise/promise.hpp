@@ -1,16 +1,19 @@
-// vow/promise/promise.hpp - the producer side: settles a future once.
-//
-//   vow::promise<int> p(r);
-//   vow::future<int> f = p.get_future();
-//   std::thread([p = std::move(p)]() mutable { p.resolve(42); }).detach();
-//
-// Thread safety: `resolve`, `reject`, their `try_` forms and the destructor
-// are safe from any thread (two threads racing to settle: exactly one wins).
-// Settling from another thread writes the value in place and posts the rest
-// to the reactor, which runs the continuations on its own thread. Other
-// members are thread-bound to whoever owns the promise.
-//
-// A promise destroyed unsettled rejects its future with vow::broken_promise.
+/// @file
+/// vow::promise: the producer side, which settles a future once.
+///
+/// @code
+/// vow::promise<int> p(r);
+/// vow::future<int> f = p.get_future();
+/// std::thread([p = std::move(p)]() mutable { p.resolve(42); }).detach();
+/// @endcode
+///
+/// Thread safety: `resolve`, `reject`, their `try_` forms and the destructor
+/// are safe from any thread (two threads racing to settle: exactly one wins).
+/// Settling from another thread writes the value in place and posts the rest
+/// to the reactor, which runs the continuations on its own thread. Other
+/// members are thread-bound to whoever owns the promise.
+///
+/// A promise destroyed unsettled rejects its future with vow::broken_promise.
 #pragma once
 
 #include <vow/error.hpp>
@@ -107,21 +110,26 @@ struct release_task {
 
 }  // namespace detail
 
+/// The producer side of a future<T>: settles it once, with a value or an
+/// error, from any thread (see the file description).
 template <class T>
 class promise {
     using state_type = detail::promise_state<T>;
 
 public:
-    // A pending promise whose continuations run on `r`. `where` (the
-    // caller's location by default) names the future in error reports.
+    /// A pending promise whose continuations run on `r`. `where` (the
+    /// caller's location by default) names the future in error reports.
     explicit promise(reactor& r, std::source_location where = std::source_location::current())
         : s_(new state_type(r, where, 2)) {}  // one for us, one kept for the future
 
+    /// Takes over `o`'s future state; `o` becomes moved-from (valid() is false).
     promise(promise&& o) noexcept
         : s_(std::exchange(o.s_, nullptr)),
           claimed_(o.claimed_.load(std::memory_order_relaxed)),
           future_taken_(o.future_taken_),
           ref_posted_(o.ref_posted_) {}
+    /// Abandons this promise's state first, as the destructor does, then
+    /// takes over `o`'s; `o` becomes moved-from.
     promise& operator=(promise&& o) noexcept {
         if (this != &o) {
             abandon();
@@ -135,11 +143,11 @@ public:
     promise(const promise&) = delete;
     promise& operator=(const promise&) = delete;
 
-    // Rejects the future with vow::broken_promise if still unsettled.
+    /// Rejects the future with vow::broken_promise if still unsettled.
     ~promise() { abandon(); }
 
-    // The future this promise settles. Once only.
-    // Throws vow::future_already_retrieved on a second call.
+    /// The future this promise settles. Once only.
+    /// Throws vow::future_already_retrieved on a second call.
     [[nodiscard]] future<T> get_future() {
         check("get_future");
         if (std::exchange(future_taken_, true))
@@ -147,16 +155,16 @@ public:
         return detail::future_access::make<T>(static_cast<detail::state<T>*>(s_));
     }
 
-    // Fulfils the future with a value made from `args` (nothing for
-    // promise<void>). Any thread. Throws vow::promise_already_satisfied if
-    // already settled; if making the value throws, the promise stays pending.
+    /// Fulfils the future with a value made from `args` (nothing for
+    /// promise<void>). Any thread. Throws vow::promise_already_satisfied if
+    /// already settled; if making the value throws, the promise stays pending.
     template <class... A>
     void resolve(A&&... args) {
         if (!try_resolve(std::forward<A>(args)...))
             detail::throw_promise_error("resolve", detail::promise_misuse::already_settled);
     }
 
-    // As resolve, but returns false instead of throwing if already settled.
+    /// As resolve, but returns false instead of throwing if already settled.
     template <class... A>
     bool try_resolve(A&&... args) {
         static_assert(std::is_void_v<T> ? sizeof...(A) == 0 : std::is_constructible_v<T, A&&...>,
@@ -180,19 +188,21 @@ public:
         return true;
     }
 
-    // Rejects the future with `error`. Any thread.
-    // Throws vow::promise_already_satisfied if already settled, and
-    // vow::invalid_argument for a null exception_ptr.
+    /// Rejects the future with `error`. Any thread.
+    /// Throws vow::promise_already_satisfied if already settled, and
+    /// vow::invalid_argument for a null exception_ptr.
     void reject(std::exception_ptr error) {
         if (!try_reject(std::move(error)))
             detail::throw_promise_error("reject", detail::promise_misuse::already_settled);
     }
-    // Rejects with an exception object, e.g. p.reject(std::runtime_error("x")).
+    /// Rejects with an exception object, for example p.reject(std::runtime_error("x")).
     template <class E, class = std::enable_if_t<!std::is_same_v<std::decay_t<E>, std::exception_ptr>>>
     void reject(E&& error) {
         reject(std::make_exception_ptr(std::forward<E>(error)));
     }
 
+    /// As reject, but returns false instead of throwing if already settled
+    /// (a null exception_ptr still throws vow::invalid_argument).
     bool try_reject(std::exception_ptr error) {
         check("reject");
         if (!error)
@@ -207,12 +217,13 @@ public:
         }
         return true;
     }
+    /// As try_reject(std::exception_ptr), with an exception object.
     template <class E, class = std::enable_if_t<!std::is_same_v<std::decay_t<E>, std::exception_ptr>>>
     bool try_reject(E&& error) {
         return try_reject(std::make_exception_ptr(std::forward<E>(error)));
     }
 
-    // False for a moved-from promise.
+    /// False for a moved-from promise.
     [[nodiscard]] bool valid() const noexcept { return s_ != nullptr; }
 
 private:

@@ -1,16 +1,18 @@
-// vow/promise/race.hpp - the first future to settle, either way
-// (JavaScript's Promise.race).
-//
-//   auto first = vow::race(std::move(futures));   // future<T>
-//
-// Settles like the first input to settle, value or error; the others are
-// taken silently when they settle. Inputs that have settled already when
-// race is called are looked at in input order, so the first of them wins.
-// race itself adds no turn: it settles in the turn its winner settles
-// (docs/design.md, "Combinators add no turn"). As in JavaScript, a race of nothing never
-// settles: `vow::race(r, {})` stays pending (run_until_complete on it throws
-// vow::stalled_error rather than hanging). Without a reactor, an empty vector
-// throws vow::invalid_argument. Thread safety: thread-bound.
+/// @file
+/// vow::race: the first future to settle, either way (JavaScript's Promise.race).
+///
+/// @code
+/// auto first = vow::race(std::move(futures));   // future<T>
+/// @endcode
+///
+/// Settles like the first input to settle, value or error; the others are
+/// taken silently when they settle. Inputs that have settled already when
+/// race is called are looked at in input order, so the first of them wins.
+/// race itself adds no turn: it settles in the turn its winner settles
+/// (docs/design.md, "Combinators add no turn"). As in JavaScript, a race of nothing never
+/// settles: `vow::race(r, {})` stays pending (run_until_complete on it throws
+/// vow::stalled_error rather than hanging). Without a reactor, an empty vector
+/// throws vow::invalid_argument. Thread safety: thread-bound.
 #pragma once
 
 #include <vow/promise/detail/gather.hpp>
@@ -54,11 +56,13 @@ public:
 
 }  // namespace detail
 
-// Settles like the first input to settle.
+/// Settles like the first input to settle. Consumes the futures.
 template <class T>
 future<T> race(std::vector<future<T>> futures, std::source_location where = std::source_location::current()) {
     return detail::future_access::make<T>(detail::gather<detail::race_node<T>>(nullptr, futures, where, "race"));
 }
+/// As race(std::vector<future<T>>), on reactor `r`: the form for a vector that
+/// may be empty (which never settles).
 template <class T>
 future<T> race(reactor& r, std::vector<future<T>> futures,
                std::source_location where = std::source_location::current()) {

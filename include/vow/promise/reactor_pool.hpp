@@ -1,43 +1,22 @@
-// vow/promise/reactor_pool.hpp - every core: a reactor per thread, and calls
-// between reactors that return futures (seastar's smp::submit_to).
-//
-//   vow::reactor_pool pool({.threads = 4, .stop_signals = {SIGINT, SIGTERM}});
-//   // reactor 0 is this thread's (it runs in pool.run()); 1..3 run already.
-//   pool.at(0).call_soon([] {
-//       vow::submit_to(2, [] { return expensive(); })          // runs on reactor 2
-//           .then([](int v) { fmt::print("{}\n", v); });       // back on reactor 0
-//   });
-//   pool.run();   // until pool.stop() (or one of the stop signals)
-//
-// The model (docs/design.md, "Every core: reactor pools"): nothing
-// thread-bound is shared. Each reactor has its own objects (servers,
-// connections, futures, caches) and runs them on its own thread; reactors
-// talk only through submit_to, whose future settles on the calling reactor.
-// Per-reactor values of one kind live in a vow::sharded<T> (sharded.hpp).
-//
-// Stopping (pool.stop(grace), any thread; or a stop signal) is driven by
-// reactor 0, in four steps, each finished on every reactor before the next:
-//  1. The stop token (stop_token()) is requested, and every reactor runs its
-//     stop hooks: on_stop() functions and the shutdown(grace) of every
-//     sharded instance that has one (http_server's closes its listener,
-//     taking on what waits in its backlog, and answers what it received).
-//  2. The pool waits for those hooks and for every submit_to call in flight,
-//     until the grace period ends.
-//  3. submit_to refuses new calls (their futures reject with
-//     vow::cancelled_error); calls still in flight reject with
-//     vow::cancelled_error on their callers' reactors ("... the reactor pool
-//     stopped before the call ... completed"): none is lost silently. The
-//     sharded instances are destroyed, each on its reactor's thread.
-//  4. Each loop runs what is queued (the continuations of those
-//     rejections), then stops; run() returns.
-// The threads and their reactors live on, idle, until the pool is
-// destroyed: a reactor is destroyed on its own thread, and only then.
-//
-// Thread safety: stop(), size(), stopping() and stop_token() are any-thread;
-// run() and the destructor belong to the thread that made the pool; at(i)
-// hands out reactor i, which is thread-bound to its own thread like any
-// reactor (post to it from elsewhere with call_soon_threadsafe, or better,
-// with submit_to).
+/// @file
+/// vow::reactor_pool and vow::submit_to: every core, a reactor per thread, and
+/// calls between reactors that return futures (seastar's smp::submit_to).
+///
+/// @code
+/// vow::reactor_pool pool({.threads = 4, .stop_signals = {SIGINT, SIGTERM}});
+/// // reactor 0 is this thread's (it runs in pool.run()); 1..3 run already.
+/// pool.at(0).call_soon([] {
+///     vow::submit_to(2, [] { return expensive(); })          // runs on reactor 2
+///         .then([](int v) { fmt::print("{}\n", v); });       // back on reactor 0
+/// });
+/// pool.run();   // until pool.stop() (or one of the stop signals)
+/// @endcode
+///
+/// The model (docs/design.md, "Every core: reactor pools"): nothing
+/// thread-bound is shared. Each reactor has its own objects (servers,
+/// connections, futures, caches) and runs them on its own thread; reactors
+/// talk only through submit_to, whose future settles on the calling reactor.
+/// Per-reactor values of one kind live in a vow::sharded<T> (sharded.hpp).
 #pragma once
 
 #include <vow/error.hpp>
@@ -64,22 +43,25 @@ namespace vow {
 
 class reactor_pool;
 
+/// How a vow::reactor_pool is made: its size, CPU pinning, thread names and
+/// stop signals.
 struct reactor_pool_options {
-    // Reactors, threads with them; 0: one per hardware thread
-    // (std::thread::hardware_concurrency(), at least 1).
+    /// Reactors, threads with them; 0: one per hardware thread
+    /// (std::thread::hardware_concurrency(), at least 1).
     std::size_t threads = 0;
-    // Pins reactor i to the i-th CPU the calling thread may run on (modulo
-    // their number), the calling thread (reactor 0) included, until the
-    // pool is destroyed. (A calling thread pinned to one CPU already puts
-    // every reactor on it.)
+    /// Pins reactor i to the i-th CPU the calling thread may run on (modulo
+    /// their number), the calling thread (reactor 0) included, until the
+    /// pool is destroyed. (A calling thread pinned to one CPU already puts
+    /// every reactor on it.)
     bool pin_cpus = false;
-    // The pool's threads are named "<thread_name>-<i>" (cut to the 15
-    // characters Linux keeps); reactor 0's thread keeps its name.
+    /// The pool's threads are named `"<thread_name>-<i>"` (cut to the 15
+    /// characters Linux keeps); reactor 0's thread keeps its name.
     std::string thread_name = "vow";
-    // Signals that begin stop(stop_grace), handled by reactor 0 while run()
-    // runs. The pool's other threads block every asynchronous signal, so
-    // signals reach reactor 0's thread.
+    /// Signals that begin stop(stop_grace), handled by reactor 0 while run()
+    /// runs. The pool's other threads block every asynchronous signal, so
+    /// signals reach reactor 0's thread.
     std::vector<int> stop_signals = {};
+    /// The grace period of the stop a stop signal begins.
     reactor::duration stop_grace = std::chrono::seconds(30);
 };
 
@@ -282,63 +264,94 @@ struct pool_call_with final : pool_call<R> {
 
 }  // namespace detail
 
+/// Every core: a reactor per thread, and calls between reactors that return
+/// futures (seastar's smp::submit_to, here vow::submit_to).
+///
+/// Stopping (pool.stop(grace), any thread; or a stop signal) is driven by
+/// reactor 0, in four steps, each finished on every reactor before the next:
+///  1. The stop token (stop_token()) is requested, and every reactor runs its
+///     stop hooks: on_stop() functions and the shutdown(grace) of every
+///     sharded instance that has one (http_server's closes its listener,
+///     taking on what waits in its backlog, and answers what it received).
+///  2. The pool waits for those hooks and for every submit_to call in flight,
+///     until the grace period ends.
+///  3. submit_to refuses new calls (their futures reject with
+///     vow::cancelled_error); calls still in flight reject with
+///     vow::cancelled_error on their callers' reactors ("... the reactor pool
+///     stopped before the call ... completed"): none is lost silently. The
+///     sharded instances are destroyed, each on its reactor's thread.
+///  4. Each loop runs what is queued (the continuations of those
+///     rejections), then stops; run() returns.
+///
+/// The threads and their reactors live on, idle, until the pool is
+/// destroyed: a reactor is destroyed on its own thread, and only then.
+///
+/// Thread safety: stop(), size(), stopping() and stop_token() are any-thread;
+/// run() and the destructor belong to the thread that made the pool; at(i)
+/// hands out reactor i, which is thread-bound to its own thread like any
+/// reactor (post to it from elsewhere with call_soon_threadsafe, or better,
+/// with submit_to).
 class reactor_pool {
 public:
-    // Makes reactor 0 on the calling thread (run() runs it) and starts the
-    // other threads, each making its reactor and running it at once; returns
-    // once all are up. Throws vow::invalid_argument for a bad option (a bad
-    // signal number), vow::usage_error if this thread already has a pool,
-    // and what making a reactor or a thread throws.
+    /// Makes reactor 0 on the calling thread (run() runs it) and starts the
+    /// other threads, each making its reactor and running it at once; returns
+    /// once all are up. Throws vow::invalid_argument for a bad option (a bad
+    /// signal number), vow::usage_error if this thread already has a pool,
+    /// and what making a reactor or a thread throws.
     explicit reactor_pool(reactor_pool_options opts = {});
-    // Stops (grace zero) if run() did not, joins the threads, destroys each
-    // reactor on its own thread. On the thread that made the pool, outside
-    // run(). Destroy every sharded<T> of the pool before it.
+    /// Stops (grace zero) if run() did not, joins the threads, destroys each
+    /// reactor on its own thread. On the thread that made the pool, outside
+    /// run(). Destroy every sharded<T> of the pool before it.
     ~reactor_pool();
     reactor_pool(const reactor_pool&) = delete;
     reactor_pool& operator=(const reactor_pool&) = delete;
 
+    /// The number of reactors, reactor 0 included. Any thread.
     [[nodiscard]] std::size_t size() const noexcept;
-    // Reactor `shard` (0 .. size()-1). Throws vow::invalid_argument otherwise.
+    /// Reactor `shard` (0 .. size()-1). Throws vow::invalid_argument otherwise.
     [[nodiscard]] reactor& at(std::size_t shard) const;
 
-    // Runs reactor 0 on this thread until the pool has stopped (steps 1-4
-    // above); the other reactors run meanwhile. Returns at once if it already
-    // stopped. Throws vow::usage_error on another thread, or inside run().
+    /// Runs reactor 0 on this thread until the pool has stopped (steps 1-4 of
+    /// the class description); the other reactors run meanwhile. Returns at
+    /// once if it already stopped. Throws vow::usage_error on another thread,
+    /// or inside run().
     void run();
 
-    // Begins stopping (see above), with `grace` for the stop hooks and the
-    // calls in flight. Any thread, any time, more than once (the first
-    // counts); before run(), the stop happens when run() runs.
+    /// Begins stopping (see the class description), with `grace` for the stop
+    /// hooks and the calls in flight. Any thread, any time, more than once
+    /// (the first counts); before run(), the stop happens when run() runs.
     void stop(reactor::duration grace = std::chrono::seconds(30)) noexcept;
-    // True once stop() was called.
+    /// True once stop() was called.
     [[nodiscard]] bool stopping() const noexcept;
-    // Requested when stopping begins (step 1): give it to loops and tasks
-    // that should end then. Any thread.
+    /// Requested when stopping begins (step 1): give it to loops and tasks
+    /// that should end then. Any thread.
     [[nodiscard]] std::stop_token stop_token() const noexcept;
 
-    // Runs `fn(grace)` on the calling reactor in step 1; the stop waits for
-    // the future it returns (until the grace period ends). An error it
-    // throws or rejects with goes to that reactor's exception handler.
-    // On a pool reactor's thread; throws vow::usage_error elsewhere.
+    /// Runs `fn(grace)` on the calling reactor in step 1; the stop waits for
+    /// the future it returns (until the grace period ends). An error it
+    /// throws or rejects with goes to that reactor's exception handler.
+    /// On a pool reactor's thread; throws vow::usage_error elsewhere.
     void on_stop(std::function<future<void>(reactor::duration grace)> fn);
 
-    // The pool of the calling thread (a reactor's thread of a pool), or null.
+    /// The pool of the calling thread (a reactor's thread of a pool), or null.
     [[nodiscard]] static reactor_pool* current() noexcept;
 
-    // For sharded<T>: runs `fn` on reactor `shard`'s thread and waits for it
-    // there, returning or rethrowing what it did. On reactor 0's thread (run
-    // there inline for shard 0); throws vow::usage_error elsewhere, and once
-    // the loops have stopped.
+    /// For sharded<T>: runs `fn` on reactor `shard`'s thread and waits for it
+    /// there, returning or rethrowing what it did. On reactor 0's thread (run
+    /// there inline for shard 0); throws vow::usage_error elsewhere, and once
+    /// the loops have stopped.
     void run_blocking(std::size_t shard, const std::function<void()>& fn);
-    // For sharded<T>: while the instance lives, `shutdown` (if not empty)
-    // runs in step 1 and `destroy` in step 3, on reactor `shard` (call it
-    // there). remove_instance (same thread) forgets them.
+    /// For sharded<T>: while the instance lives, `shutdown` (if not empty)
+    /// runs in step 1 and `destroy` in step 3, on reactor `shard` (call it
+    /// there). remove_instance (same thread) forgets them.
     void add_instance(std::size_t shard, const void* key, std::function<future<void>(reactor::duration)> shutdown,
                       std::function<void()> destroy);
+    /// For sharded<T>: forgets the hooks add_instance() registered for `key`
+    /// on reactor `shard`. On that reactor's thread.
     void remove_instance(std::size_t shard, const void* key) noexcept;
-    // True once step 3 has begun: no new calls.
+    /// True once step 3 has begun: no new calls.
     [[nodiscard]] bool closed() const noexcept;
-    // True once step 4 has begun: every instance is gone, loops are stopping.
+    /// True once step 4 has begun: every instance is gone, loops are stopping.
     [[nodiscard]] bool stopped() const noexcept;
 
     struct impl;
@@ -347,26 +360,26 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-// The index of the calling thread's reactor in its pool. Throws
-// vow::usage_error on a thread that is not a pool reactor's.
+/// The index of the calling thread's reactor in its pool. Throws
+/// vow::usage_error on a thread that is not a pool reactor's.
 [[nodiscard]] std::size_t this_shard();
 
-// Runs `fn` on reactor `shard` of the calling thread's pool and returns a
-// future, settled on the calling reactor, for what `fn` returns (a value,
-// or a future whose result is then awaited on the target) or throws.
-// `fn` may take a std::stop_token: it is `stop` (the pool's stop_token()
-// if none is given), so that the target's work ends when the caller's
-// does. Once `stop` is requested, the caller's future rejects at once with
-// vow::cancelled_error, whatever the target still does. `fn` is moved to the target and destroyed
-// there. Calls to one target from one reactor run in the order made; a
-// burst of them costs the target one wakeup. A call to the calling reactor
-// itself runs on a later turn, like call_soon.
-//
-// On a pool reactor's thread only: elsewhere it throws vow::usage_error
-// (from a plain thread, post with reactor::call_soon_threadsafe or settle
-// a vow::promise, which is any-thread). Throws vow::invalid_argument for a
-// shard out of range. Once the pool is closing (step 3) the future rejects
-// with vow::cancelled_error.
+/// Runs `fn` on reactor `shard` of the calling thread's pool and returns a
+/// future, settled on the calling reactor, for what `fn` returns (a value,
+/// or a future whose result is then awaited on the target) or throws.
+/// `fn` may take a std::stop_token: it is `stop` (the pool's stop_token()
+/// if none is given), so that the target's work ends when the caller's
+/// does. Once `stop` is requested, the caller's future rejects at once with
+/// vow::cancelled_error, whatever the target still does. `fn` is moved to the
+/// target and destroyed there. Calls to one target from one reactor run in
+/// the order made; a burst of them costs the target one wakeup. A call to the
+/// calling reactor itself runs on a later turn, like call_soon.
+///
+/// On a pool reactor's thread only: elsewhere it throws vow::usage_error
+/// (from a plain thread, post with reactor::call_soon_threadsafe or settle
+/// a vow::promise, which is any-thread). Throws vow::invalid_argument for a
+/// shard out of range. Once the pool is closing (step 3) the future rejects
+/// with vow::cancelled_error.
 template <class F>
 auto submit_to(std::size_t shard, F&& fn, std::stop_token stop = {},
                std::source_location where = std::source_location::current()) {

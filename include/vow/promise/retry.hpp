@@ -1,22 +1,25 @@
-// vow/promise/retry.hpp - run an async operation again until it succeeds,
-// with exponential backoff and jitter.
-//
-//   vow::retry_policy policy;
-//   policy.max_attempts = 5;
-//   policy.retry_if = [](const std::exception_ptr& e, std::size_t) { return is_transient(e); };
-//   auto page = vow::retry(r, policy, [&] { return client.get(url); });
-//
-//   // fn may take the attempt number (1 for the first call, then 2, 3...):
-//   auto page = vow::retry(r, policy, [&](std::size_t attempt) {
-//       return client.get(attempt == 1 ? url : mirror(url));
-//   });
-//
-// Attempt 1 starts at once (fn is called inside retry). After a failed
-// attempt k, if attempts remain and retry_if (when set) says yes, it waits
-//   min(max_delay, initial_delay * multiplier^(k-1)) * (1 ± jitter * random)
-// and calls fn again. The result settles like the last attempt: its value,
-// or its error. A stop requested on `token` cancels the wait between attempts
-// (vow::cancelled_error). Thread safety: thread-bound (docs/design.md).
+/// @file
+/// vow::retry: run an async operation again until it succeeds, with
+/// exponential backoff and jitter.
+///
+/// @code
+/// vow::retry_policy policy;
+/// policy.max_attempts = 5;
+/// policy.retry_if = [](const std::exception_ptr& e, std::size_t) { return is_transient(e); };
+/// auto page = vow::retry(r, policy, [&] { return client.get(url); });
+///
+/// // fn may take the attempt number (1 for the first call, then 2, 3...):
+/// auto page = vow::retry(r, policy, [&](std::size_t attempt) {
+///     return client.get(attempt == 1 ? url : mirror(url));
+/// });
+/// @endcode
+///
+/// Attempt 1 starts at once (fn is called inside retry). After a failed
+/// attempt k, if attempts remain and retry_if (when set) says yes, it waits
+/// `min(max_delay, initial_delay * multiplier^(k-1)) * (1 ± jitter * random)`
+/// and calls fn again. The result settles like the last attempt: its value,
+/// or its error. A stop requested on `token` cancels the wait between attempts
+/// (vow::cancelled_error). Thread safety: thread-bound (docs/design.md).
 #pragma once
 
 #include <vow/error.hpp>
@@ -36,14 +39,20 @@
 
 namespace vow {
 
+/// How vow::retry retries: how many attempts, how long to wait between them
+/// (exponential backoff with jitter), and which errors are worth a retry.
+/// retry() throws vow::invalid_argument for a policy that makes no sense.
 struct retry_policy {
-    std::size_t max_attempts = 3;                                   // at least 1
+    std::size_t max_attempts = 3;  ///< Most attempts; at least 1.
+    /// The wait after the first failed attempt, before jitter; not negative.
     reactor::duration initial_delay = std::chrono::milliseconds(100);
-    double multiplier = 2.0;                                        // at least 1
+    double multiplier = 2.0;  ///< Backoff factor; at least 1.
+    /// The longest wait, before jitter; not negative.
     reactor::duration max_delay = std::chrono::seconds(10);
-    double jitter = 0.1;                                            // 0 to 1: +-10% by default
-    // Should this error (of attempt number `attempt`, from 1) be retried?
-    // Empty: every error is retried.
+    /// The random spread of each wait, 0 to 1: +-10% by default.
+    double jitter = 0.1;
+    /// Should this error (of attempt number `attempt`, from 1) be retried?
+    /// Empty: every error is retried.
     std::function<bool(const std::exception_ptr&, std::size_t attempt)> retry_if;
 };
 
@@ -100,13 +109,13 @@ struct retry_op : std::enable_shared_from_this<retry_op<F, T>> {
 
 }  // namespace detail
 
-// Calls the future-returning `fn(attempt)` (or `fn()`) until it succeeds or
-// the policy says stop. `attempt` is a std::size_t, 1 for the first call and
-// one more for each retry: the same number retry_if is given for that
-// attempt's error. A throw from `fn` is a failed attempt. `fn` is moved (or
-// copied) into the operation, called on the reactor's thread only, and
-// destroyed once the result has settled. Throws vow::invalid_argument for a
-// policy that makes no sense, without calling `fn`.
+/// Calls the future-returning `fn(attempt)` (or `fn()`) until it succeeds or
+/// the policy says stop. `attempt` is a std::size_t, 1 for the first call and
+/// one more for each retry: the same number retry_if is given for that
+/// attempt's error. A throw from `fn` is a failed attempt. `fn` is moved (or
+/// copied) into the operation, called on the reactor's thread only, and
+/// destroyed once the result has settled. Throws vow::invalid_argument for a
+/// policy that makes no sense, without calling `fn`.
 template <class F>
 auto retry(reactor& r, retry_policy policy, F&& fn, std::stop_token token = {},
            std::source_location where = std::source_location::current()) {

@@ -1,18 +1,21 @@
-// vow/promise/run_until_complete.hpp - drive the loop until one future is done.
-//
-//   vow::reactor r;
-//   int n = vow::run_until_complete(r, fetch_count(r));  // asyncio's run_until_complete
-//
-// Runs the reactor on the calling thread until `f` settles, then returns its
-// value or rethrows its error. While the future is still pending and the
-// loop has nothing to do, it waits as long as a live promise could still
-// settle it (another thread may resolve it). It throws vow::stalled_error
-// instead of hanging when nothing alive can settle the future, and when the
-// reactor is stopped (reactor::stop()) before the future settles.
-//
-// Thread safety: call on the reactor's thread (the future is thread-bound;
-// checked where thread checks are on), not from inside a callback (that
-// would be a nested run: vow::usage_error).
+/// @file
+/// vow::run_until_complete(): drive the loop until one future is done.
+///
+/// @code
+/// vow::reactor r;
+/// int n = vow::run_until_complete(r, fetch_count(r));  // asyncio's run_until_complete
+/// @endcode
+///
+/// Runs the reactor on the calling thread until `f` settles, then returns its
+/// value or rethrows its error. While the future is still pending and the
+/// loop has nothing to do, it waits as long as a live promise could still
+/// settle it (another thread may resolve it). It throws vow::stalled_error
+/// instead of hanging when nothing alive can settle the future, and when the
+/// reactor is stopped (reactor::stop()) before the future settles.
+///
+/// Thread safety: call on the reactor's thread (the future is thread-bound;
+/// checked where thread checks are on), not from inside a callback (that
+/// would be a nested run: vow::usage_error).
 #pragma once
 
 #include <vow/error.hpp>
@@ -31,6 +34,10 @@ namespace detail {
 state_base* drive_until_settled(reactor& r, state_base& s);
 }  // namespace detail
 
+/// Runs `r` on the calling thread until `f` settles, then returns its value or
+/// rethrows its error; throws vow::stalled_error when nothing alive can settle
+/// `f` or the reactor is stopped first, and vow::usage_error when called from
+/// inside a callback (see the file description).
 template <class T>
 T run_until_complete(reactor& r, future<T> f) {
     detail::check_thread(r, "run_until_complete");

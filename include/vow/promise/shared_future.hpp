@@ -1,15 +1,18 @@
-// vow/promise/shared_future.hpp - one result, many consumers.
-//
-//   vow::shared_future<config> cfg = load_config(r).share();
-//   auto a = cfg.then([](const config& c) { return c.port; });
-//   auto b = cfg.then([](const config& c) { return c.name; });
-//
-// Handlers get the value as `const T&` and run in the order they were
-// registered, each on a later turn. Each handler has its own result future:
-// one that throws does not affect its siblings. An error reaches every
-// handler's future (as a copy of the same std::exception_ptr).
-//
-// Thread safety: thread-bound, like future (docs/design.md, "Threading").
+/// @file
+/// vow::shared_future: one result, many consumers.
+///
+/// @code
+/// vow::shared_future<config> cfg = load_config(r).share();
+/// auto a = cfg.then([](const config& c) { return c.port; });
+/// auto b = cfg.then([](const config& c) { return c.name; });
+/// @endcode
+///
+/// Handlers get the value as `const T&` and run in the order they were
+/// registered, each on a later turn. Each handler has its own result future:
+/// one that throws does not affect its siblings. An error reaches every
+/// handler's future (as a copy of the same std::exception_ptr).
+///
+/// Thread safety: thread-bound, like future (docs/design.md, "Threading").
 #pragma once
 
 #include <vow/promise/detail/node.hpp>
@@ -124,34 +127,45 @@ public:
 
 }  // namespace detail
 
-// A copyable future: every copy refers to the same result.
+/// A copyable future: every copy refers to the same result.
 template <class T>
 class shared_future {
 public:
+    /// The type of the value this future will hold (void for none).
     using value_type = T;
 
+    /// An empty shared_future: then() throws vow::future_consumed.
     shared_future() noexcept = default;
+    /// Another reference to the same result as `o`.
     shared_future(const shared_future& o) noexcept : s_(o.s_) {
         if (s_)
             s_->add_ref();
     }
+    /// Takes over `o`'s reference to the result; `o` becomes empty.
     shared_future(shared_future&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    /// Refers to `o`'s result from now on, dropping this one's reference.
     shared_future& operator=(shared_future o) noexcept {
         std::swap(s_, o.s_);
         return *this;
     }
+    /// Drops this reference to the result. If no handler was ever registered
+    /// on it, an error it ends with is reported as an unhandled rejection once
+    /// every reference is gone.
     ~shared_future() {
         if (s_)
             s_->release();
     }
 
+    /// True if this shared_future refers to a result (not moved from or empty).
     [[nodiscard]] bool valid() const noexcept { return s_ != nullptr; }
+    /// True once the result is in: a value or an error.
     [[nodiscard]] bool available() const noexcept { return s_ && !s_->pending(); }
+    /// True once the result is in and is an error.
     [[nodiscard]] bool failed() const noexcept { return s_ && s_->get_status() == detail::status::error; }
 
-    // Runs `fn(const T&)` (or `fn()` for void) once the value is in, and
-    // returns a future for its result, as future::then does. May be called
-    // any number of times; does not consume the shared_future.
+    /// Runs `fn(const T&)` (or `fn()` for void) once the value is in, and
+    /// returns a future for its result, as future::then does. May be called
+    /// any number of times; does not consume the shared_future.
     template <class F>
     auto then(F&& fn, std::source_location where = std::source_location::current()) const {
         using A = typename detail::shared_arg<T>::type;
@@ -179,6 +193,9 @@ private:
     detail::shared_state<T>* s_ = nullptr;
 };
 
+/// \cond
+// future<T>::share, declared and documented in future.hpp. Hidden from
+// Doxygen, which does not match this definition to that declaration.
 template <class T>
 shared_future<T> future<T>::share(std::source_location where) && {
     detail::state<T>* src = detail::future_access::take(*this, "share");
@@ -188,5 +205,6 @@ shared_future<T> future<T>::share(std::source_location where) && {
     src->release();
     return shared_future<T>(sh);
 }
+/// \endcond
 
 }  // namespace vow

@@ -1,13 +1,16 @@
-// vow/promise/sleep.hpp - a future that is fulfilled after a delay.
-//
-//   vow::sleep(r, 1s).then([] { fmt::print("World\n"); });
-//
-//   std::stop_source stop;
-//   auto nap = vow::sleep(r, 1h, stop.get_token());
-//   stop.request_stop();   // any thread: nap rejects with vow::cancelled_error
-//
-// Reactor thread only (checked where thread checks are on). Throws
-// vow::invalid_argument for a negative delay.
+/// @file
+/// vow::sleep(): a future that is fulfilled after a delay.
+///
+/// @code
+/// vow::sleep(r, 1s).then([] { fmt::print("World\n"); });
+///
+/// std::stop_source stop;
+/// auto nap = vow::sleep(r, 1h, stop.get_token());
+/// stop.request_stop();   // any thread: nap rejects with vow::cancelled_error
+/// @endcode
+///
+/// Reactor thread only (checked where thread checks are on). Throws
+/// vow::invalid_argument for a negative delay.
 #pragma once
 
 #include <vow/error.hpp>
@@ -37,7 +40,7 @@ inline void check_sleep_delay(reactor::duration delay) {
 }
 }  // namespace detail
 
-// Fulfils the returned future `delay` from now, on a timer of `r`.
+/// Fulfils the returned future `delay` from now, on a timer of `r`.
 inline future<void> sleep(reactor& r, reactor::duration delay,
                           std::source_location where = std::source_location::current()) {
     detail::check_thread(r, "sleep");
@@ -48,8 +51,9 @@ inline future<void> sleep(reactor& r, reactor::duration delay,
     return f;
 }
 
-// As above; rejects with vow::cancelled_error (and frees the timer) as soon
-// as stop is requested on `token`, from any thread.
+/// As sleep(reactor&, reactor::duration, std::source_location); rejects with
+/// vow::cancelled_error (and frees the timer) as soon as stop is requested on
+/// `token`, from any thread.
 inline future<void> sleep(reactor& r, reactor::duration delay, std::stop_token token,
                           std::source_location where = std::source_location::current()) {
     detail::check_thread(r, "sleep");

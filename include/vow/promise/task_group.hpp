@@ -1,39 +1,14 @@
-// vow/promise/task_group.hpp - tasks that start, fail and stop together
-// (asyncio's TaskGroup; seastar's gate with an abort_source).
-//
-//   vow::task_group tg(r);
-//   for (auto& url : urls)
-//       tg.spawn([&, url](std::stop_token stop) { return fetch(url, stop); });   // value discarded
-//   auto page = tg.spawn([&](std::stop_token stop) { return fetch(main_url, stop); });  // kept
-//   tg.join().then([] { fmt::print("all done\n"); });
-//
-// A task is a function `fn(std::stop_token) -> future<T>` (or `fn()`), called
-// inside spawn. The group hands every task the same stop token and watches
-// how each one ends:
-//  - The first task that fails requests stop on all the others, and its
-//    error is what join() rejects with. Tasks ending with vow::cancelled_error
-//    are never errors (they did what the stop asked). Any further error is
-//    reported as an unhandled rejection (set_unhandled_rejection_handler):
-//    never lost, never mistaken for the first.
-//  - cancel() requests stop on every task; join() then resolves once they
-//    have all ended with success or cancelled_error.
-//  - join() settles once every task has settled (at once, on a later turn,
-//    if none is running). It may be called more than once.
-//  - spawn() after a join() settled, after cancel(), or once a task has
-//    failed throws vow::usage_error: the group is finished or stopping.
-//  - Destroying the group with tasks still running requests stop on them;
-//    what they need (their futures, the group's bookkeeping) stays alive
-//    until each has settled, and a first error that no join() delivered is
-//    reported as an unhandled rejection then.
-//
-// spawn returns a vow::spawned<T>, which is a future<T> you may keep (for
-// the task's value) or drop (the value is discarded; the group still sees
-// the task's errors, so dropping it reports nothing). A throw from `fn`
-// itself is the task failing, and so is an empty future returned by `fn`
-// (with vow::future_consumed).
-//
-// Cost: one allocation per task (the node that watches it), plus what the
-// task itself allocates. Thread safety: thread-bound (docs/design.md).
+/// @file
+/// vow::task_group: tasks that start, fail and stop together (asyncio's
+/// TaskGroup; seastar's gate with an abort_source).
+///
+/// @code
+/// vow::task_group tg(r);
+/// for (auto& url : urls)
+///     tg.spawn([&, url](std::stop_token stop) { return fetch(url, stop); });   // value discarded
+/// auto page = tg.spawn([&](std::stop_token stop) { return fetch(main_url, stop); });  // kept
+/// tg.join().then([] { fmt::print("all done\n"); });
+/// @endcode
 #pragma once
 
 #include <vow/error.hpp>
@@ -54,12 +29,14 @@
 
 namespace vow {
 
-// The future of a spawned task: a future<T> that may be dropped without a
-// warning (the group watches the task's errors).
+/// The future of a spawned task: a `future<T>` that may be dropped without a
+/// warning (the group watches the task's errors).
 template <class T>
 class spawned : public future<T> {
 public:
+    /// An empty future, as `future<T>()`.
     spawned() noexcept = default;
+    /// Takes over `f`.
     explicit spawned(future<T>&& f) noexcept : future<T>(std::move(f)) {}
 };
 
@@ -184,27 +161,58 @@ auto call_task(F& fn, const std::stop_token& token) {
 
 }  // namespace detail
 
+/// Tasks that start, fail and stop together (asyncio's TaskGroup; seastar's
+/// gate with an abort_source).
+///
+/// A task is a function `fn(std::stop_token) -> future<T>` (or `fn()`), called
+/// inside spawn. The group hands every task the same stop token and watches
+/// how each one ends:
+///  - The first task that fails requests stop on all the others, and its
+///    error is what join() rejects with. Tasks ending with vow::cancelled_error
+///    are never errors (they did what the stop asked). Any further error is
+///    reported as an unhandled rejection (set_unhandled_rejection_handler):
+///    never lost, never mistaken for the first.
+///  - cancel() requests stop on every task; join() then resolves once they
+///    have all ended with success or cancelled_error.
+///  - join() settles once every task has settled (at once, on a later turn,
+///    if none is running). It may be called more than once.
+///  - spawn() after a join() settled, after cancel(), or once a task has
+///    failed throws vow::usage_error: the group is finished or stopping.
+///  - Destroying the group with tasks still running requests stop on them;
+///    what they need (their futures, the group's bookkeeping) stays alive
+///    until each has settled, and a first error that no join() delivered is
+///    reported as an unhandled rejection then.
+///
+/// spawn returns a vow::spawned<T>, which is a `future<T>` you may keep (for
+/// the task's value) or drop (the value is discarded; the group still sees
+/// the task's errors, so dropping it reports nothing). A throw from `fn`
+/// itself is the task failing, and so is an empty future returned by `fn`
+/// (with vow::future_consumed).
+///
+/// Cost: one allocation per task (the node that watches it), plus what the
+/// task itself allocates. Thread safety: thread-bound (docs/design.md).
 class task_group {
 public:
-    // A group whose tasks run on `r`. `where` names the group in reports.
+    /// A group whose tasks run on `r`. `where` names the group in reports.
     explicit task_group(reactor& r, std::source_location where = std::source_location::current())
         : core_(new detail::group_core(r, where)) {}
     task_group(const task_group&) = delete;
     task_group& operator=(const task_group&) = delete;
-    // Requests stop on the tasks still running; see the header comment.
-    // Thread-bound while tasks run (stopping them touches their state).
+    /// Requests stop on the tasks still running; see the class description.
+    /// Thread-bound while tasks run (stopping them touches their state).
     ~task_group() {
         if (core_->running() != 0)
             detail::check_thread(core_->get_reactor(), "task_group::~task_group");
         core_->abandon();
     }
 
-    // Starts a task: calls `fn(token)` (or `fn()`) now, on this thread, and
-    // watches the future it returns. `fn` is moved (or copied) into a local,
-    // called once, and destroyed before spawn returns; a throw from it, or an
-    // empty future, is the task failing, not spawn throwing. Throws
-    // vow::usage_error, without calling `fn`, if the group no longer takes
-    // tasks (joined, cancelled or failed).
+    /// Starts a task: calls `fn(token)` (or `fn()`) now, on this thread, and
+    /// watches the future it returns. `fn` is moved (or copied) into a local,
+    /// called once, and destroyed before spawn returns; a throw from it, or an
+    /// empty future, is the task failing, not spawn throwing. Throws
+    /// vow::usage_error, without calling `fn`, if the group no longer takes
+    /// tasks (joined, cancelled or failed). Returns a vow::spawned<T> for the
+    /// task's `future<T>`.
     template <class F>
     auto spawn(F&& fn, std::source_location where = std::source_location::current()) {
         using Fn = std::decay_t<F>;
@@ -242,25 +250,25 @@ public:
         }
     }
 
-    // Settles once every task has settled: rejects with the first task's
-    // error, else resolves. After it settled, spawn() throws.
+    /// Settles once every task has settled: rejects with the first task's
+    /// error, else resolves. After it settled, spawn() throws.
     [[nodiscard]] future<void> join(std::source_location where = std::source_location::current()) {
         detail::check_thread(core_->get_reactor(), "task_group::join");
         return core_->join(where);
     }
 
-    // Requests stop on every task (through their token). spawn() throws
-    // afterwards. Idempotent.
+    /// Requests stop on every task (through their token). spawn() throws
+    /// afterwards. Idempotent.
     void cancel() noexcept {
         detail::check_thread(core_->get_reactor(), "task_group::cancel");
         core_->cancel();
     }
 
-    // The token every task gets.
+    /// The token every task gets.
     [[nodiscard]] std::stop_token get_token() const noexcept { return core_->token(); }
-    // True once cancel() was called or a task failed.
+    /// True once cancel() was called or a task failed.
     [[nodiscard]] bool stop_requested() const noexcept { return core_->stop_requested(); }
-    // Tasks spawned and not yet settled.
+    /// Tasks spawned and not yet settled.
     [[nodiscard]] std::size_t running() const noexcept { return core_->running(); }
 
 private:

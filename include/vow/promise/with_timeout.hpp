@@ -1,30 +1,34 @@
-// vow/promise/with_timeout.hpp - give up on an operation after a while
-// (asyncio's wait_for).
-//
-//   // The operation gets a stop token and is cancelled when time runs out:
-//   auto page = vow::with_timeout(r, 2s, [&](std::stop_token stop) { return client.get(url, {.stop = stop}); });
-//
-//   // Only the wait is abandoned; the operation goes on:
-//   auto late = vow::with_timeout(fetch(url), 2s);     // rejects with vow::timeout_error
-//
-// The first form is the one to reach for: it owns the stop source, calls
-// `fn(token)` at once, and when time runs out requests stop and rejects with
-// vow::timeout_error *once the operation has settled*, so no work of it
-// outlives the call (asyncio's wait_for). An operation that ignores its
-// token therefore delays the timeout_error until it ends. After the timeout
-// its value is discarded; its error too if it is vow::cancelled_error or
-// vow::timeout_error (the stop did its job), any other error is reported as
-// an unhandled rejection (nothing is lost silently).
-//
-// The forms that take a future cannot cancel it unless given the
-// std::stop_source it listens to: they reject with timeout_error at once and
-// take the late result silently.
-//
-// In every form, an operation that settled before the time ran out wins,
-// even when the timer fires in the same turn, before the operation's result
-// has reached the timeout (its fire is queued behind the timer).
-//
-// Thread safety: thread-bound.
+/// @file
+/// vow::with_timeout: give up on an operation after a while (asyncio's wait_for).
+///
+/// @code
+/// // The operation gets a stop token and is cancelled when time runs out:
+/// auto page = vow::with_timeout(r, 2s, [&](std::stop_token stop) {
+///     return client.get(url, {.stop = stop});
+/// });
+///
+/// // Only the wait is abandoned; the operation goes on:
+/// auto late = vow::with_timeout(fetch(url), 2s);     // rejects with vow::timeout_error
+/// @endcode
+///
+/// The first form is the one to reach for: it owns the stop source, calls
+/// `fn(token)` at once, and when time runs out requests stop and rejects with
+/// vow::timeout_error *once the operation has settled*, so no work of it
+/// outlives the call (asyncio's wait_for). An operation that ignores its
+/// token therefore delays the timeout_error until it ends. After the timeout
+/// its value is discarded; its error too if it is vow::cancelled_error or
+/// vow::timeout_error (the stop did its job), any other error is reported as
+/// an unhandled rejection (nothing is lost silently).
+///
+/// The forms that take a future cannot cancel it unless given the
+/// std::stop_source it listens to: they reject with timeout_error at once and
+/// take the late result silently.
+///
+/// In every form, an operation that settled before the time ran out wins,
+/// even when the timer fires in the same turn, before the operation's result
+/// has reached the timeout (its fire is queued behind the timer).
+///
+/// Thread safety: thread-bound.
 #pragma once
 
 #include <vow/error.hpp>
@@ -196,14 +200,14 @@ private:
 
 }  // namespace detail
 
-// Calls `fn(token)` now and settles like the future it returns, unless
-// `limit` passes first: then stop is requested on `token`, and once the
-// operation has settled the result rejects with vow::timeout_error. An
-// operation that settled before the time ran out wins, even in the turn the
-// timer fires. `fn` is moved into a local, called once, inside this call,
-// and destroyed before it returns; a throw from `fn` (or an empty future)
-// rejects the result. Throws vow::invalid_argument for a negative limit,
-// without calling `fn`.
+/// Calls `fn(token)` now and settles like the future it returns, unless
+/// `limit` passes first: then stop is requested on `token`, and once the
+/// operation has settled the result rejects with vow::timeout_error. An
+/// operation that settled before the time ran out wins, even in the turn the
+/// timer fires. `fn` is moved into a local, called once, inside this call,
+/// and destroyed before it returns; a throw from `fn` (or an empty future)
+/// rejects the result. Throws vow::invalid_argument for a negative limit,
+/// without calling `fn`.
 template <class F>
 auto with_timeout(reactor& r, reactor::duration limit, F&& fn,
                   std::source_location where = std::source_location::current()) {
@@ -241,14 +245,17 @@ auto with_timeout(reactor& r, reactor::duration limit, F&& fn,
     }
 }
 
-// Settles like `f`, or rejects with vow::timeout_error after `limit`.
+/// Settles like `f`, or rejects with vow::timeout_error after `limit`. `f`
+/// itself goes on; its late result is taken silently. Throws
+/// vow::invalid_argument for a negative limit.
 template <class T>
 future<T> with_timeout(future<T> f, reactor::duration limit,
                        std::source_location where = std::source_location::current()) {
     return detail::with_timeout(f, limit, std::nullopt, where);
 }
 
-// As above, and requests stop on `stop` when the time runs out.
+/// As with_timeout(future<T>, reactor::duration, std::source_location), and
+/// requests stop on `stop` when the time runs out.
 template <class T>
 future<T> with_timeout(future<T> f, reactor::duration limit, std::stop_source stop,
                        std::source_location where = std::source_location::current()) {

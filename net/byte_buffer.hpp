@@ -54,7 +54,7 @@ public:
 private:
     void reset_storage() noexcept {
         start_ = 0;
-        if (buf_.capacity() > 256 * 1024)
+        if (buf_.capacity() > std::size_t{256} * 1024)
             std::string().swap(buf_);   // give a burst's memory back
         else
             buf_.clear();

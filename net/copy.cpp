@@ -14,7 +14,7 @@ namespace {
 
 // The storage read_some_into fills: a TCP stream with nothing buffered
 // receives straight into it, up to its capacity.
-constexpr std::size_t chunk_capacity = 64 * 1024;
+constexpr std::size_t chunk_capacity = std::size_t{64} * 1024;
 
 struct copy_state {
     reactor* r;

@@ -46,7 +46,7 @@ private:
 
 class net_service final : public reactor::service {
 public:
-    static constexpr std::size_t scratch_size = 64 * 1024;
+    static constexpr std::size_t scratch_size = std::size_t{64} * 1024;
 
     explicit net_service(reactor& r) : r_(r), scratch_(new char[scratch_size]) {}
     ~net_service() override {

@@ -49,7 +49,7 @@ constexpr std::size_t header_room = 64;
 // worth); more are unmapped as they empty.
 constexpr std::size_t keep_empty = 32;
 // A thread's cache moves about this many bytes per trip to the segments.
-constexpr std::size_t batch_bytes = 16 * 1024;
+constexpr std::size_t batch_bytes = std::size_t{16} * 1024;
 
 std::size_t class_of(std::size_t n) noexcept { return (n + granule - 1) / granule; }
 std::size_t block_size(std::size_t cls) noexcept { return cls * granule; }
@@ -78,8 +78,11 @@ struct segment {
     bool listed = false;  // on its class's list (has room)
 
     bool has_room() const noexcept { return free || static_cast<std::size_t>(end - bump) >= block_size(cls); }
+    // The segment a block lies in: p moved back to the segment_size boundary
+    // (pointer arithmetic, so the result keeps p's provenance).
     static segment* of(const void* p) noexcept {
-        return reinterpret_cast<segment*>(reinterpret_cast<std::uintptr_t>(p) & ~(segment_size - 1));
+        auto offset = reinterpret_cast<std::uintptr_t>(p) & (segment_size - 1);
+        return reinterpret_cast<segment*>(const_cast<char*>(static_cast<const char*>(p)) - offset);
     }
 };
 static_assert(sizeof(segment) <= header_room);
@@ -236,19 +239,23 @@ private:
         void* p = ::mmap(nullptr, 2 * segment_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             throw std::bad_alloc();
-        auto start = reinterpret_cast<std::uintptr_t>(p);
-        auto aligned = (start + segment_size - 1) & ~(segment_size - 1);
-        if (aligned != start)
-            ::munmap(p, aligned - start);
-        if (auto tail = start + 2 * segment_size - (aligned + segment_size))
-            ::munmap(reinterpret_cast<void*>(aligned + segment_size), tail);
+        // Keep the segment_size-aligned segment_size bytes inside the 2x
+        // mapping, and give back the head and the tail around them.
+        char* start = static_cast<char*>(p);
+        std::size_t misalign = reinterpret_cast<std::uintptr_t>(p) & (segment_size - 1);
+        std::size_t head = misalign == 0 ? 0 : segment_size - misalign;
+        char* aligned = start + head;
+        if (head != 0)
+            ::munmap(start, head);
+        if (std::size_t tail = segment_size - head)
+            ::munmap(aligned + segment_size, tail);
 #if defined(MADV_HUGEPAGE)
         if (huge)
-            ::madvise(reinterpret_cast<void*>(aligned), segment_size, MADV_HUGEPAGE);
+            ::madvise(aligned, segment_size, MADV_HUGEPAGE);
 #else
         (void)huge;
 #endif
-        return ::new (reinterpret_cast<void*>(aligned)) segment;
+        return ::new (static_cast<void*>(aligned)) segment;
     }
 
     // `s` has no block out: keep it, resident, for any class, up to

@@ -95,7 +95,7 @@ std::exception_ptr make_aggregate_error(std::vector<std::exception_ptr> errors) 
                           ? std::string("vow::any: no futures to wait for, so none could fulfil")
                           : fmt::format("vow::any: all {} futures rejected; the first error: {}", errors.size(),
                                         what_of(errors.front()));
-    return std::make_exception_ptr(aggregate_error(std::move(msg), std::move(errors)));
+    return std::make_exception_ptr(aggregate_error(msg, std::move(errors)));
 }
 
 std::exception_ptr make_cancelled_error(const char* operation) {

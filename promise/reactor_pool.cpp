@@ -258,7 +258,9 @@ void when_all_settled(reactor& r, std::vector<future<void>> futures, std::functi
     auto finish = std::make_shared<std::function<void()>>(std::move(done));
     for (auto& f : futures)
         std::move(f)
-            .catch_([&r](std::exception_ptr e) { r.report_exception(std::move(e), "reactor_pool stop hook"); })
+            .catch_([&r](const std::exception_ptr& e) {
+                r.report_exception(e, "reactor_pool stop hook");
+            })
             .finally([left, finish] {
                 if (--*left == 0)
                     (*finish)();

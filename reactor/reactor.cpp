@@ -637,7 +637,7 @@ void reactor::set_slow_callback_handler(slow_callback_handler handler) {
     on_slow_ = std::move(handler);
 }
 
-void reactor::report_exception(std::exception_ptr error, std::string_view where) noexcept {
+void reactor::report_exception(const std::exception_ptr& error, std::string_view where) noexcept {
     detail::check_thread(*this, "reactor::report_exception");
     if (on_exception_) {
         try {
@@ -967,7 +967,7 @@ void reactor::work_guard::reset() noexcept {
 void reactor::add_work() noexcept {
     std::lock_guard lock(work_mutex_);
     if (work_count_++ == 0) {
-        timeval far{86400 * 365, 0};
+        timeval far{time_t{86400} * 365, 0};
         event_add(keepalive_ev_, &far);
     }
 }

@@ -50,6 +50,8 @@ future<std::optional<std::string>> next_body_chunk(reactor& r, const http_body_s
     try {
         if (!src.file)
             return src.next();
+        if (!src.length)  // the server and the client check this before sending
+            throw invalid_argument("vow::net::http_body_source: a file without a length");
         auto left = *src.length - sent;
         if (left == 0)
             return make_ready_future(r, chunk());

@@ -49,7 +49,7 @@ bool is_redirect(int status) {
 // What one read of a streamed request body's file asks for: big enough that
 // the pool's round trip is a small part of each, small beside the stream's
 // buffers.
-constexpr std::size_t upload_chunk = 256 * 1024;
+constexpr std::size_t upload_chunk = std::size_t{256} * 1024;
 
 }  // namespace
 
@@ -254,11 +254,10 @@ private:
             try {
                 auto tcp = connect(r_, o->u.host, o->u.port, co);
                 if (o->u.scheme != "https")
-                    return std::move(tcp).then([](tcp_stream s) { return stream(s); });
+                    return std::move(tcp).then([](const tcp_stream& s) { return stream(s); });
                 return std::move(tcp).then(
-                    [tls = opts_.tls, host = o->u.host, io = io_options{co.stop, {}, co.deadline}](tcp_stream s) {
-                        return tls->connect(s, host, io);
-                    });
+                    [tls = opts_.tls, host = o->u.host, io = io_options{co.stop, {}, co.deadline}](
+                        const tcp_stream& s) { return tls->connect(s, host, io); });
             } catch (...) {
                 return make_exception_future<stream>(r_, std::current_exception());
             }
@@ -345,8 +344,9 @@ private:
                                        sent, *src.length));
                 return;
             }
+            // The last chunk of a chunked body; if the write fails, the read reports it.
             if (!src.length)
-                (void)o->s.write(detail::last_chunk).catch_([](std::exception_ptr) {});   // the read reports it
+                (void)o->s.write(detail::last_chunk).catch_([](const std::exception_ptr&) {});
             o->upload_done = true;
             return;
         }
@@ -398,7 +398,7 @@ private:
 
     void on_chunk(const op_ptr& o, std::string chunk) {
         if (o->in_body) {
-            on_body_bytes(o, std::move(chunk));
+            on_body_bytes(o, chunk);
             return;
         }
         detail::parse_result res;
@@ -514,7 +514,7 @@ private:
             read(o);
     }
 
-    void on_body_bytes(const op_ptr& o, std::string bytes) {
+    void on_body_bytes(const op_ptr& o, std::string_view bytes) {
         if (!bytes.empty()) {
             o->buf.append(bytes);
             pump_body(o);
@@ -680,7 +680,10 @@ private:
     void fail(const op_ptr& o, std::exception_ptr e) {
         if (o->done())
             return;
-        op_ptr keep = o;   // ops_ may hold the last other reference
+        // A copy on purpose: it keeps the op alive through retire(), whose
+        // ops_.erase may drop the last other reference.
+        // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is the keep-alive
+        op_ptr keep = o;
         keep->call.reject(std::move(e));
         retire(keep);
     }

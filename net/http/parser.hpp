@@ -42,9 +42,10 @@
 namespace vow::net::detail {
 
 struct http_limits {
-    std::size_t max_header_bytes = 16 * 1024;      // request/status line + all header lines
+    // The request/status line and all header lines.
+    std::size_t max_header_bytes = std::size_t{16} * 1024;
     std::size_t max_headers = 100;
-    std::size_t max_body_bytes = 8 * 1024 * 1024;
+    std::size_t max_body_bytes = std::size_t{8} * 1024 * 1024;
 };
 
 // head: only from a request_parser in stop_at_head mode, once the head is

@@ -149,8 +149,11 @@ public:
     enum class phase : unsigned char { handshake, idle, reading, handling, writing, lingering, closed };
 
     struct conn : std::enable_shared_from_this<conn> {
-        conn(impl* s, tcp_stream st, const detail::http_limits& limits, bool plain)
-            : srv(s), fd(st.native_handle()), tcp(plain ? st : tcp_stream()), stream(std::move(st)),
+        conn(impl* s, const tcp_stream& st, const detail::http_limits& limits, bool plain)
+            : srv(s),
+              fd(st.native_handle()),
+              tcp(plain ? st : tcp_stream()),
+              stream(st),
               parser(limits) {}
         impl* srv;
         int fd;          // the TCP socket under `stream` (for FIONREAD)
@@ -203,18 +206,20 @@ public:
         std::list<conn_ptr>::iterator pos;
     };
 
-    impl(reactor& r, std::string_view host, std::uint16_t port, const http_server_options& o)
-        : r_(r), opts_(o), listener_(r, host, port, o.tcp) {
-        if (o.max_header_bytes == 0 || o.max_headers == 0 || o.max_connections == 0)
+    impl(reactor& r, std::string_view host, std::uint16_t port, http_server_options o)
+        : r_(r), opts_(std::move(o)), listener_(r, host, port, opts_.tcp) {
+        if (opts_.max_header_bytes == 0 || opts_.max_headers == 0 || opts_.max_connections == 0)
             throw invalid_argument("vow::net::http_server: max_header_bytes, max_headers and max_connections "
                                    "must be positive");
-        for (auto t : {o.header_timeout, o.body_timeout, o.idle_timeout, o.write_timeout})
+        for (auto t :
+             {opts_.header_timeout, opts_.body_timeout, opts_.idle_timeout, opts_.write_timeout})
             if (t <= reactor::duration::zero())
                 throw invalid_argument("vow::net::http_server: timeouts must be positive");
-        limits_.max_header_bytes = o.max_header_bytes;
-        limits_.max_headers = o.max_headers;
-        limits_.max_body_bytes = o.max_body_bytes;
-        auto shortest = std::min({o.header_timeout, o.body_timeout, o.idle_timeout, o.write_timeout});
+        limits_.max_header_bytes = opts_.max_header_bytes;
+        limits_.max_headers = opts_.max_headers;
+        limits_.max_body_bytes = opts_.max_body_bytes;
+        auto shortest = std::min(
+            {opts_.header_timeout, opts_.body_timeout, opts_.idle_timeout, opts_.write_timeout});
         sweep_period_ = std::min<reactor::duration>(std::chrono::milliseconds(250), shortest / 4);
         if (sweep_period_ < std::chrono::milliseconds(1))
             sweep_period_ = std::chrono::milliseconds(1);
@@ -314,7 +319,7 @@ public:
                         self->check_drained();
                     }
                 };
-                (void)hook(grace).then(done).catch_([done](std::exception_ptr) { done(); });
+                (void)hook(grace).then(done).catch_([done](const std::exception_ptr&) { done(); });
             }
         }
         check_drained();
@@ -367,7 +372,7 @@ private:
             s.close();
             return;
         }
-        auto c = std::make_shared<conn>(this, std::move(s), limits_, !opts_.tls);
+        auto c = std::make_shared<conn>(this, s, limits_, !opts_.tls);
         conns_.push_front(c);
         c->pos = conns_.begin();
         if (!sweep_)
@@ -395,7 +400,7 @@ private:
                     c->deadline = c->srv->first_deadline();
                     c->srv->read_more(c);
                 })
-                .catch_([c](std::exception_ptr) {
+                .catch_([c](const std::exception_ptr&) {
                     if (c->srv)
                         c->srv->close_conn(*c);
                 });
@@ -419,7 +424,7 @@ private:
                 if (c->srv)
                     c->srv->on_data(c, std::move(chunk));
             })
-            .catch_([c](std::exception_ptr) {
+            .catch_([c](const std::exception_ptr&) {
                 if (c->srv)
                     c->srv->close_conn(*c);
             });
@@ -503,7 +508,7 @@ private:
                 c->req = http_request{};
                 c->ph = phase::writing;
                 if (c->body) {
-                    send_body(c, std::move(out));
+                    send_body(c, out);
                     return;
                 }
                 if (c->close_after || c->upgrade)
@@ -513,7 +518,7 @@ private:
             // A future: send what is ready, then wait for it.
             c->ph = phase::handling;
             if (!out.empty())
-                (void)send(c, out).catch_([c](std::exception_ptr) {
+                (void)send(c, out).catch_([c](const std::exception_ptr&) {
                     if (c->srv)
                         c->srv->close_conn(*c);
                 });
@@ -523,16 +528,16 @@ private:
                     if (c->srv)
                         c->srv->async_done(c, std::move(resp), nullptr);
                 })
-                .catch_([c](std::exception_ptr e) {
+                .catch_([c](const std::exception_ptr& e) {
                     if (c->srv)
-                        c->srv->async_done(c, http_response{}, std::move(e));
+                        c->srv->async_done(c, http_response{}, e);
                 });
             return;
         }
-        flush(c, std::move(out));
+        flush(c, out);
     }
 
-    void async_done(const conn_ptr& c, http_response resp, std::exception_ptr error) {
+    void async_done(const conn_ptr& c, http_response resp, const std::exception_ptr& error) {
         if (c->ph != phase::handling)
             return;
         std::string out;
@@ -550,25 +555,25 @@ private:
         c->req = http_request{};
         c->ph = phase::writing;
         if (c->body) {
-            send_body(c, std::move(out));
+            send_body(c, out);
             return;
         }
         if (c->close_after || c->upgrade) {
-            flush(c, std::move(out));
+            flush(c, out);
             return;
         }
         // Requests that arrived meanwhile are answered in the same write.
         if (!c->buf.empty()) {
             // Put the ready response first, then process the rest.
             auto first = std::move(out);
-            (void)send(c, first).catch_([c](std::exception_ptr) {
+            (void)send(c, first).catch_([c](const std::exception_ptr&) {
                 if (c->srv)
                     c->srv->close_conn(*c);
             });
             process(c);
             return;
         }
-        flush(c, std::move(out));
+        flush(c, out);
     }
 
     // Sends `out` (which ends with the head of a response whose body is
@@ -579,11 +584,10 @@ private:
     // that fails, or gives more or fewer bytes than its length, cuts the
     // connection (its framing cannot be finished) and is reported; a
     // client that goes away just closes it.
-    void send_body(const conn_ptr& c, std::string out) {
+    void send_body(const conn_ptr& c, const std::string& out) {
         (void)send(c, out)
-            .then([c] {
-                return repeat(c->stream.get_reactor(), [c] { return send_next_chunk(c); });
-            })
+            .then(
+                [c] { return repeat(c->stream.get_reactor(), [c] { return send_next_chunk(c); }); })
             .then([c] {
                 if (!c->srv)
                     return;
@@ -593,7 +597,7 @@ private:
                 else
                     c->srv->after_write(c);
             })
-            .catch_([c](std::exception_ptr e) {
+            .catch_([c](const std::exception_ptr& e) {
                 auto body = std::move(c->body);
                 if (!c->srv)
                     return;
@@ -603,7 +607,7 @@ private:
             });
     }
 
-    static constexpr std::size_t file_chunk = 64 * 1024;
+    static constexpr std::size_t file_chunk = std::size_t{64} * 1024;
 
     // One step of send_body's loop: the next chunk from the producer or the
     // file, written with its framing; the end: the last chunk, checked.
@@ -614,10 +618,11 @@ private:
         auto failed = [c](std::exception_ptr e) -> std::optional<std::string> {
             if (c->body)
                 c->body->source_failed = true;
-            std::rethrow_exception(e);
+            std::rethrow_exception(std::move(e));
         };
-        if (b.src.file && c->tcp.is_open())
-            return send_file_piece(c);
+        // A file always has a length (the response's serialization checks).
+        if (b.src.file && b.src.length && c->tcp.is_open())
+            return send_file_piece(c, *b.src.length);
         auto chunk = detail::next_body_chunk(c->stream.get_reactor(), b.src, b.sent, file_chunk);
         return std::move(chunk).catch_(failed).then([c](std::optional<std::string> data) -> future<stop_iteration> {
             if (!c->srv || !c->body)
@@ -655,10 +660,10 @@ private:
 
     // A file body on plain TCP: sendfile(2), a piece at a time, each within
     // write_timeout (the client must take it, like any response's bytes).
-    static constexpr std::uint64_t sendfile_piece = 4 * 1024 * 1024;
-    static future<stop_iteration> send_file_piece(const conn_ptr& c) {
+    static constexpr std::uint64_t sendfile_piece = std::uint64_t{4} * 1024 * 1024;
+    static future<stop_iteration> send_file_piece(const conn_ptr& c, std::uint64_t length) {
         auto& b = *c->body;
-        auto left = *b.src.length - b.sent;
+        auto left = length - b.sent;
         if (left == 0)
             return make_ready_future(c->stream.get_reactor(), stop_iteration::yes);
         auto n = std::min(left, sendfile_piece);
@@ -675,7 +680,7 @@ private:
                 // The file lacks the region (it shrank): the source's fault,
                 // not the client's.
                 try {
-                    std::rethrow_exception(e);
+                    std::rethrow_exception(std::move(e));
                 } catch (const io_error& err) {
                     if (err.code() == std::errc::no_message_available && c->body)
                         c->body->source_failed = true;
@@ -701,7 +706,8 @@ private:
         c->parser.stream_body(c->req);
         auto b = std::make_shared<conn::body_reader>();
         b->owner = c;
-        b->limit = rt.opts.max_body_bytes;
+        const auto limit = rt.opts.max_body_bytes;
+        b->limit = limit;
         b->continue_due = c->req.version_minor >= 1 && c->req.headers.has_token("Expect", "100-continue");
         std::optional<std::uint64_t> length;
         if (auto cl = c->req.headers.get("Content-Length"); cl && !c->req.headers.contains("Transfer-Encoding")) {
@@ -709,11 +715,11 @@ private:
             if (detail::parse_decimal(detail::trim_ows(*cl), n))   // checked by the parser
                 length = n;
         }
-        if (length && b->limit && *length > *b->limit) {
+        if (length && limit && *length > *limit) {
             c->close_after = true;
-            return http_response::text(fmt::format("Content-Length {} exceeds the {}-byte body limit\n", *length,
-                                                   *b->limit),
-                                       413);
+            return http_response::text(
+                fmt::format("Content-Length {} exceeds the {}-byte body limit\n", *length, *limit),
+                413);
         }
         // No body at all (no Content-Length, or 0): complete at once.
         std::string none;
@@ -747,14 +753,14 @@ private:
         if (!c->srv)   // closed: close_conn set b->error, so this is only a safeguard
             return make_exception_future<chunk>(r, io_error(std::make_error_code(std::errc::operation_canceled),
                                                             "vow::net::http_server: the connection is closed"));
-        b->waiter.emplace(r);
-        auto f = b->waiter->get_future();
+        auto f = b->waiter.emplace(r).get_future();
         if (b->continue_due) {
             b->continue_due = false;
-            (void)c->srv->send(c, "HTTP/1.1 100 Continue\r\n\r\n").catch_([c](std::exception_ptr) {
-                if (c->srv)
-                    c->srv->close_conn(*c);
-            });
+            (void)c->srv->send(c, "HTTP/1.1 100 Continue\r\n\r\n")
+                .catch_([c](const std::exception_ptr&) {
+                    if (c->srv)
+                        c->srv->close_conn(*c);
+                });
         }
         c->srv->pump_body(c);
         return f;
@@ -789,9 +795,12 @@ private:
             c->parser.reset();
         }
         if (!data.empty() || b.complete) {
-            auto p = std::move(*b.waiter);
-            b.waiter.reset();
-            p.resolve(data.empty() ? std::optional<std::string>() : std::optional<std::string>(std::move(data)));
+            if (b.waiter) {  // always: pump_body runs for a waiting next()
+                auto p = std::move(*b.waiter);
+                b.waiter.reset();
+                p.resolve(data.empty() ? std::optional<std::string>()
+                                       : std::optional<std::string>(std::move(data)));
+            }
             return;
         }
         c->reading_body = true;
@@ -864,9 +873,9 @@ private:
         auto b = std::move(c.body_in);
         if (!b->complete) {
             c.close_after = true;
-            if (b->waiter) {
-                auto p = std::move(*b->waiter);
-                b->waiter.reset();
+            if (auto& waiter = b->waiter) {
+                auto p = std::move(*waiter);
+                waiter.reset();
                 p.reject(usage_error("vow::net::http_server: the response was sent before the request body "
                                      "was read"));
             }
@@ -891,7 +900,7 @@ private:
     }
 
     // Writes `out`; then reads on, or closes if this was the last response.
-    void flush(const conn_ptr& c, std::string out) {
+    void flush(const conn_ptr& c, const std::string& out) {
         if (c->ph == phase::closed)
             return;
         if (out.empty()) {
@@ -906,7 +915,7 @@ private:
                 if (c->srv)
                     c->srv->after_write(c);
             })
-            .catch_([c](std::exception_ptr) {
+            .catch_([c](const std::exception_ptr&) {
                 if (c->srv)
                     c->srv->close_conn(*c);
             });
@@ -977,7 +986,7 @@ private:
                 if (!read_pending && !c->reading_body)
                     c->srv->read_more(c);
             })
-            .catch_([c](std::exception_ptr) {
+            .catch_([c](const std::exception_ptr&) {
                 if (c->srv)
                     c->srv->close_conn(*c);
             });
@@ -1049,7 +1058,7 @@ private:
 
     static http_response internal_error() { return http_response::text("internal server error\n", 500); }
 
-    void report(std::exception_ptr e, const http_request& req) {
+    void report(const std::exception_ptr& e, const http_request& req) {
         if (on_error_) {
             try {
                 on_error_(e, req);
@@ -1191,10 +1200,11 @@ private:
                                  "(after {} bytes)",
                                  c.req.method, c.req.path, c.body_in->received))));
                 close_conn(c);
-            } else if (write_stalled(c) && now >= c.write_deadline)
+            } else if ((write_stalled(c) && now >= c.write_deadline) ||
+                       (c.ph != phase::handling && c.ph != phase::writing && now >= c.deadline)) {
+                // A client that stopped reading, or one past its header or idle deadline.
                 close_conn(c);
-            else if (c.ph != phase::handling && c.ph != phase::writing && now >= c.deadline)
-                close_conn(c);
+            }
         }
     }
 
@@ -1238,8 +1248,10 @@ reactor& checked(reactor& r, const char* function) {
 }
 }  // namespace
 
-http_server::http_server(reactor& r, std::string_view host, std::uint16_t port, http_server_options opts)
-    : impl_(std::make_shared<impl>(checked(r, "net::http_server::http_server"), host, port, opts)) {
+http_server::http_server(reactor& r, std::string_view host, std::uint16_t port,
+                         http_server_options opts)
+    : impl_(std::make_shared<impl>(checked(r, "net::http_server::http_server"), host, port,
+                                   std::move(opts))) {
     impl_->start();
 }
 

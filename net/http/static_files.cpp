@@ -240,7 +240,7 @@ struct static_files::state {
 
     // Opens `relative` and answers with it; `redirect_directory`: a
     // directory gets a 301 to the path with a '/'.
-    future<http_response> serve(std::shared_ptr<const state> self, const http_request& req,
+    future<http_response> serve(const std::shared_ptr<const state>& self, const http_request& req,
                                 std::string relative, bool redirect_directory) const;
     // The response for an opened file, given its status and the request.
     http_response respond(const http_request& req, std::shared_ptr<fs::file> f,
@@ -341,7 +341,7 @@ future<http_response> static_files::operator()(const http_request& req) const {
     return s->serve(s, req, w.relative + s->options.index, false);
 }
 
-future<http_response> static_files::state::serve(std::shared_ptr<const state> self,
+future<http_response> static_files::state::serve(const std::shared_ptr<const state>& self,
                                                  const http_request& req, std::string relative,
                                                  bool redirect_directory) const {
     fs::open_beneath_options how;

@@ -112,7 +112,8 @@ private:
     // Once: the attempt's socket is writable (connected, or failed).
     void on_io(io_events) {
         auto keep = shared_from_this();
-        watch_->stop();
+        if (watch_)  // always: this is its callback
+            watch_->stop();
         on_writable();
     }
 

@@ -297,7 +297,7 @@ private:
         } catch (...) {
             report = std::current_exception();
         }
-        r_->report_exception(std::move(report), "tcp_server accept recovered");
+        r_->report_exception(report, "tcp_server accept recovered");
     }
 
     reactor* r_;
@@ -390,7 +390,7 @@ tcp_server::impl& bound(const std::shared_ptr<tcp_server::impl>& p, const char* 
 void tcp_server::on_connection(connection_handler fn) {
     bound(impl_, "on_connection", "net::tcp_server::on_connection").on_connection(std::move(fn));
 }
-future<tcp_stream> tcp_server::accept(io_options opts) {
+future<tcp_stream> tcp_server::accept(const io_options& opts) {
     return bound(impl_, "accept", "net::tcp_server::accept").accept(opts);
 }
 std::uint64_t tcp_server::accept_backlog() {

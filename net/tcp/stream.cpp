@@ -505,6 +505,8 @@ private:
     }
 
     void finish_read() {
+        if (!rop_)  // every caller checks first
+            return;
         read_result res;
         if (!try_complete(res))
             return;
@@ -840,30 +842,36 @@ tcp_stream tcp_stream::adopt(reactor& r, int fd, stream_options opts) {
 
 // The operations are stream_impl's overrides of stream_interface (final:
 // these calls are direct), which check the thread.
-future<std::string> tcp_stream::read_some(io_options opts) { return need(impl_, "read_some").read_some(opts); }
+future<std::string> tcp_stream::read_some(io_options opts) {
+    return need(impl_, "read_some").read_some(std::move(opts));
+}
 
 future<std::string> tcp_stream::read_some_into(std::string storage, io_options opts) {
-    return need(impl_, "read_some_into").read_some_into(std::move(storage), opts);
+    return need(impl_, "read_some_into").read_some_into(std::move(storage), std::move(opts));
 }
 
 future<std::string> tcp_stream::read_exactly(std::size_t n, io_options opts) {
-    return need(impl_, "read_exactly").read_exactly(n, opts);
+    return need(impl_, "read_exactly").read_exactly(n, std::move(opts));
 }
 
 future<std::string> tcp_stream::read_until(std::string_view delimiter, std::size_t max_bytes, io_options opts) {
-    return need(impl_, "read_until").read_until(delimiter, max_bytes, opts);
+    return need(impl_, "read_until").read_until(delimiter, max_bytes, std::move(opts));
 }
 
 future<std::optional<std::string>> tcp_stream::read_line(std::size_t max, io_options opts) {
-    return need(impl_, "read_line").read_line(max, opts);
+    return need(impl_, "read_line").read_line(max, std::move(opts));
 }
 
-future<void> tcp_stream::write(std::string_view data, io_options opts) { return need(impl_, "write").write(data, opts); }
+future<void> tcp_stream::write(std::string_view data, io_options opts) {
+    return need(impl_, "write").write(data, std::move(opts));
+}
 
-future<void> tcp_stream::shutdown(io_options opts) { return need(impl_, "shutdown").shutdown(opts); }
+future<void> tcp_stream::shutdown(io_options opts) {
+    return need(impl_, "shutdown").shutdown(std::move(opts));
+}
 
-future<std::uint64_t> tcp_stream::send_file(const fs::file& f, std::uint64_t offset, std::uint64_t length,
-                                            io_options opts) {
+future<std::uint64_t> tcp_stream::send_file(const fs::file& f, std::uint64_t offset,
+                                            std::uint64_t length, const io_options& opts) {
     return bound(impl_, "send_file", "net::tcp_stream::send_file").send_file(f, offset, length, opts);
 }
 

@@ -51,7 +51,7 @@ namespace vow::net::tls_detail {
 class buffered_reader {
 public:
     using kind = net::detail::read_kind;
-    static constexpr std::size_t default_read_ahead_limit = 64 * 1024;
+    static constexpr std::size_t default_read_ahead_limit = std::size_t{64} * 1024;
 
     // `type_name` words the errors ("tls_stream": "vow::net::tls_stream::read_until: ...").
     // `want_input` is called when a read waits for bytes; it must not
@@ -244,6 +244,8 @@ private:
     }
 
     void finish_read() {
+        if (!rop_)  // every caller checks first
+            return;
         read_result res;
         if (!try_complete(res))
             return;

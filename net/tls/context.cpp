@@ -102,7 +102,7 @@ int password_callback(char* buf, int size, int /*rwflag*/, void* userdata) {
     if (!password || password->empty() || size <= 0)
         return 0;
     const auto n = std::min(password->size(), static_cast<std::size_t>(size));
-    std::memcpy(buf, password->data(), n);
+    std::copy_n(password->data(), n, buf);  // OpenSSL takes the length returned: no '\0'
     return static_cast<int>(n);
 }
 
@@ -217,7 +217,7 @@ using detail::tls_context_state;
 tls_context::tls_context(private_tag, std::shared_ptr<detail::tls_context_state> s) noexcept : s_(std::move(s)) {}
 tls_context::~tls_context() = default;
 
-std::shared_ptr<tls_context> tls_context::client(tls_client_options o) {
+std::shared_ptr<tls_context> tls_context::client(const tls_client_options& o) {
     auto state = std::make_shared<tls_context_state>();
     state->server = false;
     state->verify = o.verify;
@@ -259,7 +259,7 @@ std::shared_ptr<tls_context> tls_context::client(tls_client_options o) {
     return std::make_shared<tls_context>(private_tag{}, std::move(state));
 }
 
-std::shared_ptr<tls_context> tls_context::server(tls_server_options o) {
+std::shared_ptr<tls_context> tls_context::server(const tls_server_options& o) {
     auto state = std::make_shared<tls_context_state>();
     state->server = true;
     state->gen = detail::make_server_generation(o);
@@ -268,7 +268,7 @@ std::shared_ptr<tls_context> tls_context::server(tls_server_options o) {
 
 bool tls_context::is_server() const noexcept { return s_->server; }
 
-void tls_context::reload(tls_server_options o) {
+void tls_context::reload(const tls_server_options& o) {
     if (!s_->server)
         throw usage_error("vow::net::tls_context::reload: a client context has no certificate to reload");
     auto gen = detail::make_server_generation(o);   // throws before anything changes
@@ -280,15 +280,14 @@ future<stream> tls_context::connect(stream transport, std::string host, io_optio
     if (s_->server)
         throw usage_error("vow::net::tls_context::connect: this is a server context; use tls_context::client()");
     return detail::start_handshake(s_, std::move(transport), std::move(host), opts, false)
-        .then([](tls_stream s) { return stream(s); });
+        .then([](const tls_stream& s) { return stream(s); });
 }
 
 future<stream> tls_context::accept(stream transport, io_options opts) {
     if (!s_->server)
         throw usage_error("vow::net::tls_context::accept: this is a client context; use tls_context::server()");
-    return detail::start_handshake(s_, std::move(transport), {}, opts, true).then([](tls_stream s) {
-        return stream(s);
-    });
+    return detail::start_handshake(s_, std::move(transport), {}, opts, true)
+        .then([](const tls_stream& s) { return stream(s); });
 }
 
 }  // namespace vow::net

@@ -80,7 +80,7 @@ std::exception_ptr closed_error(std::string_view operation) {
                                                         operation)));
 }
 
-constexpr std::size_t record_size = 16 * 1024;
+constexpr std::size_t record_size = std::size_t{16} * 1024;
 constexpr std::size_t record_overhead = 64;   // header, tag and padding of one record, with room to spare
 
 }  // namespace
@@ -440,7 +440,7 @@ private:
         if (out_.empty() || !transport_.is_open())
             return;
         try {
-            flush({}).catch_([](std::exception_ptr) {}).discard();
+            flush({}).catch_([](const std::exception_ptr&) {}).discard();
         } catch (...) {   // a transport shut down for writing: nothing more may go out
         }
     }
@@ -573,7 +573,7 @@ private:
     bool transport_eof_ = false;
     bool shut_requested_ = false;
     int first_byte_ = -1;
-    std::size_t max_write_ = 16 * 1024 * 1024;
+    std::size_t max_write_ = std::size_t{16} * 1024 * 1024;
     std::string session_key_;
     std::string in_;              // ciphertext from the transport, taken by OpenSSL from in_used_ on
     std::size_t in_used_ = 0;
@@ -728,30 +728,37 @@ const std::shared_ptr<detail::tls_context_state>& state_of(const std::shared_ptr
 
 }  // namespace
 
-future<tls_stream> tls_stream::connect(const std::shared_ptr<tls_context>& ctx, stream transport, std::string host,
-                                       io_options opts) {
+future<tls_stream> tls_stream::connect(const std::shared_ptr<tls_context>& ctx, stream transport,
+                                       std::string host, const io_options& opts) {
     return detail::start_handshake(state_of(ctx, false), std::move(transport), std::move(host), opts, false);
 }
 
-future<tls_stream> tls_stream::accept(const std::shared_ptr<tls_context>& ctx, stream transport, io_options opts) {
+future<tls_stream> tls_stream::accept(const std::shared_ptr<tls_context>& ctx, stream transport,
+                                      const io_options& opts) {
     return detail::start_handshake(state_of(ctx, true), std::move(transport), {}, opts, true);
 }
 
-future<std::string> tls_stream::read_some(io_options opts) { return need(impl_, "read_some").read_some(opts); }
+future<std::string> tls_stream::read_some(io_options opts) {
+    return need(impl_, "read_some").read_some(std::move(opts));
+}
 future<std::string> tls_stream::read_some_into(std::string storage, io_options opts) {
-    return need(impl_, "read_some_into").read_some_into(std::move(storage), opts);
+    return need(impl_, "read_some_into").read_some_into(std::move(storage), std::move(opts));
 }
 future<std::string> tls_stream::read_exactly(std::size_t n, io_options opts) {
-    return need(impl_, "read_exactly").read_exactly(n, opts);
+    return need(impl_, "read_exactly").read_exactly(n, std::move(opts));
 }
 future<std::string> tls_stream::read_until(std::string_view delimiter, std::size_t max_bytes, io_options opts) {
-    return need(impl_, "read_until").read_until(delimiter, max_bytes, opts);
+    return need(impl_, "read_until").read_until(delimiter, max_bytes, std::move(opts));
 }
 future<std::optional<std::string>> tls_stream::read_line(std::size_t max, io_options opts) {
-    return need(impl_, "read_line").read_line(max, opts);
+    return need(impl_, "read_line").read_line(max, std::move(opts));
 }
-future<void> tls_stream::write(std::string_view data, io_options opts) { return need(impl_, "write").write(data, opts); }
-future<void> tls_stream::shutdown(io_options opts) { return need(impl_, "shutdown").shutdown(opts); }
+future<void> tls_stream::write(std::string_view data, io_options opts) {
+    return need(impl_, "write").write(data, std::move(opts));
+}
+future<void> tls_stream::shutdown(io_options opts) {
+    return need(impl_, "shutdown").shutdown(std::move(opts));
+}
 void tls_stream::close() noexcept {
     if (impl_)
         impl_->close();

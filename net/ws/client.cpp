@@ -138,7 +138,7 @@ future<ws_connection> ws_connect(reactor& r, std::string_view text, ws_connect_o
     co.stop = h->o.stop;
     co.timeout = h->o.timeout;
     return connect(r, h->u.host, h->u.port, co)
-        .then([h](tcp_stream s) -> future<stream> {
+        .then([h](const tcp_stream& s) -> future<stream> {
             if (h->u.scheme == "wss")
                 return h->o.tls->connect(s, h->u.host, h->io);
             return make_ready_future(s.get_reactor(), stream(s));
@@ -156,7 +156,7 @@ future<ws_connection> ws_connect(reactor& r, std::string_view text, ws_connect_o
                                           ? std::string("the server closed the connection without an answer")
                                           : std::string("the server closed the connection inside its answer"));
                     })
-                    .then([s, h](std::string head) mutable -> future<ws_connection> {
+                    .then([s, h](const std::string& head) mutable -> future<ws_connection> {
                         detail::http_limits limits;
                         limits.max_header_bytes = h->o.max_header_bytes;
                         detail::response_parser p(limits);
@@ -180,8 +180,9 @@ future<ws_connection> ws_connect(reactor& r, std::string_view text, ws_connect_o
                             n = std::min<std::size_t>(n, 4096);
                         }
                         return s.read_exactly(n, h->io)
-                            .catch_([](std::exception_ptr) { return std::string(); })
-                            .then([s, h, resp = std::move(resp)](std::string body) mutable -> ws_connection {
+                            .catch_([](const std::exception_ptr&) { return std::string(); })
+                            .then([s, h, resp = std::move(resp)](
+                                      std::string body) mutable -> ws_connection {
                                 s.close();
                                 resp.body = std::move(body);
                                 check_answer(*h, resp);   // throws the refusal

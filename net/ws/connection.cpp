@@ -35,7 +35,7 @@ public:
         : r_(s.get_reactor()),
           s_(std::move(s)),
           client_(client),
-          o_(std::move(o)),
+          o_(o),
           subprotocol_(std::move(a.subprotocol)),
           reader_(!client, o_.max_message_bytes, nullptr) {
         if (a.deflate) {
@@ -66,7 +66,7 @@ public:
 
     // ---- receiving ----------------------------------------------------------
 
-    future<ws_message> receive(io_options io) {
+    future<ws_message> receive(const io_options& io) {
         if (!queue_.empty()) {
             auto m = std::move(queue_.front());
             queue_.pop_front();
@@ -103,9 +103,9 @@ public:
                 if (auto self = w.lock())
                     self->on_data(std::move(data));
             })
-            .catch_([w](std::exception_ptr e) {
+            .catch_([w](const std::exception_ptr& e) {
                 if (auto self = w.lock())
-                    self->on_read_error(std::move(e));
+                    self->on_read_error(e);
             });
     }
 
@@ -195,7 +195,7 @@ public:
         finish();
     }
 
-    void on_read_error(std::exception_ptr e) {
+    void on_read_error(const std::exception_ptr& e) {
         reading_ = false;
         if (phase_ == phase::closed)
             return;
@@ -235,12 +235,12 @@ public:
                         self->pump();
                     }
                 })
-                .catch_([w](std::exception_ptr) {
+                .catch_([w](const std::exception_ptr&) {
                     if (auto self = w.lock())
                         self->pong_wait_ = false;
                 });
         } else {
-            (void)std::move(f).catch_([](std::exception_ptr) {});
+            (void)std::move(f).catch_([](const std::exception_ptr&) {});
         }
     }
 
@@ -259,7 +259,7 @@ public:
         }
     }
 
-    future<void> ping(std::string_view payload, io_options io) {
+    future<void> ping(std::string_view payload, const io_options& io) {
         if (payload.size() > 125)
             throw invalid_argument(fmt::format(
                 "vow::net::ws_connection::ping: a payload of {} bytes (a control frame holds at most 125)",
@@ -268,7 +268,7 @@ public:
             return make_exception_future<void>(r_, e);
         out_.clear();
         append_frame(out_, opcode::ping, true, false, payload, client_);
-        (void)s_.write(out_).catch_([](std::exception_ptr) {});
+        (void)s_.write(out_).catch_([](const std::exception_ptr&) {});
         auto& p = pings_.emplace_back(r_, std::string(payload));
         auto f = p.op.get_future();
         auto it = std::prev(pings_.end());
@@ -343,10 +343,10 @@ public:
                         "vow::net::ws_connection::send: {} bytes queued for {} and {} more would pass "
                         "max_send_buffer ({}): nothing was sent (a peer that does not read is held back here)",
                         s_.buffered_output(), who(), out_.size(), o_.max_send_buffer))));
-        auto f = s_.write(out_, io);
-        if (packed_.capacity() > 64 * 1024)
+        auto f = s_.write(out_, std::move(io));
+        if (packed_.capacity() > std::size_t{64} * 1024)
             packed_ = std::string();
-        if (out_.capacity() > 64 * 1024)
+        if (out_.capacity() > std::size_t{64} * 1024)
             out_ = std::string();
         return f;
     }
@@ -363,7 +363,7 @@ public:
         append_frame(out_, opcode::close, true, false, payload, client_);
         if (!close_code_)
             close_code_ = code ? code : ws_close::no_status;
-        (void)s_.write(out_).catch_([](std::exception_ptr) {});
+        (void)s_.write(out_).catch_([](const std::exception_ptr&) {});
     }
 
     // ---- closing ---------------------------------------------------------------
@@ -436,7 +436,7 @@ public:
         // passed; the client waits for that (RFC 6455 7.1.1).
         if (close_sent_ && close_received_ && !client_ && !shut_) {
             shut_ = true;
-            (void)s_.shutdown().catch_([](std::exception_ptr) {});
+            (void)s_.shutdown().catch_([](const std::exception_ptr&) {});
         }
         pump();
     }
@@ -521,7 +521,7 @@ public:
                 ping_at_ = now;
                 out_.clear();
                 append_frame(out_, opcode::ping, true, false, "vow-keepalive", client_);
-                (void)s_.write(out_).catch_([](std::exception_ptr) {});
+                (void)s_.write(out_).catch_([](const std::exception_ptr&) {});
             }
         }
         arm_timer();
@@ -536,7 +536,7 @@ public:
     }
 
     enum class phase : std::uint8_t { open, closing, closed };
-    static constexpr std::size_t pong_limit = 64 * 1024;
+    static constexpr std::size_t pong_limit = std::size_t{64} * 1024;
 
     struct pending_ping {
         pending_ping(reactor& r, std::string p) : payload(std::move(p)), op(r) {}
@@ -614,7 +614,7 @@ ws_connection ws_connection::open(stream transport, bool client, ws_options opts
     if (opts.deflate && (opts.deflate->level < 1 || opts.deflate->level > 9 || opts.deflate->max_window_bits < 9 ||
                          opts.deflate->max_window_bits > 15))
         throw invalid_argument("vow::net::ws_deflate_options: level must be 1-9 and max_window_bits 9-15");
-    auto p = std::make_shared<impl>(std::move(transport), client, std::move(opts), std::move(handshake));
+    auto p = std::make_shared<impl>(std::move(transport), client, opts, std::move(handshake));
     p->start();
     return ws_connection(std::move(p));
 }
@@ -625,7 +625,9 @@ ws_connection::impl& ws_connection::need(const char* op) const {
     return *impl_;
 }
 
-future<ws_message> ws_connection::receive(io_options opts) { return need("receive").receive(std::move(opts)); }
+future<ws_message> ws_connection::receive(const io_options& opts) {
+    return need("receive").receive(opts);
+}
 future<void> ws_connection::send_text(std::string_view text, io_options opts) {
     return need("send_text").send(ws_message_type::text, text, std::move(opts));
 }
@@ -635,8 +637,8 @@ future<void> ws_connection::send_binary(std::string_view data, io_options opts) 
 future<void> ws_connection::send(const ws_message& m, io_options opts) {
     return need("send").send(m.type, m.data, std::move(opts));
 }
-future<void> ws_connection::ping(std::string_view payload, io_options opts) {
-    return need("ping").ping(payload, std::move(opts));
+future<void> ws_connection::ping(std::string_view payload, const io_options& opts) {
+    return need("ping").ping(payload, opts);
 }
 future<void> ws_connection::close(std::uint16_t code, std::string_view reason) {
     return need("close").close(code, reason);
@@ -670,7 +672,7 @@ void ws_connection::end_of_loop(std::exception_ptr e) {
     // The handler's own error: the connection cannot go on.
     if (c.is_open())
         (void)c.close(ws_close::internal_error, "");
-    std::rethrow_exception(e);
+    std::rethrow_exception(std::move(e));
 }
 
 }  // namespace vow::net

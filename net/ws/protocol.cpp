@@ -365,7 +365,7 @@ std::uint32_t rotl(std::uint32_t x, int n) noexcept { return (x << n) | (x >> (3
 
 void sha1_block(std::uint32_t h[5], const unsigned char* b) noexcept {
     std::uint32_t w[80];
-    for (int t = 0; t < 16; ++t)
+    for (std::size_t t = 0; t < 16; ++t)
         w[t] = (std::uint32_t{b[4 * t]} << 24) | (std::uint32_t{b[4 * t + 1]} << 16) |
                (std::uint32_t{b[4 * t + 2]} << 8) | std::uint32_t{b[4 * t + 3]};
     for (int t = 16; t < 80; ++t)
@@ -461,8 +461,9 @@ bool valid_key(std::string_view key) noexcept {
     // 2 bits (so its low 4 bits are zero: A, Q, g or w), then "==".
     if (key.size() != 24 || key[22] != '=' || key[23] != '=')
         return false;
+    constexpr std::string_view alphabet(b64, 64);  // without b64's terminating '\0'
     for (std::size_t i = 0; i < 22; ++i)
-        if (!std::memchr(b64, key[i], 64) || key[i] == '\0')
+        if (alphabet.find(key[i]) == std::string_view::npos)
             return false;
     char last = key[21];
     return last == 'A' || last == 'Q' || last == 'g' || last == 'w';
@@ -479,7 +480,7 @@ std::string accept_value(std::string_view key) {
 
 std::string new_key() {
     unsigned char k[16];
-    for (int i = 0; i < 4; ++i) {
+    for (std::size_t i = 0; i < 4; ++i) {
         auto m = random_mask();
         std::memcpy(k + 4 * i, m.data(), 4);
     }

@@ -141,7 +141,8 @@ public:
             r.headers.add("Sec-WebSocket-Extensions", extensions);
         for (const auto& [n, v] : o_.headers)
             r.headers.add(n, v);
-        r.upgrade = [w = weak_from_this(), agreed = std::move(agreed)](stream s, http_request req) mutable {
+        r.upgrade = [w = weak_from_this(),
+                     agreed = std::move(agreed)](stream s, const http_request& req) mutable {
             auto self = w.lock();
             if (!self)
                 return;   // the endpoint is gone: the stream closes

@@ -33,8 +33,6 @@ using vow::net::http_response;
 
 namespace {
 
-constexpr std::string_view secret = vow::test::escape_tree::secret;
-
 // The handler must be a copyable http_server handler.
 static_assert(std::is_copy_constructible_v<net::static_files>);
 static_assert(

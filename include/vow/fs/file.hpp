@@ -240,19 +240,21 @@ future<void> file::for_each_chunk(std::size_t chunk_size, F fn, std::stop_token 
     static_assert(std::is_void_v<R> || std::is_same_v<R, future<void>>,
                   "vow::fs::file::for_each_chunk: fn returns void or future<void>");
     check_open("file::for_each_chunk");
-    return repeat(*r_, [this, chunk_size, stop, fn = std::move(fn)]() mutable {
-        return read(chunk_size, stop).then([this, &fn](std::string chunk) {
-            if constexpr (std::is_void_v<R>) {
+    return repeat(*r_, [this, chunk_size, stop = std::move(stop), fn = std::move(fn)]() mutable {
+        if constexpr (std::is_void_v<R>) {
+            return read(chunk_size, stop).then([&fn](std::string chunk) {
                 if (chunk.empty())
                     return stop_iteration::yes;
                 fn(std::move(chunk));
                 return stop_iteration::no;
-            } else {
+            });
+        } else {
+            return read(chunk_size, stop).then([this, &fn](std::string chunk) {
                 if (chunk.empty())
                     return make_ready_future(*r_, stop_iteration::yes);
                 return fn(std::move(chunk)).then([] { return stop_iteration::no; });
-            }
-        });
+            });
+        }
     });
 }
 

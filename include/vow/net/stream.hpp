@@ -108,34 +108,39 @@ public:
     explicit stream(std::shared_ptr<stream_interface> impl) noexcept : impl_(std::move(impl)) {}
 
     /// The next bytes available; "" at end of stream (tcp_stream::read_some).
-    [[nodiscard]] future<std::string> read_some(io_options opts = {}) { return need("read_some").read_some(opts); }
+    [[nodiscard]] future<std::string> read_some(io_options opts = {}) {
+        return need("read_some").read_some(std::move(opts));
+    }
     /// As read_some, but into `storage`, which the future yields
     /// (tcp_stream::read_some_into).
     [[nodiscard]] future<std::string> read_some_into(std::string storage, io_options opts = {}) {
-        return need("read_some_into").read_some_into(std::move(storage), opts);
+        return need("read_some_into").read_some_into(std::move(storage), std::move(opts));
     }
     /// Exactly `n` bytes (tcp_stream::read_exactly).
     [[nodiscard]] future<std::string> read_exactly(std::size_t n, io_options opts = {}) {
-        return need("read_exactly").read_exactly(n, opts);
+        return need("read_exactly").read_exactly(n, std::move(opts));
     }
     /// Bytes up to and including the first `delimiter`; limit_error past
     /// `max_bytes` (tcp_stream::read_until).
     [[nodiscard]] future<std::string> read_until(std::string_view delimiter, std::size_t max_bytes,
                                                  io_options opts = {}) {
-        return need("read_until").read_until(delimiter, max_bytes, opts);
+        return need("read_until").read_until(delimiter, max_bytes, std::move(opts));
     }
     /// The next line, without its line end, at most `max` bytes (default
     /// 64 KiB); std::nullopt at end of stream (tcp_stream::read_line).
-    [[nodiscard]] future<std::optional<std::string>> read_line(std::size_t max = 64 * 1024, io_options opts = {}) {
-        return need("read_line").read_line(max, opts);
+    [[nodiscard]] future<std::optional<std::string>>
+    read_line(std::size_t max = std::size_t{64} * 1024, io_options opts = {}) {
+        return need("read_line").read_line(max, std::move(opts));
     }
     /// Sends `data` (tcp_stream::write).
     [[nodiscard]] future<void> write(std::string_view data, io_options opts = {}) {
-        return need("write").write(data, opts);
+        return need("write").write(data, std::move(opts));
     }
     /// Ends the sending side once queued output is flushed; reading goes on
     /// (tcp_stream::shutdown).
-    [[nodiscard]] future<void> shutdown(io_options opts = {}) { return need("shutdown").shutdown(opts); }
+    [[nodiscard]] future<void> shutdown(io_options opts = {}) {
+        return need("shutdown").shutdown(std::move(opts));
+    }
     /// Closes the connection at once (tcp_stream::close); does nothing on an
     /// empty stream.
     void close() noexcept {

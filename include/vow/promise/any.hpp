@@ -29,8 +29,8 @@ namespace vow {
 class aggregate_error : public std::runtime_error {
 public:
     /// An error with what() `message` and the reasons `errors`.
-    aggregate_error(std::string message, std::vector<std::exception_ptr> errors)
-        : std::runtime_error(std::move(message)), errors_(std::move(errors)) {}
+    aggregate_error(const std::string& message, std::vector<std::exception_ptr> errors)
+        : std::runtime_error(message), errors_(std::move(errors)) {}
     /// The reason each input rejected with, in input order.
     [[nodiscard]] const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
 

@@ -53,6 +53,7 @@
 #include <vow/promise/detail/state.hpp>
 #include <vow/promise/future.hpp>
 
+#include <cassert>
 #include <cstddef>
 #include <exception>
 #include <iterator>
@@ -203,7 +204,10 @@ public:
     template <class G>
     repeat_node(reactor& r, std::source_location where, G&& fn)
         : loop_node<repeat_node, stop_iteration>(r, where), fn_(std::forward<G>(fn)) {}
-    auto call() { return (*fn_)(); }
+    auto call() {
+        assert(fn_);  // loop_node calls the body only before destroy_body()
+        return (*fn_)();
+    }
     bool next(stop_iteration s) { return s == stop_iteration::no; }
     void destroy_body() noexcept { fn_.reset(); }
 
@@ -217,8 +221,14 @@ public:
     template <class Q, class G>
     do_until_node(reactor& r, std::source_location where, Q&& stop, G&& fn)
         : loop_node<do_until_node, R>(r, where), stop_(std::forward<Q>(stop)), fn_(std::forward<G>(fn)) {}
-    bool finished() { return static_cast<bool>((*stop_)()); }
-    auto call() { return (*fn_)(); }
+    bool finished() {
+        assert(stop_);  // loop_node asks only before destroy_body()
+        return static_cast<bool>((*stop_)());
+    }
+    auto call() {
+        assert(fn_);
+        return (*fn_)();
+    }
     void destroy_body() noexcept {
         stop_.reset();
         fn_.reset();
@@ -247,6 +257,7 @@ public:
           fn_(std::forward<G>(fn)) {}
     bool finished() { return it_ == end_; }
     auto call() {
+        assert(fn_);
         auto i = it_++;
         return (*fn_)(*i);
     }
@@ -267,6 +278,7 @@ public:
         : loop_node<keep_doing_node, R>(r, where), fn_(std::forward<G>(fn)), token_(std::move(token)) {}
     bool finished() { return token_.stop_requested(); }
     auto call() {
+        assert(fn_);
         if constexpr (std::is_invocable_v<F&, std::stop_token>)
             return (*fn_)(token_);
         else

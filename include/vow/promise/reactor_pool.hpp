@@ -234,10 +234,10 @@ struct pool_call_with final : pool_call<R> {
                             c->value.emplace(std::forward<decltype(v)>(v)...);
                         return_call(std::move(*keep));
                     })
-                    .catch_([keep](std::exception_ptr e) {
+                    .catch_([keep](const std::exception_ptr& e) {
                         if (!keep->get())
                             return;   // sent back already
-                        static_cast<pool_call<R>*>(keep->get())->error = std::move(e);
+                        static_cast<pool_call<R>*>(keep->get())->error = e;
                         return_call(std::move(*keep));
                     })
                     .discard();
@@ -381,7 +381,7 @@ private:
 /// shard out of range. Once the pool is closing (step 3) the future rejects
 /// with vow::cancelled_error.
 template <class F>
-auto submit_to(std::size_t shard, F&& fn, std::stop_token stop = {},
+auto submit_to(std::size_t shard, F&& fn, const std::stop_token& stop = {},
                std::source_location where = std::source_location::current()) {
     using Fn = std::decay_t<F>;
     using traits = detail::pool_fn_traits<Fn>;
@@ -412,7 +412,7 @@ auto submit_to(std::size_t shard, F&& fn, std::stop_token stop = {},
     if (stop.stop_possible()) {
         detail::link_stop_token(call, stop);
         if constexpr (traits::takes_token)
-            call->token = std::move(stop);
+            call->token = stop;
     } else if constexpr (traits::takes_token) {
         call->token = pool->stop_token();
     }

@@ -29,11 +29,7 @@ public:
         return r;
     }
     /// A failed result. `error` must not be null.
-    static result failure(std::exception_ptr error) noexcept {
-        result r;
-        r.error_ = std::move(error);
-        return r;
-    }
+    static result failure(std::exception_ptr error) noexcept { return result(std::move(error)); }
 
     /// True if this result holds a value (it did not fail).
     [[nodiscard]] bool has_value() const noexcept { return !error_; }
@@ -64,6 +60,7 @@ public:
 
 private:
     result() = default;
+    explicit result(std::exception_ptr error) noexcept : error_(std::move(error)) {}
     std::optional<T> value_;
     std::exception_ptr error_;
 };
@@ -76,11 +73,7 @@ public:
     /// A fulfilled result.
     static result success() noexcept { return result(); }
     /// A failed result. `error` must not be null.
-    static result failure(std::exception_ptr error) noexcept {
-        result r;
-        r.error_ = std::move(error);
-        return r;
-    }
+    static result failure(std::exception_ptr error) noexcept { return result(std::move(error)); }
     /// True if this result succeeded (holds no error).
     [[nodiscard]] bool has_value() const noexcept { return !error_; }
     /// Same as has_value().
@@ -95,6 +88,7 @@ public:
 
 private:
     result() = default;
+    explicit result(std::exception_ptr error) noexcept : error_(std::move(error)) {}
     std::exception_ptr error_;
 };
 

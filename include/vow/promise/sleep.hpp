@@ -54,7 +54,7 @@ inline future<void> sleep(reactor& r, reactor::duration delay,
 /// As sleep(reactor&, reactor::duration, std::source_location); rejects with
 /// vow::cancelled_error (and frees the timer) as soon as stop is requested on
 /// `token`, from any thread.
-inline future<void> sleep(reactor& r, reactor::duration delay, std::stop_token token,
+inline future<void> sleep(reactor& r, reactor::duration delay, const std::stop_token& token,
                           std::source_location where = std::source_location::current()) {
     detail::check_thread(r, "sleep");
     detail::check_sleep_delay(delay);

@@ -218,7 +218,7 @@ public:
     /// vow::invalid_argument if `period` is not positive, stopped token or not.
     template <class F>
     [[nodiscard("dropping the handle does not cancel; use (void) to ignore it")]] handle
-    call_every(duration period, F&& fn, std::stop_token token) {
+    call_every(duration period, F&& fn, const std::stop_token& token) {
         return add_timer(period, true, detail::timer_task(std::forward<F>(fn)), "reactor::call_every",
                          &token);
     }
@@ -292,7 +292,7 @@ public:
 
     /// Passes an exception to the exception handler, as if a callback had
     /// thrown it. For layers built on the reactor. Reactor thread only.
-    void report_exception(std::exception_ptr error, std::string_view where) noexcept;
+    void report_exception(const std::exception_ptr& error, std::string_view where) noexcept;
 
     /// Keeps `run()` from returning for lack of work while it lives, for example
     /// while another thread will `call_soon_threadsafe` later. Copyable and

@@ -44,10 +44,10 @@ struct http_client_options {
     /// Redirects followed per request; one more rejects with http_error.
     int max_redirects = 5;
     /// The largest response header (or trailer) section.
-    std::size_t max_header_bytes = 64 * 1024;
+    std::size_t max_header_bytes = std::size_t{64} * 1024;
     /// The largest buffered response body (not one sunk by
     /// request_options::on_body).
-    std::size_t max_body_bytes = 64 * 1024 * 1024;
+    std::size_t max_body_bytes = std::size_t{64} * 1024 * 1024;
     /// Sent with every request unless the request sets the same name.
     http_headers default_headers = {};
     /// https:// URLs: a vow::net::tls_context::client() from vow-tls

@@ -41,9 +41,12 @@ namespace vow::net {
 /// Limits and timeouts of an http_server; every limit and timeout must be
 /// positive.
 struct http_server_options {
-    std::size_t max_header_bytes = 16 * 1024;      ///< request line + headers; over it: 431
-    std::size_t max_headers = 100;                 ///< over it: 431
-    std::size_t max_body_bytes = 8 * 1024 * 1024;  ///< over it: 413
+    /// Request line + headers; over it: 431.
+    std::size_t max_header_bytes = std::size_t{16} * 1024;
+    /// Over it: 431.
+    std::size_t max_headers = 100;
+    /// Over it: 413.
+    std::size_t max_body_bytes = std::size_t{8} * 1024 * 1024;
     /// A request's head must arrive within this of its first byte (and a TLS
     /// handshake finish within it); else the connection is dropped.
     reactor::duration header_timeout = std::chrono::seconds(10);

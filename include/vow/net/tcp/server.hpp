@@ -76,7 +76,7 @@ public:
     void on_connection(connection_handler fn);
     /// The next connection. One accept() at a time (vow::usage_error
     /// otherwise, or while a handler is set).
-    [[nodiscard]] future<tcp_stream> accept(io_options opts = {});
+    [[nodiscard]] future<tcp_stream> accept(const io_options& opts = {});
     /// Accepts, now, every connection already waiting in the kernel's
     /// backlog and hands each to the on_connection handler (inside this
     /// call); returns how many. For a graceful stop: closing a listening

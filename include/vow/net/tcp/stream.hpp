@@ -34,11 +34,11 @@ struct stream_options {
     /// TCP_NODELAY, as asyncio, uvloop and Node.js.
     bool nodelay = true;
     /// Buffered unread input before reading pauses.
-    std::size_t read_ahead_limit = 64 * 1024;
+    std::size_t read_ahead_limit = std::size_t{64} * 1024;
     /// write() resolves at or below this much queued.
-    std::size_t high_water = 64 * 1024;
+    std::size_t high_water = std::size_t{64} * 1024;
     /// Size + queued over this: the write rejects.
-    std::size_t max_write_buffer = 16 * 1024 * 1024;
+    std::size_t max_write_buffer = std::size_t{16} * 1024 * 1024;
 };
 
 namespace detail {
@@ -158,7 +158,8 @@ public:
     /// ``'\n'`` (when it comes: see "Reads" in the class description), so the next
     /// read_line starts on the next line; at the end of stream, the rest of
     /// it is simply gone. Timeouts, cancellation and resets as for every read.
-    [[nodiscard]] future<std::optional<std::string>> read_line(std::size_t max = 64 * 1024, io_options opts = {});
+    [[nodiscard]] future<std::optional<std::string>>
+    read_line(std::size_t max = std::size_t{64} * 1024, io_options opts = {});
 
     /// Sends `data` (copied only if the kernel does not take it all now).
     /// Rejects with limit_error if data.size() + buffered_output() exceeds
@@ -190,8 +191,9 @@ public:
     /// a stop request (vow::cancelled_error) or the timeout or deadline
     /// (vow::timeout_error), and close(). Whatever else waits on the stream
     /// then rejects as closed.
-    [[nodiscard]] future<std::uint64_t> send_file(const fs::file& f, std::uint64_t offset, std::uint64_t length,
-                                                  io_options opts = {});
+    [[nodiscard]] future<std::uint64_t> send_file(const fs::file& f, std::uint64_t offset,
+                                                  std::uint64_t length,
+                                                  const io_options& opts = {});
     /// Half-closes: sends FIN once the queued output is flushed, then
     /// resolves. Reading goes on. Further writes throw vow::usage_error.
     [[nodiscard]] future<void> shutdown(io_options opts = {});

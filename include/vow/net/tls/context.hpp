@@ -124,10 +124,10 @@ public:
     /// A client context. Throws vow::net::tls_error if a file cannot be
     /// loaded (the message names the file and OpenSSL's reason), a key does
     /// not match its certificate, or a password is wrong.
-    [[nodiscard]] static std::shared_ptr<tls_context> client(tls_client_options opts = {});
+    [[nodiscard]] static std::shared_ptr<tls_context> client(const tls_client_options& opts = {});
     /// A server context. Throws vow::net::tls_error as client() does, and
     /// vow::invalid_argument if cert_file or key_file is empty.
-    [[nodiscard]] static std::shared_ptr<tls_context> server(tls_server_options opts);
+    [[nodiscard]] static std::shared_ptr<tls_context> server(const tls_server_options& opts);
 
     ~tls_context() override;
     tls_context(const tls_context&) = delete;
@@ -152,7 +152,7 @@ public:
     /// handshake, keep what they started with. If anything cannot be loaded
     /// it throws as server() does and the context keeps its old settings.
     /// Throws vow::usage_error on a client context.
-    void reload(tls_server_options opts);
+    void reload(const tls_server_options& opts);
 
     /// For vow-tls itself: the state a stream shares.
     [[nodiscard]] const std::shared_ptr<detail::tls_context_state>& state() const noexcept { return s_; }

@@ -88,11 +88,12 @@ public:
     /// transport's io_error, timeout_error or cancelled_error; the transport
     /// is closed then. Throws vow::usage_error if ctx is null, a server
     /// context, or the transport is empty.
-    [[nodiscard]] static future<tls_stream> connect(const std::shared_ptr<tls_context>& ctx, stream transport,
-                                                    std::string host, io_options opts = {});
+    [[nodiscard]] static future<tls_stream> connect(const std::shared_ptr<tls_context>& ctx,
+                                                    stream transport, std::string host,
+                                                    const io_options& opts = {});
     /// The server's handshake over an accepted `transport`.
-    [[nodiscard]] static future<tls_stream> accept(const std::shared_ptr<tls_context>& ctx, stream transport,
-                                                   io_options opts = {});
+    [[nodiscard]] static future<tls_stream> accept(const std::shared_ptr<tls_context>& ctx,
+                                                   stream transport, const io_options& opts = {});
 
     /// As tcp_stream's members of the same names (see the class
     /// description): the next decrypted bytes; "" at end of stream.
@@ -105,7 +106,8 @@ public:
     [[nodiscard]] future<std::string> read_until(std::string_view delimiter, std::size_t max_bytes,
                                                  io_options opts = {});
     /// As tcp_stream::read_line, on the decrypted bytes.
-    [[nodiscard]] future<std::optional<std::string>> read_line(std::size_t max = 64 * 1024, io_options opts = {});
+    [[nodiscard]] future<std::optional<std::string>>
+    read_line(std::size_t max = std::size_t{64} * 1024, io_options opts = {});
     /// Encrypts `data` at once and sends it; the future is the transport's
     /// (tcp_stream::write).
     [[nodiscard]] future<void> write(std::string_view data, io_options opts = {});

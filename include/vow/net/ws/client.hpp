@@ -46,7 +46,7 @@ struct ws_connect_options {
     std::optional<reactor::duration> timeout = std::chrono::seconds(30);
     /// Cancels the attempt (vow::cancelled_error); none by default.
     std::stop_token stop = {};
-    std::size_t max_header_bytes = 16 * 1024;  ///< of the server's answer
+    std::size_t max_header_bytes = std::size_t{16} * 1024;  ///< of the server's answer
 };
 
 /// Connects to the ws:// or wss:// `url` and does the WebSocket handshake;

@@ -113,11 +113,11 @@ struct ws_deflate_options {
 /// Limits, keepalive and timeouts of a ws_connection (either side).
 struct ws_options {
     /// A message (after decompression) larger than this closes with 1009.
-    std::size_t max_message_bytes = 16 * 1024 * 1024;
+    std::size_t max_message_bytes = std::size_t{16} * 1024 * 1024;
     /// Whole messages kept for receive(); past it, reading pauses.
     std::size_t max_queue = 16;
     /// A send that would queue more than this rejects (limit_error).
-    std::size_t max_send_buffer = 16 * 1024 * 1024;
+    std::size_t max_send_buffer = std::size_t{16} * 1024 * 1024;
     /// Outgoing messages longer than this go out as fragments of this size
     /// (0: never fragmented).
     std::size_t fragment_size = 0;
@@ -186,7 +186,7 @@ public:
     /// error or a dropped connection, or as io_options says (a timeout or a
     /// stop request abandons only the wait: no message is lost). A second
     /// receive() while one waits throws vow::usage_error.
-    [[nodiscard]] future<ws_message> receive(io_options opts = {});
+    [[nodiscard]] future<ws_message> receive(const io_options& opts = {});
 
     /// Calls fn(ws_message) for every message until the connection closes:
     /// fn returns void or future<void>, and the next message is taken once
@@ -211,7 +211,7 @@ public:
     /// and resolves when a pong for it (or for a later ping) arrives.
     /// Rejects with ws_closed or ws_error if the connection ends first, or
     /// as io_options says.
-    [[nodiscard]] future<void> ping(std::string_view payload = {}, io_options opts = {});
+    [[nodiscard]] future<void> ping(std::string_view payload = {}, const io_options& opts = {});
 
     /// The close handshake: sends a close frame with `code` and `reason`
     /// (vow::invalid_argument for a code that may not be sent, a reason over

@@ -74,7 +74,7 @@ template <class F, bool Empty = std::is_empty_v<F> && std::is_trivially_destruct
 class handler_slot {
 public:
     template <class G>
-    explicit handler_slot(G&& g) : fn_(std::forward<G>(g)) {}
+    handler_slot(std::in_place_t, G&& g) : fn_(std::forward<G>(g)) {}
     handler_slot(const handler_slot&) = delete;
     handler_slot& operator=(const handler_slot&) = delete;
     ~handler_slot() {}  // the node calls destroy() if the handler is alive
@@ -91,7 +91,7 @@ template <class F>
 class handler_slot<F, true> {
 public:
     template <class G>
-    explicit handler_slot(G&& g) : fn_(std::forward<G>(g)) {}
+    handler_slot(std::in_place_t, G&& g) : fn_(std::forward<G>(g)) {}
     F& get() noexcept { return fn_; }
     void destroy() noexcept {}
 
@@ -109,7 +109,7 @@ public:
     // Two references: one for the returned future, one owned by the source.
     template <class G>
     node(reactor& r, std::source_location where, state_base* src, G&& fn)
-        : state<Out>(r, where, 2), fn_(std::forward<G>(fn)) {
+        : state<Out>(r, where, 2), fn_(std::in_place, std::forward<G>(fn)) {
         this->set_upstream(src);
         this->handler_alive_ = true;
     }

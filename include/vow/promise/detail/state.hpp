@@ -442,9 +442,8 @@ public:
     T& value() noexcept { return *std::launder(value_address()); }
     T take_value() {
         st_ = status::taken;
-        T& v = value();
-        T out(std::move(v));
-        v.~T();
+        T out(std::move(value()));
+        std::destroy_at(std::launder(value_address()));
         return out;
     }
 

@@ -55,7 +55,8 @@ public:
     basic_task& operator=(basic_task&& other) noexcept {
         if (this != &other) {
             reset();
-            if ((ops_ = other.ops_)) {
+            ops_ = other.ops_;
+            if (ops_) {
                 ops_->relocate(buf_, other.buf_);
                 other.ops_ = nullptr;
             }

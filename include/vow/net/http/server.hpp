@@ -187,7 +187,7 @@ public:
     /// Throws vow::net::io_error if it cannot listen, vow::invalid_argument
     /// for bad options (zero limits or timeouts).
     http_server(reactor& r, std::string_view host, std::uint16_t port, http_server_options opts = {});
-    ~http_server();  ///< closes every connection at once
+    ~http_server();  ///< Closes every connection at once.
     http_server(const http_server&) = delete;
     http_server& operator=(const http_server&) = delete;
 
@@ -261,7 +261,7 @@ public:
     [[nodiscard]] std::uint16_t port() const;
     /// The reactor the server runs on.
     [[nodiscard]] reactor& get_reactor() const noexcept;
-    [[nodiscard]] std::size_t connections() const noexcept;  ///< open now
+    [[nodiscard]] std::size_t connections() const noexcept;  ///< Connections open now.
     /// Requests given to a route (or answered 404/405) so far; requests
     /// rejected while parsing (400, 413, 431, ...) are not counted.
     [[nodiscard]] std::uint64_t requests() const noexcept;

@@ -11,9 +11,8 @@
 // execute, single-row queries, COPY) need the pipeline empty: the queue
 // holds them back until everything before them has answered, leaves
 // pipeline mode, runs them alone and enters it again for what follows.
-#include <vow/pg/connection.hpp>
-
 #include <vow/net/dns/resolve.hpp>
+#include <vow/pg/connection.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/operation.hpp>
 #include <vow/promise/promise.hpp>
@@ -23,16 +22,15 @@
 #include <vow/reactor/stop_link.hpp>
 
 #include "pg_internal.hpp"
-
-#include <libpq-fe.h>
-
 #include <fmt/format.h>
+#include <libpq-fe.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <deque>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -100,6 +98,27 @@ std::string quote_identifier(std::string_view name) {
 
 }  // namespace
 
+// The connections of one reactor. A connection with operations in flight
+// holds itself (impl::self) until they settle, so a user who drops it does
+// not cancel them; if the reactor is destroyed first, nothing would ever
+// settle them, and the connection, its PGconn and its socket would leak.
+// This service, destroyed first in ~reactor, ends each such connection
+// then: its operations rejected (no continuation runs any more), its
+// libpq connection finished, its self-reference dropped.
+class live_connections final : public reactor::service {
+public:
+    explicit live_connections(reactor&) {}
+    live_connections(const live_connections&) = delete;
+    live_connections& operator=(const live_connections&) = delete;
+    ~live_connections() override;
+
+    void add(connection::impl* c) { live_.insert(c); }
+    void remove(connection::impl* c) noexcept { live_.erase(c); }
+
+private:
+    std::unordered_set<connection::impl*> live_;
+};
+
 struct connection::impl : std::enable_shared_from_this<connection::impl> {
     struct op {
         op_kind kind = op_kind::query;
@@ -133,9 +152,14 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         std::optional<std::string> pending_chunk;   // produced, not yet taken by libpq
     };
 
-    impl(reactor& rr, connect_options o) : r(&rr), opts(std::move(o)) {}
+    impl(reactor& rr, connect_options o)
+        : r(&rr), opts(std::move(o)), live(&rr.use_service<live_connections>()) {
+        live->add(this);
+    }
 
     ~impl() {
+        if (live)
+            live->remove(this);
         watcher.reset();
         if (conn)
             PQfinish(conn);
@@ -143,6 +167,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
 
     reactor* r;
     connect_options opts;
+    live_connections* live;  // nullptr once the reactor has ended this connection
     PGconn* conn = nullptr;
     std::shared_ptr<PGcancel> cancel;
     std::optional<fd_watcher> watcher;
@@ -243,6 +268,16 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         watching = ev;
     }
 
+    // Stops watching the socket, then closes libpq's connection (and it).
+    void finish_libpq() {
+        watcher.reset();
+        watching = io_events::none;
+        if (conn) {
+            PQfinish(conn);
+            conn = nullptr;
+        }
+    }
+
     void poll_connect() {
         watcher.reset();   // libpq may close the socket inside PQconnectPoll
         watching = io_events::none;
@@ -279,12 +314,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         connecting = false;
         connect_timer.cancel();
         connect_link.reset();
-        watcher.reset();
-        watching = io_events::none;
-        if (conn) {
-            PQfinish(conn);
-            conn = nullptr;
-        }
+        finish_libpq();
         lost = message_of(e);
         if (connect_p) {
             auto p = std::move(*connect_p);
@@ -898,12 +928,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         if (lost.empty())
             lost = message_of(e);
         open = false;
-        watcher.reset();
-        watching = io_events::none;
-        if (conn) {
-            PQfinish(conn);
-            conn = nullptr;
-        }
+        finish_libpq();
         auto pending = std::move(ops);
         ops.clear();
         sent = 0;
@@ -930,12 +955,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         open = false;
         if (lost.empty())
             lost = "the connection was closed by close()";
-        watcher.reset();
-        watching = io_events::none;
-        if (conn) {
-            PQfinish(conn);
-            conn = nullptr;
-        }
+        finish_libpq();
         if (note_wait && note_wait->pending()) {
             note_wait->reject(closed_error());
             note_wait.reset();
@@ -970,6 +990,31 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         }
     }
 
+    // The reactor is being destroyed (live_connections' destructor): finish
+    // libpq's connection and drop every promise, which breaks quietly
+    // (reactor::closing()): no continuation can run any more.
+    void end_with_reactor() {
+        auto keep = shared_from_this();
+        live = nullptr;
+        lost = "the reactor was destroyed";
+        open = connecting = false;
+        closed = true;
+        connect_timer.cancel();
+        connect_link.reset();
+        finish_libpq();
+        connect_p.reset();
+        for (auto& o : ops) {
+            o->timer.cancel();
+            o->link.reset();
+            o->cancel_timer.cancel();
+        }
+        ops.clear();
+        sent = 0;
+        note_wait.reset();
+        close_waiters.clear();
+        self.reset();
+    }
+
     // ---- making operations --------------------------------------------------------
 
     template <class P>
@@ -979,6 +1024,20 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
         return make_exception_future<P>(*r, closed_error());
     }
 };
+
+live_connections::~live_connections() {
+    // Ending one connection never ends another, but copy: end_with_reactor
+    // may destroy the impl, whose destructor would erase from the set.
+    std::vector<std::weak_ptr<connection::impl>> all;
+    all.reserve(live_.size());
+    for (auto* c : live_)
+        all.push_back(c->weak_from_this());
+    live_.clear();
+    for (auto& w : all) {
+        if (auto c = w.lock())
+            c->end_with_reactor();
+    }
+}
 
 // ---- public API ----------------------------------------------------------------
 

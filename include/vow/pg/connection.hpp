@@ -136,7 +136,10 @@ private:
 /// returns a future (this file's description says how queries run).
 ///
 /// The connection closes when the last copy is gone and no query is in
-/// flight, or at close(). Thread-bound to its reactor.
+/// flight, or at close(). A reactor destroyed with connections still open
+/// closes them first, queries in flight or not: their futures break
+/// quietly, as every promise of a destroyed reactor does, and nothing of
+/// them is left. Thread-bound to its reactor.
 class connection {
 public:
     /// The shared state (opaque, defined in the library).

@@ -17,18 +17,6 @@ namespace vow::net::detail {
 
 namespace {
 
-// tchar (RFC 9110 5.6.2): the bytes allowed in methods, header names, tokens.
-constexpr std::array<bool, 256> make_tchar_table() {
-    std::array<bool, 256> t{};
-    for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
-    for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = true;
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-    return t;
-}
-constexpr auto tchar = make_tchar_table();
-
-constexpr bool is_tchar(char c) noexcept { return tchar[static_cast<unsigned char>(c)]; }
 constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
 // field-vchar, SP, HTAB and obs-text: anything but CTLs other than HTAB, and DEL.
 constexpr bool is_field_byte(char c) noexcept {
@@ -257,16 +245,7 @@ void assign_path_and_query(http_request& req, std::string_view path_and_query) {
 // empties ours: the caller's previous strings and header vector come back
 // to us with their capacity, so a connection that reuses one object parses
 // without allocating once the buffers have grown.
-void clear(http_request& r) noexcept {
-    r.method.clear();
-    r.target.clear();
-    r.path.clear();
-    r.query.clear();
-    r.version_minor = 1;
-    r.headers.clear();
-    r.body.clear();
-    r.params.clear();
-}
+void clear(http_request& r) noexcept { clear_request(r); }
 void clear(http_response& r) noexcept {
     r.status = 200;
     r.reason.clear();
@@ -295,6 +274,18 @@ void hand_over(http_response& from, http_response& to) noexcept {
 }
 
 }  // namespace
+
+void clear_request(http_request& r) noexcept {
+    r.method.clear();
+    r.target.clear();
+    r.path.clear();
+    r.query.clear();
+    r.version_minor = 1;
+    r.headers.clear();
+    r.body.clear();
+    r.params.clear();
+    r.body_source = {};
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size())

@@ -32,6 +32,7 @@
 
 #include <vow/net/http/message.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
@@ -61,6 +62,26 @@ struct parse_result {
     int error_status = 0;
     std::string error_reason;   // error only: what was wrong ("two Content-Length headers")
 };
+
+// tchar (RFC 9110 5.6.2): the bytes allowed in methods, header names, tokens.
+constexpr std::array<bool, 256> make_tchar_table() {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c)
+        t[static_cast<std::size_t>(c)] = true;
+    for (int c = 'a'; c <= 'z'; ++c)
+        t[static_cast<std::size_t>(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c)
+        t[static_cast<std::size_t>(c)] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+        t[static_cast<unsigned char>(c)] = true;
+    return t;
+}
+inline constexpr auto tchar = make_tchar_table();
+
+constexpr bool is_tchar(char c) noexcept { return tchar[static_cast<unsigned char>(c)]; }
+
+// Empties a request, keeping the storage of its strings and header list.
+void clear_request(http_request& r) noexcept;
 
 // The value of the hex digit `c` (0-15), or -1 if it is not one: chunk sizes
 // here, percent-escapes in the server's router.

@@ -4,15 +4,16 @@
 // Header names and values are checked before they are written: a CR or LF
 // in a value taken from user input would otherwise let it add headers or a
 // whole second response (response splitting).
-#include "parser.hpp"
-
 #include <vow/error.hpp>
 
+#include "parser.hpp"
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <ctime>
 #include <iterator>
 #include <optional>
@@ -20,24 +21,35 @@
 
 namespace vow::net::detail {
 
+using namespace std::string_view_literals;
+
 namespace {
 
 bool is_token(std::string_view s) noexcept {
     if (s.empty())
         return false;
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        bool ok = (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
-                  std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-        if (!ok)
+    for (char c : s)
+        if (!is_tchar(c))
             return false;
-    }
     return true;
 }
 
+// True if `s` holds a CR, LF or NUL: eight bytes at a time (a byte is one of
+// them when the word, XORed with it repeated, has a zero byte).
 bool has_line_break(std::string_view s) noexcept {
-    for (char c : s)
-        if (c == '\r' || c == '\n' || c == '\0')
+    constexpr std::uint64_t ones = 0x0101010101010101ull;
+    constexpr std::uint64_t highs = 0x8080808080808080ull;
+    auto has_zero_byte = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        if (has_zero_byte(w) || has_zero_byte(w ^ (ones * '\r')) ||
+            has_zero_byte(w ^ (ones * '\n')))
+            return true;
+    }
+    for (; i < s.size(); ++i)
+        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
             return true;
     return false;
 }
@@ -51,9 +63,9 @@ void append_number(std::string& out, std::uint64_t n) {
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
     out.append(name);
-    out.append(": ");
+    out.append(": "sv);
     out.append(value);
-    out.append("\r\n");
+    out.append("\r\n"sv);
 }
 
 void check_field(const char* who, const http_headers::field& f) {
@@ -143,11 +155,11 @@ void serialize_response(std::string& out, const http_response& r, bool keep_aliv
     }
 
     out.reserve(out.size() + 128 + r.body.size());
-    out.append("HTTP/1.1 ");
+    out.append("HTTP/1.1 "sv);
     append_number(out, static_cast<std::uint64_t>(r.status));
     out.push_back(' ');
     out.append(reason);
-    out.append("\r\n");
+    out.append("\r\n"sv);
     bool user_date = false;
     bool user_close = false;
     bool user_connection = false;
@@ -165,20 +177,20 @@ void serialize_response(std::string& out, const http_response& r, bool keep_aliv
     }
     if (body_allowed && !user_te && !keep_user_length) {
         if (!streamed || r.body_source.length) {
-            out.append("Content-Length: ");
+            out.append("Content-Length: "sv);
             append_number(out, streamed ? *r.body_source.length : r.body.size());
-            out.append("\r\n");
+            out.append("\r\n"sv);
         } else if (!http10_peer && !head_only) {
-            out.append("Transfer-Encoding: chunked\r\n");
+            out.append("Transfer-Encoding: chunked\r\n"sv);
         }
     }
     if (!keep_alive && !user_close)
-        out.append("Connection: close\r\n");
+        out.append("Connection: close\r\n"sv);
     else if (keep_alive && announce_keep_alive && !user_connection)
-        out.append("Connection: keep-alive\r\n");
+        out.append("Connection: keep-alive\r\n"sv);
     if (!user_date)
         append_field(out, "Date", http_date_now());
-    out.append("\r\n");
+    out.append("\r\n"sv);
     if (!head_only && body_allowed)
         out.append(r.body);
 }

@@ -39,6 +39,34 @@ namespace {
 constexpr reactor::duration settle_period = std::chrono::milliseconds(20);
 constexpr reactor::duration first_request_window = std::chrono::seconds(1);
 
+// Buffers kept for reuse: a connection's input buffer, and the server's
+// response buffer, up to these capacities (larger ones are let go, so one
+// big request or response does not pin its memory).
+constexpr std::size_t recycled_read_max = 4096;
+constexpr std::size_t recycled_out_max = std::size_t{16} * 1024;
+
+// Empties a request for the next one on its connection, keeping the
+// storage of its strings and header list: the parser swaps its members
+// with these (parser.cpp's hand_over), so parsing the next request
+// allocates nothing once they have grown.
+void recycle(http_request& req) noexcept { detail::clear_request(req); }
+
+// The server's response buffer, borrowed (empty) for one pass of answering
+// and given back when the pass ends, unless a nested pass gave back a
+// larger one meanwhile or it grew too big to keep.
+struct borrowed_buffer {
+    explicit borrowed_buffer(std::string& h) : home(h), s(std::move(h)) { s.clear(); }
+    ~borrowed_buffer() {
+        if (s.capacity() > home.capacity() && s.capacity() <= recycled_out_max)
+            home = std::move(s);
+    }
+    borrowed_buffer(const borrowed_buffer&) = delete;
+    borrowed_buffer& operator=(const borrowed_buffer&) = delete;
+
+    std::string& home;
+    std::string s;
+};
+
 struct route_entry {
     std::string method;
     std::vector<std::string> segments;   // "{name}" marks a parameter, "{name...}" (last) the rest
@@ -419,7 +447,13 @@ private:
     }
 
     void read_more(const conn_ptr& c) {
-        (void)c->stream.read_some()
+        // An empty buffer's storage (below 4 KiB: a larger one is let go)
+        // is read into, and on_data takes it back: a connection's reads
+        // cost no allocation once it has answered a request.
+        std::string storage;
+        if (c->buf.empty() && c->buf.capacity() < recycled_read_max)
+            storage = std::move(c->buf);
+        (void)c->stream.read_some_into(std::move(storage))
             .then([c](std::string chunk) {
                 if (c->srv)
                     c->srv->on_data(c, std::move(chunk));
@@ -451,7 +485,8 @@ private:
 
     // Answers every complete request in the buffer, in order.
     void process(const conn_ptr& c) {
-        std::string out;
+        borrowed_buffer borrowed(spare_out_);
+        std::string& out = borrowed.s;
         for (;;) {
             if (c->ph == phase::idle || c->ph == phase::writing) {
                 if (c->buf.empty())
@@ -505,7 +540,7 @@ private:
             if (auto* resp = std::get_if<http_response>(&result)) {
                 end_body(*c);
                 finish_response(*c, *resp, out);
-                c->req = http_request{};
+                recycle(c->req);
                 c->ph = phase::writing;
                 if (c->body) {
                     send_body(c, out);
@@ -540,7 +575,8 @@ private:
     void async_done(const conn_ptr& c, http_response resp, const std::exception_ptr& error) {
         if (c->ph != phase::handling)
             return;
-        std::string out;
+        borrowed_buffer borrowed(spare_out_);
+        std::string& out = borrowed.s;
         if (error && c->body_in && c->body_in->error_status != 0) {
             // The handler gave up on a body the client got wrong (over the
             // route's limit, bad framing): the client's fault, answered as
@@ -552,7 +588,7 @@ private:
         }
         end_body(*c);
         finish_response(*c, resp, out);
-        c->req = http_request{};
+        recycle(c->req);
         c->ph = phase::writing;
         if (c->body) {
             send_body(c, out);
@@ -1237,6 +1273,7 @@ private:
     std::uint64_t requests_ = 0;
     std::size_t streaming_routes_ = 0;
     std::vector<std::pair<std::string, std::string>> scratch_params_;   // route_for's
+    std::string spare_out_;  // the responses' buffer, between borrowed_buffers
 };
 
 namespace {

@@ -166,6 +166,30 @@ BOOST_AUTO_TEST_CASE(refuses_to_write_a_header_that_would_split_the_response) {
     BOOST_CHECK_THROW(serialize_request(wire, "GET", "/", "h\r\nX: y", {}, ""), vow::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(a_cr_lf_or_nul_anywhere_in_a_long_value_is_refused_and_other_bytes_pass) {
+    // The check reads eight bytes at a time, then the tail byte by byte:
+    // every position of a 21-byte value, in both parts.
+    for (char bad : {'\r', '\n', '\0'}) {
+        for (std::size_t at = 0; at < 21; ++at) {
+            std::string value(21, 'v');
+            value[at] = bad;
+            http_response r;
+            r.headers.add("X-Long", value);
+            std::string wire;
+            BOOST_CHECK_THROW(serialize_response(wire, r, true, false), vow::invalid_argument);
+        }
+    }
+    // Bytes next to them in value (\x0c, \x0e, \t, \x8d, \x8a) are not line breaks.
+    http_response ok;
+    const std::string near =
+        "a\x0c\x0e\tb\x8d\x8a\x0b"
+        "cdefghijklmnop";
+    ok.headers.add("X-Near", near);
+    std::string wire;
+    serialize_response(wire, ok, true, false);
+    BOOST_TEST(wire.find("X-Near: " + near + "\r\n") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_request_round_trips_through_the_parser) {
     http_headers h;
     h.add("Accept", "*/*");

@@ -13,6 +13,7 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <iterator>
@@ -67,6 +68,49 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
     out.append(value);
     out.append("\r\n"sv);
 }
+
+// Writes a head into `out` through a cursor: room for at most `most` more
+// bytes is made once, each piece is a memcpy, and done() trims `out` to
+// what was written. A piece that would pass the room is a bug in the
+// caller's bound, and aborts rather than writing past it.
+class head_writer {
+public:
+    head_writer(std::string& out, std::size_t most) : out_(out) {
+        const std::size_t at = out.size();
+        out.resize(at + most);
+        p_ = out.data() + at;
+        end_ = out.data() + out.size();
+    }
+    void put(std::string_view s) noexcept {
+        room(s.size());
+        std::memcpy(p_, s.data(), s.size());
+        p_ += s.size();
+    }
+    void put(char c) noexcept {
+        room(1);
+        *p_++ = c;
+    }
+    void put_number(std::uint64_t n) noexcept {
+        room(20);
+        p_ = std::to_chars(p_, end_, n).ptr;
+    }
+    void put_field(std::string_view name, std::string_view value) noexcept {
+        put(name);
+        put(": "sv);
+        put(value);
+        put("\r\n"sv);
+    }
+    void done() { out_.resize(static_cast<std::size_t>(p_ - out_.data())); }
+
+private:
+    void room(std::size_t n) const noexcept {
+        if (n > static_cast<std::size_t>(end_ - p_))
+            std::abort();
+    }
+    std::string& out_;
+    char* p_;
+    char* end_;
+};
 
 void check_field(const char* who, const http_headers::field& f) {
     if (!is_token(f.first))
@@ -141,8 +185,17 @@ void serialize_response(std::string& out, const http_response& r, bool keep_aliv
         throw vow::invalid_argument(fmt::format("{}: the reason phrase holds CR, LF or NUL", who));
     std::string_view reason = r.reason.empty() ? http_reason_phrase(r.status) : std::string_view(r.reason);
     bool body_allowed = status_has_body(r.status);
-    bool user_te = r.headers.contains("Transfer-Encoding");
-    bool keep_user_length = head_only && r.headers.contains("Content-Length");
+    // One look at the fields: the framing the caller set, and the room
+    // they take written out.
+    bool user_te = false;
+    bool user_length = false;
+    std::size_t fields_size = 0;
+    for (const auto& f : r.headers) {
+        user_te = user_te || iequals(f.first, "Transfer-Encoding");
+        user_length = user_length || iequals(f.first, "Content-Length");
+        fields_size += f.first.size() + f.second.size() + 4;
+    }
+    bool keep_user_length = head_only && user_length;
     const bool streamed = static_cast<bool>(r.body_source);
     if (streamed) {
         if (!r.body.empty())
@@ -153,13 +206,17 @@ void serialize_response(std::string& out, const http_response& r, bool keep_aliv
         if (r.body_source.file && !r.body_source.length)
             throw vow::invalid_argument(fmt::format("{}: a body_source file without a length", who));
     }
-
-    out.reserve(out.size() + 128 + r.body.size());
-    out.append("HTTP/1.1 "sv);
-    append_number(out, static_cast<std::uint64_t>(r.status));
-    out.push_back(' ');
-    out.append(reason);
-    out.append("\r\n"sv);
+    std::string_view date = http_date_now();
+    // The most the head can take: the status line, the fields, the
+    // framing line (Content-Length with 20 digits, or chunked), the
+    // Connection line, the Date line and the blank line.
+    const std::size_t most = 15 + reason.size() + fields_size + 38 + 24 + 8 + date.size() + 2;
+    head_writer w(out, most);
+    w.put("HTTP/1.1 "sv);
+    w.put_number(static_cast<std::uint64_t>(r.status));
+    w.put(' ');
+    w.put(reason);
+    w.put("\r\n"sv);
     bool user_date = false;
     bool user_close = false;
     bool user_connection = false;
@@ -173,24 +230,25 @@ void serialize_response(std::string& out, const http_response& r, bool keep_aliv
             user_connection = true;
             user_close = user_close || list_has_token(f.second, "close");
         }
-        append_field(out, f.first, f.second);
+        w.put_field(f.first, f.second);
     }
     if (body_allowed && !user_te && !keep_user_length) {
         if (!streamed || r.body_source.length) {
-            out.append("Content-Length: "sv);
-            append_number(out, streamed ? *r.body_source.length : r.body.size());
-            out.append("\r\n"sv);
+            w.put("Content-Length: "sv);
+            w.put_number(streamed ? *r.body_source.length : r.body.size());
+            w.put("\r\n"sv);
         } else if (!http10_peer && !head_only) {
-            out.append("Transfer-Encoding: chunked\r\n"sv);
+            w.put("Transfer-Encoding: chunked\r\n"sv);
         }
     }
     if (!keep_alive && !user_close)
-        out.append("Connection: close\r\n"sv);
+        w.put("Connection: close\r\n"sv);
     else if (keep_alive && announce_keep_alive && !user_connection)
-        out.append("Connection: keep-alive\r\n"sv);
+        w.put("Connection: keep-alive\r\n"sv);
     if (!user_date)
-        append_field(out, "Date", http_date_now());
-    out.append("\r\n"sv);
+        w.put_field("Date"sv, date);
+    w.put("\r\n"sv);
+    w.done();
     if (!head_only && body_allowed)
         out.append(r.body);
 }

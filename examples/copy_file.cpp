@@ -4,14 +4,16 @@
 //   copy_file SRC DST
 //   copied 536870912 bytes in 0.412 s (1242.7 MiB/s)
 //
-// Each file call runs on vow's thread pool (the kernel has no non-blocking
-// read of a regular file, so vow does what libuv and aiofiles do). The loop
-// keeps two calls in flight: while chunk n is written, chunk n + 1 is
-// already being read, so the copy pays one pool round trip per chunk, not
-// two. That is the whole memory: the chunk being written and the one being
-// read. (A kernel copy, copy_file_range(2), would be faster still, and is
-// what `cp` does; this example is about the streaming loop, which also
-// fits a source or destination that is not a file.)
+// The kernel has no non-blocking read of a regular file: each read and
+// write goes to the reactor's io_uring where the kernel allows it, else to
+// vow's thread pool (as libuv and aiofiles do); VOW_FS_ENGINE=thread_pool
+// in the environment chooses the pool. The loop keeps two calls in
+// flight: while chunk n is written, chunk n + 1 is already being read, so
+// the copy pays one round trip per chunk, not two. That is the whole
+// memory: the chunk being written and the one being read. (A kernel copy,
+// copy_file_range(2), would be faster still, and is what `cp` does; this
+// example is about the streaming loop, which also fits a source or
+// destination that is not a file.)
 //
 // Errors (a missing SRC, a DST in a directory that does not exist, a full
 // disk) print vow::fs's message, which names the operation and the path,

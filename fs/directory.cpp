@@ -137,9 +137,11 @@ future<opened_file> open_beneath_with_status(reactor& r, const directory& root,
         throw invalid_argument(
             fmt::format("vow::fs::open_beneath: '{}': the directory is not open", relative));
     auto& pool = detail::pool_of(options.pool);
+    const auto e = detail::choose_engine(r, options.engine, options.pool != nullptr, "open_beneath",
+                                         state->path + "/" + relative);
     return detail::run(
         r, pool, options.stop, "fs::open_beneath",
-        [&r, &pool, root, relative = std::move(relative),
+        [&r, &pool, e, root, relative = std::move(relative),
          outside_ok = options.follow_symlinks_outside] {
             const auto* dir = detail::directory_access::state(root);
             std::string named = dir->path + "/" + relative;
@@ -167,7 +169,9 @@ future<opened_file> open_beneath_with_status(reactor& r, const directory& root,
                 throw fs_error(EPERM, "open_beneath", holder->path);
             if (::fcntl(holder->fd, F_SETFL, 0) != 0)
                 throw fs_error(errno, "open_beneath", holder->path);
-            return opened_file{detail::file_access::make(r, pool, std::move(holder), false),
+            if (e == engine::io_uring)
+                detail::check_positional(*holder);
+            return opened_file{detail::file_access::make(r, pool, e, std::move(holder), false),
                                detail::to_status(st)};
         },
         where);

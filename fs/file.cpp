@@ -1,16 +1,20 @@
 // vow::fs::file and open(): descriptors shared by a handle and its running
-// calls (fs/internal.hpp), each call a detail::run on the file's pool.
-#include "internal.hpp"
-
+// calls (fs/internal.hpp); each call a detail::run on the file's pool, or,
+// for the data calls of a file on the io_uring engine, an op on the
+// reactor's ring (fs/uring.hpp).
 #include <vow/error.hpp>
 #include <vow/fs/detail/run.hpp>
 #include <vow/fs/file.hpp>
 
+#include "internal.hpp"
+#include "uring.hpp"
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <fcntl.h>
+#include <string_view>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,6 +84,46 @@ void write_at(int fd, std::optional<std::uint64_t> offset, std::string_view data
     }
 }
 
+engine choose_engine(reactor& r, engine asked, bool pool_given, std::string_view operation,
+                     const std::string& path) {
+    const char* by = "open_options::engine";
+    if (asked == engine::automatic) {
+        if (const char* env = std::getenv("VOW_FS_ENGINE"); env && *env) {
+            const std::string_view value = env;
+            if (value == "thread_pool")
+                asked = engine::thread_pool;
+            else if (value == "io_uring")
+                asked = engine::io_uring;
+            else if (value != "automatic")
+                throw invalid_argument(
+                    fmt::format("vow::fs::{}: '{}': the environment's VOW_FS_ENGINE is '{}'; "
+                                "expected thread_pool, io_uring or automatic",
+                                operation, path, value));
+            by = "VOW_FS_ENGINE";
+        }
+    }
+    switch (asked) {
+        case engine::thread_pool:
+            return engine::thread_pool;
+        case engine::io_uring:
+            if (auto why = uring_unavailable(r); !why.empty())
+                throw invalid_argument(
+                    fmt::format("vow::fs::{}: '{}': {} asks for engine::io_uring, which is "
+                                "unavailable: {}",
+                                operation, path, by, why));
+            return engine::io_uring;
+        case engine::automatic:
+            break;
+    }
+    // A pool given for the file is where the user wants its calls (a pool
+    // whose workers run with other credentials, say): automatic keeps to it.
+    return pool_given || !uring_unavailable(r).empty() ? engine::thread_pool : engine::io_uring;
+}
+
+void check_positional(fd_holder& holder) noexcept {
+    holder.positional = ::lseek(holder.fd, 0, SEEK_CUR) >= 0 || errno != ESPIPE;
+}
+
 int open_retrying(const char* path, int flags, unsigned mode) noexcept {
     int fd;
     do
@@ -100,8 +144,14 @@ int fd_guard::close() noexcept {
 
 }  // namespace detail
 
-file::file(reactor& r, thread_pool& pool, std::shared_ptr<detail::fd_holder> fd, bool append)
-    : r_(&r), pool_(&pool), fd_(std::move(fd)), pos_(std::make_shared<position_state>()), append_(append) {}
+file::file(reactor& r, thread_pool& pool, vow::fs::engine e, std::shared_ptr<detail::fd_holder> fd,
+           bool append)
+    : r_(&r),
+      pool_(&pool),
+      fd_(std::move(fd)),
+      pos_(std::make_shared<position_state>()),
+      engine_(e),
+      append_(append) {}
 
 file::~file() {
     if (!fd_)
@@ -121,6 +171,7 @@ file::file(file&& other) noexcept
       pool_(other.pool_),
       fd_(std::move(other.fd_)),
       pos_(std::move(other.pos_)),
+      engine_(other.engine_),
       append_(other.append_) {}
 
 file& file::operator=(file&& other) noexcept {
@@ -130,6 +181,7 @@ file& file::operator=(file&& other) noexcept {
         pool_ = other.pool_;
         fd_ = std::move(other.fd_);
         pos_ = std::move(other.pos_);
+        engine_ = other.engine_;
         append_ = other.append_;
     }
     return *this;
@@ -177,12 +229,17 @@ void file::seek(std::uint64_t offset) {
 future<std::string> file::read(std::size_t max_bytes, std::stop_token stop, std::source_location where) {
     check_idle("file::read");
     auto pos = pos_;
+    auto f =
+        engine_ == vow::fs::engine::io_uring
+            ? detail::uring_read({*r_, *pool_, fd_}, pos->offset, max_bytes, stop, "file::read",
+                                 where)
+            : detail::run(
+                  *r_, *pool_, stop, "fs::file::read",
+                  [fd = fd_, offset = pos->offset, max_bytes] {
+                      return detail::read_at(fd->fd, offset, max_bytes, "file::read", fd->path);
+                  },
+                  where);
     pos->busy = true;
-    auto f = detail::run(*r_, *pool_, stop, "fs::file::read",
-                         [fd = fd_, offset = pos->offset, max_bytes] {
-                             return detail::read_at(fd->fd, offset, max_bytes, "file::read", fd->path);
-                         },
-                         where);
     return std::move(f)
         .then([pos](std::string data) {
             pos->busy = false;
@@ -198,16 +255,20 @@ future<std::string> file::read(std::size_t max_bytes, std::stop_token stop, std:
 future<void> file::write(std::string data, std::stop_token stop, std::source_location where) {
     check_idle("file::write");
     auto pos = pos_;
-    pos->busy = true;
     const auto size = data.size();
     std::optional<std::uint64_t> at;
     if (!append_)
         at = pos->offset;
-    auto f = detail::run(*r_, *pool_, stop, "fs::file::write",
-                         [fd = fd_, at, data = std::move(data)] {
-                             detail::write_at(fd->fd, at, data, "file::write", fd->path);
-                         },
-                         where);
+    auto f = engine_ == vow::fs::engine::io_uring
+                 ? detail::uring_write({*r_, *pool_, fd_}, at, std::move(data), stop, "file::write",
+                                       where)
+                 : detail::run(
+                       *r_, *pool_, stop, "fs::file::write",
+                       [fd = fd_, at, data = std::move(data)] {
+                           detail::write_at(fd->fd, at, data, "file::write", fd->path);
+                       },
+                       where);
+    pos->busy = true;
     return std::move(f)
         .then([pos, size] {
             pos->busy = false;
@@ -222,6 +283,9 @@ future<void> file::write(std::string data, std::stop_token stop, std::source_loc
 future<std::string> file::pread(std::uint64_t offset, std::size_t max_bytes, std::stop_token stop,
                                 std::source_location where) {
     check_open("file::pread");
+    if (engine_ == vow::fs::engine::io_uring)
+        return detail::uring_read({*r_, *pool_, fd_}, offset, max_bytes, stop, "file::pread",
+                                  where);
     return detail::run(*r_, *pool_, stop, "fs::file::pread",
                        [fd = fd_, offset, max_bytes] {
                            return detail::read_at(fd->fd, offset, max_bytes, "file::pread", fd->path);
@@ -231,6 +295,9 @@ future<std::string> file::pread(std::uint64_t offset, std::size_t max_bytes, std
 
 future<void> file::pwrite(std::uint64_t offset, std::string data, std::stop_token stop, std::source_location where) {
     check_open("file::pwrite");
+    if (engine_ == vow::fs::engine::io_uring)
+        return detail::uring_write({*r_, *pool_, fd_}, offset, std::move(data), stop,
+                                   "file::pwrite", where);
     return detail::run(*r_, *pool_, stop, "fs::file::pwrite",
                        [fd = fd_, offset, data = std::move(data)] {
                            detail::write_at(fd->fd, offset, data, "file::pwrite", fd->path);
@@ -240,6 +307,8 @@ future<void> file::pwrite(std::uint64_t offset, std::string data, std::stop_toke
 
 future<void> file::sync(std::stop_token stop, std::source_location where) {
     check_open("file::sync");
+    if (engine_ == vow::fs::engine::io_uring)
+        return detail::uring_sync({*r_, *pool_, fd_}, stop, "file::sync", where);
     return detail::run(*r_, *pool_, stop, "fs::file::sync",
                        [fd = fd_] {
                            if (::fsync(fd->fd) != 0)
@@ -288,19 +357,29 @@ future<file> open(reactor& r, std::string path, open_mode mode, open_options opt
         flags |= O_EXCL;
     auto& pool = detail::pool_of(options.pool);
     const bool append = mode & open_mode::append;
-    return detail::run(r, pool, options.stop, "fs::open",
-                       [&r, &pool, path = std::move(path), flags, append, perms = options.permissions]() mutable {
-                           int fd = detail::open_retrying(path.c_str(), flags, perms);
-                           if (fd < 0)
-                               throw fs_error(errno, "open", path);
-                           auto holder = std::make_shared<detail::fd_holder>(fd, std::move(path));
-                           // A directory opens for reading, but a file is what was asked for.
-                           struct ::stat st {};
-                           if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-                               throw fs_error(EISDIR, "open", holder->path);
-                           return detail::file_access::make(r, pool, std::move(holder), append);
-                       },
-                       where);
+    const auto e = detail::choose_engine(r, options.engine, options.pool != nullptr, "open", path);
+    return detail::run(
+        r, pool, options.stop, "fs::open",
+        [&r, &pool, e, path = std::move(path), flags, append,
+         perms = options.permissions]() mutable {
+            int fd = detail::open_retrying(path.c_str(), flags, perms);
+            if (fd < 0)
+                throw fs_error(errno, "open", path);
+            auto holder = std::make_shared<detail::fd_holder>(fd, std::move(path));
+            // A directory opens for reading, but a file is what was asked for.
+            struct ::stat st {};
+            if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+                throw fs_error(EISDIR, "open", holder->path);
+            if (e == engine::io_uring)
+                detail::check_positional(*holder);
+            return detail::file_access::make(r, pool, e, std::move(holder), append);
+        },
+        where);
+}
+
+std::string engine_unavailable(reactor& r, vow::fs::engine e) {
+    vow::detail::check_thread(r, "fs::engine_unavailable");
+    return e == engine::io_uring ? detail::uring_unavailable(r) : std::string();
 }
 
 }  // namespace vow::fs

@@ -31,7 +31,14 @@ struct fd_holder {
     int fd;
     std::string path;
     std::optional<promise<void>> closed;   // close()'s: settled by the destructor, on any thread
+    // pread(2) and pwrite(2) work on it. False for a FIFO, a socket or a
+    // terminal (lseek(2) says ESPIPE), where io_uring would read and write
+    // as a stream: its engine refuses them with ESPIPE, as pread(2) does.
+    bool positional = true;
 };
+
+// Sets `holder.positional` (for a file on the io_uring engine).
+void check_positional(fd_holder& holder) noexcept;
 
 // The pool a call runs on.
 inline thread_pool& pool_of(thread_pool* pool) { return pool ? *pool : thread_pool::default_pool(); }
@@ -44,6 +51,13 @@ std::string read_at(int fd, std::uint64_t offset, std::size_t max_bytes, std::st
                     const std::string& path);
 void write_at(int fd, std::optional<std::uint64_t> offset, std::string_view data, std::string_view operation,
               const std::string& path);
+
+// The engine of a file that `operation` ("open") opens at `path`, asked
+// for `asked` (VOW_FS_ENGINE replaces automatic), with a pool of the
+// caller's or not. Throws vow::invalid_argument for io_uring where it is
+// unavailable and for a VOW_FS_ENGINE it does not know. Reactor thread.
+[[nodiscard]] engine choose_engine(reactor& r, engine asked, bool pool_given,
+                                   std::string_view operation, const std::string& path);
 
 // open(2), retried on EINTR; -1 with errno as open(2) leaves it.
 int open_retrying(const char* path, int flags, unsigned mode = 0) noexcept;
@@ -65,8 +79,9 @@ private:
 
 // Makes a vow::fs::file of an open descriptor (the constructor is private).
 struct file_access {
-    static file make(reactor& r, thread_pool& pool, std::shared_ptr<fd_holder> fd, bool append) {
-        return file(r, pool, std::move(fd), append);
+    static file make(reactor& r, thread_pool& pool, engine e, std::shared_ptr<fd_holder> fd,
+                     bool append) {
+        return file(r, pool, e, std::move(fd), append);
     }
 };
 

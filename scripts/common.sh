@@ -10,7 +10,7 @@ cd "$VOW_ROOT"
 BUILD_DIR=${VOW_BUILD_DIR:-build}
 
 # Debian/Ubuntu packages vow needs to build, test and run its examples.
-VOW_PACKAGES=(g++ meson ninja-build pkg-config libevent-dev libfmt-dev libboost-test-dev libssl-dev openssl zlib1g-dev libpq-dev nlohmann-json3-dev cmake)
+VOW_PACKAGES=(g++ meson ninja-build pkg-config libevent-dev libfmt-dev libboost-test-dev libssl-dev openssl zlib1g-dev libpq-dev nlohmann-json3-dev cmake liburing-dev)
 
 say() { printf '==> %s\n' "$*"; }
 

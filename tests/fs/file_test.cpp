@@ -1,33 +1,38 @@
-// vow::fs: files and directories as futures on a thread pool.
-#include <boost/test/unit_test.hpp>
-#include <nobody_pool.hpp>
-#include <promise_fixture.hpp>
-#include <temp_dir.hpp>
-
+// vow::fs: files and directories as futures, on the engine VOW_FS_ENGINE
+// names (tests/fs/meson.build runs this file on each: `fs / file` on the
+// thread pool, `fs / file (io_uring)` on io_uring).
 #include <vow/fs.hpp>
 #include <vow/vow.hpp>
+
+#include <boost/test/unit_test.hpp>
+#include <fs_engine.hpp>
+#include <nobody_pool.hpp>
+#include <open_fds.hpp>
+#include <promise_fixture.hpp>
+#include <temp_dir.hpp>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <map>
-#include <thread>
 #include <memory>
 #include <string>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <thread>
 #include <unistd.h>
-#include <fcntl.h>
 #include <vector>
 
-BOOST_AUTO_TEST_SUITE(file_test)
+BOOST_AUTO_TEST_SUITE(file_test, *boost::unit_test::fixture<vow::test::need_environment_engine>())
 
 using namespace std::chrono_literals;
 namespace fs = vow::fs;
+using vow::test::fds_on;
 using vow::test::message_of;
 
 namespace {
@@ -52,18 +57,6 @@ struct fixture : vow::test::promise_fixture {
             BOOST_ERROR("not a vow::fs::fs_error: " << message_of(e));
         }
         return 0;
-    }
-
-    // How many of this process's descriptors are open on `path`.
-    static std::size_t fds_on(const std::string& path) {
-        std::size_t n = 0;
-        std::error_code ec;
-        for (auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-            auto target = std::filesystem::read_symlink(e.path(), ec);
-            if (!ec && target == path)
-                ++n;
-        }
-        return n;
     }
 
     // Runs the loop until pred() holds (or 10 s pass).
@@ -118,6 +111,24 @@ BOOST_FIXTURE_TEST_CASE(a_written_file_reads_back_and_stats_its_size, fixture) {
     wait(f.close());
     BOOST_TEST(!f.is_open());
     BOOST_TEST(f.native_handle() == -1);
+}
+
+BOOST_FIXTURE_TEST_CASE(files_run_on_the_engine_the_environment_names, fixture) {
+    const auto path = at("e");
+    wait(fs::write_file(r, path, "e"));
+    auto f = wait(fs::open(r, path));
+    switch (vow::test::engine_from_environment()) {
+        case fs::engine::io_uring:
+            BOOST_TEST((f.engine() == fs::engine::io_uring));
+            break;
+        case fs::engine::thread_pool:
+            BOOST_TEST((f.engine() == fs::engine::thread_pool));
+            break;
+        case fs::engine::automatic:
+            BOOST_TEST((f.engine() != fs::engine::automatic));
+            break;
+    }
+    BOOST_TEST(wait(f.read(10)) == "e");
 }
 
 BOOST_FIXTURE_TEST_CASE(writes_go_at_the_position_or_at_the_end_with_append, fixture) {

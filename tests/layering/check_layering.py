@@ -14,8 +14,11 @@ or if a public header under include/ includes a libevent header at all, or
 if net/, fs/ or pg/ includes a detail/ header of the layers below
 (vow/promise/detail/, vow/reactor/detail/): they use their public API
 only; or if a file outside pg/ includes libpq (vow-pg's private
-dependency); or if fs/ (or include/vow/fs/) includes a vow/net header: net may
-use fs, never the other way round. bench/ (whose raw
+dependency); or if any file but fs/uring.cpp includes liburing (the
+io_uring engine is libvow's private dependency, and fs/uring.hpp keeps it
+from the rest; no public header may include it); or if fs/ (or
+include/vow/fs/) includes a vow/net header: net may use fs, never the
+other way round. bench/ (whose raw
 libevent peers are not library files) and tests/ are not looked at.
 
 The TLS work must keep to this: no bufferevent_openssl in net/.
@@ -32,6 +35,9 @@ ALLOWED_FILES = ("net/dns/resolve.cpp",)
 
 INCLUDE_EVENT2 = re.compile(r'^\s*#\s*include\s*[<"]event2/', re.M)
 INCLUDE_NET = re.compile(r'^\s*#\s*include\s*[<"](vow/net[/.][^>"]*)', re.M)
+INCLUDE_LIBURING = re.compile(r'^\s*#\s*include\s*[<"]liburing', re.M)
+# Where liburing may appear: the io_uring engine alone.
+LIBURING_FILES = ("fs/uring.cpp",)
 INCLUDE_LIBPQ = re.compile(r'^\s*#\s*include\s*[<"](?:postgresql/)?libpq', re.M)
 INCLUDE_DETAIL = re.compile(r'^\s*#\s*include\s*[<"](vow/(?:promise|reactor)/detail/[^>"]*)', re.M)
 LIBEVENT_CALL = re.compile(
@@ -109,6 +115,10 @@ def main(argv):
                 if not rel.startswith("pg/"):
                     findings.append(f"{rel}:{line_of(text, m.start())}: includes libpq outside pg/; libpq is "
                                     f"vow-pg's private dependency (public headers keep PGresult opaque)")
+            for m in INCLUDE_LIBURING.finditer(text):
+                if rel not in LIBURING_FILES:
+                    findings.append(f"{rel}:{line_of(text, m.start())}: includes liburing outside fs/uring.cpp; "
+                                    f"the io_uring engine is private to it (fs/uring.hpp is its interface)")
             if rel.startswith(("net/", "fs/", "pg/")):
                 for m in INCLUDE_DETAIL.finditer(text):
                     findings.append(f"{rel}:{line_of(text, m.start())}: includes {m.group(1)}; "

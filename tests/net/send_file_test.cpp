@@ -2,13 +2,13 @@
 // the bytes queued before it, a region the file does not have, a peer that
 // resets, cancellation and timeouts (the stream closes), and a 32 MiB file
 // checked by hash at the receiver.
-#include <boost/test/unit_test.hpp>
-
-#include <net_fixture.hpp>
-#include <temp_dir.hpp>
-
 #include <vow/fs/file.hpp>
 #include <vow/net/tcp.hpp>
+
+#include <boost/test/unit_test.hpp>
+#include <fnv1a.hpp>
+#include <net_fixture.hpp>
+#include <temp_dir.hpp>
 
 #include <cerrno>
 #include <cstdint>
@@ -18,7 +18,6 @@
 #include <stop_token>
 #include <string>
 #include <system_error>
-
 #include <unistd.h>
 
 BOOST_AUTO_TEST_SUITE(send_file_test)
@@ -26,21 +25,11 @@ BOOST_AUTO_TEST_SUITE(send_file_test)
 using namespace std::chrono_literals;
 using vow::net::io_error;
 using vow::test::error_as;
+using vow::test::fnv1a;
 using vow::test::message_of;
 using vow::test::pattern;
 
 namespace {
-
-// FNV-1a, 64 bits: enough to tell a lost, repeated or reordered chunk.
-struct fnv1a {
-    std::uint64_t h = 14695981039346656037ull;
-    void add(std::string_view s) {
-        for (unsigned char c : s) {
-            h ^= c;
-            h *= 1099511628211ull;
-        }
-    }
-};
 
 // A connected pair and a temporary directory for the files it sends.
 struct fixture : vow::test::stream_pair_fixture {

@@ -86,9 +86,13 @@ struct open_beneath_options {
     /// be beneath by its spelling (no "..", not absolute), and /proc's magic
     /// links are still refused.
     bool follow_symlinks_outside = false;
-    /// Where the call runs and the file's later calls run; nullptr:
-    /// thread_pool::default_pool().
+    /// Where the call runs and, with engine::thread_pool, the file's later
+    /// calls; nullptr: thread_pool::default_pool(). Setting it makes
+    /// engine::automatic choose the pool, as open_options::pool does.
     thread_pool* pool = nullptr;
+    /// Which engine runs the file's reads (`<vow/fs/file.hpp>`); open_beneath
+    /// throws vow::invalid_argument for engine::io_uring where it is unavailable.
+    vow::fs::engine engine = vow::fs::engine::automatic;
     /// Cancels the open (`<vow/fs/file.hpp>`: a file opened meanwhile is closed).
     std::stop_token stop{};
 };

@@ -1,7 +1,8 @@
 /// @file
 /// vow::fs::file and vow::fs::open(): files without blocking the loop
-/// (aiofiles' and Node.js fs.promises' job): every call runs on a thread
-/// pool and returns a future settled on the reactor's thread.
+/// (aiofiles' and Node.js fs.promises' job): every call returns a future
+/// settled on the reactor's thread, and the system calls run off the loop,
+/// on io_uring or on a thread pool.
 ///
 /// @code
 /// vow::fs::open(r, "data.csv")                          // future<vow::fs::file>
@@ -17,29 +18,56 @@
 ///     .then([](vow::fs::file f) { ... f.write("a line\n") ... f.close() ... });
 /// @endcode
 ///
-/// Where the calls run: on `open_options::pool`, by default the process-wide
-/// pool vow::to_thread uses (thread_pool::default_pool()), as libuv and
-/// aiofiles run file calls on threads: the kernel offers no non-blocking
-/// read of a regular file. A file's calls run on the pool it was opened with,
-/// which must outlive the file and its calls (the default pool lives until
-/// the process exits).
+/// Where the calls run: the kernel offers no non-blocking read of a regular
+/// file, so a file's calls run on one of two engines (vow::fs::engine, chosen
+/// at open(); file::engine() says which):
+///
+/// - **io_uring**, where vow was built with liburing and the kernel lets it
+///   set up a ring (Linux 5.6 or later; containers and
+///   `/proc/sys/kernel/io_uring_disabled` may forbid it): read(), write(),
+///   pread(), pwrite() and sync() are submitted to the reactor's own ring
+///   (one per reactor, made at the first such open) and their completions
+///   come back through the loop, with no thread involved. The default
+///   where it works: cached reads run at two to three times the pool's
+///   rate for a quarter to a half of its CPU (bench/RESULTS.md, "Files").
+/// - **thread_pool**: every call is a job on `open_options::pool`, by
+///   default the process-wide pool vow::to_thread uses
+///   (thread_pool::default_pool()), as libuv and aiofiles do. The fallback
+///   wherever io_uring is unavailable, and what a file opened with an
+///   `open_options::pool` gets unless it asks for io_uring.
+///
+/// Either way, open() itself, stat(), the close and the free functions of
+/// <vow/fs/ops.hpp> and <vow/fs/directory.hpp> run on the pool (the
+/// file's pool, or the default one), which must outlive the file and its
+/// calls (the default pool lives until the process exits). The environment
+/// variable `VOW_FS_ENGINE` (`thread_pool`, `io_uring` or `automatic`)
+/// replaces engine::automatic, for tests and for trying one engine without
+/// a rebuild; an explicit open_options::engine wins over it.
 ///
 /// Errors: vow::fs::fs_error (a std::system_error naming the operation and
-/// the path: "vow::fs::open: 'data.csv': No such file or directory").
-/// Misuse (a call on a closed or moved-from file, two reads or writes at the
-/// file's position at once) throws vow::usage_error at the call.
+/// the path: "vow::fs::open: 'data.csv': No such file or directory"), the
+/// same under both engines. Misuse (a call on a closed or moved-from file,
+/// two reads or writes at the file's position at once) throws
+/// vow::usage_error at the call.
 ///
 /// Cancellation: every call takes a std::stop_token. A stop request while
-/// the call still waits for a worker cancels it: it never runs, and its
-/// future rejects with vow::cancelled_error. One that comes while the call
-/// runs lets it finish (a system call cannot be taken back) and discards its
-/// result; the future rejects with vow::cancelled_error at once. A file
-/// opened by a cancelled open() is closed.
+/// the call still waits (for a worker, or for room in the ring) cancels it:
+/// it never runs, and its future rejects with vow::cancelled_error. One that
+/// comes while the call runs rejects the future with vow::cancelled_error at
+/// once; the call is asked to stop (io_uring: IORING_OP_ASYNC_CANCEL; a pool
+/// worker's system call cannot be taken back) and whatever it does, its
+/// result is discarded: a read or write may still have happened, in part or
+/// whole. The call's buffer and descriptor live until the kernel is done
+/// with them. A stop already requested when the call is made submits
+/// nothing. A file opened by a cancelled open() is closed.
 ///
 /// Closing: a file closes itself when its last handle goes (it is a move-only
 /// handle, so: when it is destroyed), on the pool, after the calls still
 /// running on it. close() does the same and returns a future that says
 /// whether the close succeeded (a deferred write error can surface there).
+/// A reactor destroyed while io_uring calls run waits for the kernel to
+/// finish or cancel them, then drops their futures unsettled, as it does
+/// every pending callable.
 ///
 /// Thread safety: thread-bound (docs/design.md, "Threading"): call on the
 /// reactor's thread, like every vow object that makes futures.
@@ -90,12 +118,30 @@ enum class open_mode : unsigned {
     return (static_cast<unsigned>(a) & static_cast<unsigned>(b)) != 0;
 }
 
+/// Where a file's calls run (the file description says more).
+enum class engine : unsigned char {
+    /// io_uring where it is available on the reactor (vow::fs::engine_unavailable
+    /// says why not), else thread_pool; thread_pool for a file opened with an
+    /// open_options::pool. `VOW_FS_ENGINE` in the environment replaces it.
+    automatic,
+    /// Every call is a job on the file's thread pool (open_options::pool).
+    thread_pool,
+    /// read(), write(), pread(), pwrite() and sync() go to the reactor's
+    /// io_uring; the other calls run on the file's pool. open() throws
+    /// vow::invalid_argument, saying why, where io_uring is unavailable.
+    io_uring,
+};
+
 /// The options of open().
 struct open_options {
     /// The permission bits of a created file, before the umask.
     unsigned permissions = 0644;
-    /// Where the file's calls run; nullptr: thread_pool::default_pool().
+    /// Where the open(), the file's stat() and its close run, and with
+    /// engine::thread_pool all its calls; nullptr: thread_pool::default_pool().
+    /// Setting it makes engine::automatic choose the pool.
     thread_pool* pool = nullptr;
+    /// Which engine runs the file's reads, writes and syncs.
+    vow::fs::engine engine = vow::fs::engine::automatic;
     /// Cancels the open() (not the file's later calls).
     std::stop_token stop{};
 };
@@ -125,7 +171,8 @@ struct fd_holder;
 struct file_access;
 }  // namespace detail
 
-/// An open file, whose calls run on a thread pool and return futures.
+/// An open file, whose calls run off the loop (on io_uring or a thread pool)
+/// and return futures.
 ///
 /// A move-only handle: the file closes itself, on its pool, when the handle
 /// is destroyed, after the calls still running on it. Thread-bound: call
@@ -150,11 +197,17 @@ public:
     /// The reactor its futures settle on. Throws vow::usage_error if the file
     /// was never opened.
     [[nodiscard]] reactor& get_reactor() const;
+    /// The engine its calls run on: engine::io_uring or engine::thread_pool,
+    /// as open() chose; engine::automatic if the file is not open.
+    [[nodiscard]] vow::fs::engine engine() const noexcept {
+        return fd_ ? engine_ : vow::fs::engine::automatic;
+    }
     /// The file's descriptor, or -1 if not open, for system calls vow does
     /// not wrap (sendfile(2), posix_fadvise(2)). It stays owned by the file:
     /// never close it, and use it only while the file is open; dup(2) it to
     /// keep it longer (tcp_stream::send_file does). The file's own calls may
-    /// be running on its pool meanwhile; calls at an offset (pread(2),
+    /// be running meanwhile (on its pool, or in the kernel's io_uring
+    /// workers); calls at an offset (pread(2),
     /// sendfile(2) with an offset) leave its shared position alone.
     [[nodiscard]] int native_handle() const noexcept;
 
@@ -214,7 +267,8 @@ private:
         bool busy = false;   // a read() or write() is running
     };
 
-    file(reactor& r, thread_pool& pool, std::shared_ptr<detail::fd_holder> fd, bool append);
+    file(reactor& r, thread_pool& pool, vow::fs::engine e, std::shared_ptr<detail::fd_holder> fd,
+         bool append);
     void check_open(const char* function) const;
     void check_idle(const char* function) const;
 
@@ -222,16 +276,27 @@ private:
     thread_pool* pool_ = nullptr;
     std::shared_ptr<detail::fd_holder> fd_;
     std::shared_ptr<position_state> pos_;
+    vow::fs::engine engine_ = vow::fs::engine::thread_pool;
     bool append_ = false;
 };
 
 /// Opens `path`. Rejects with vow::fs::fs_error (ENOENT, EACCES, EISDIR for
 /// a directory opened to write, ...); throws vow::invalid_argument for a
-/// mode without read or write, or truncate / append / exclusive without what
-/// they need.
+/// mode without read or write, truncate / append / exclusive without what
+/// they need, engine::io_uring asked for (in `options` or through
+/// `VOW_FS_ENGINE`) where it is unavailable, or a `VOW_FS_ENGINE` that is
+/// none of `thread_pool`, `io_uring` and `automatic`. Reactor thread only.
 [[nodiscard]] future<file> open(reactor& r, std::string path, open_mode mode = open_mode::read,
                                 open_options options = {},
                                 std::source_location where = std::source_location::current());
+
+/// Why files opened on `r` cannot use `e`: "" if they can (always, for
+/// engine::thread_pool and engine::automatic), else the reason in words
+/// ("vow was built without liburing", "io_uring_setup(2) failed: Operation
+/// not permitted (...)"). For engine::io_uring it sets up `r`'s ring if
+/// that was not done yet, as the first open() with it would. Reactor
+/// thread only.
+[[nodiscard]] std::string engine_unavailable(reactor& r, vow::fs::engine e);
 
 template <class F>
 future<void> file::for_each_chunk(std::size_t chunk_size, F fn, std::stop_token stop) {

@@ -27,9 +27,11 @@
 ///   `/proc/sys/kernel/io_uring_disabled` may forbid it): read(), write(),
 ///   pread(), pwrite() and sync() are submitted to the reactor's own ring
 ///   (one per reactor, made at the first such open) and their completions
-///   come back through the loop, with no thread involved. The default
-///   where it works: cached reads run at two to three times the pool's
-///   rate for a quarter to a half of its CPU (bench/RESULTS.md, "Files").
+///   come back through the loop, with no thread of vow's involved (the
+///   kernel hands what cannot complete at once, such as ext4's buffered
+///   writes, to workers of its own). The default where it works: cached
+///   reads run at two to three times the pool's rate for a quarter to a
+///   half of its CPU (bench/RESULTS.md, "Files").
 /// - **thread_pool**: every call is a job on `open_options::pool`, by
 ///   default the process-wide pool vow::to_thread uses
 ///   (thread_pool::default_pool()), as libuv and aiofiles do. The fallback

@@ -179,6 +179,8 @@ public:
 
 private:
     void on_completions(io_events ready);
+    // Handles every completion the ring holds now, in order.
+    void reap();
     // Settles, resubmits or frees the op of a completion (user_data, res).
     void complete(void* data, int res);
     // Ops from the FIFO into the ring, while there is room.
@@ -293,13 +295,7 @@ ring::~ring() {
             lost = true;
             break;
         }
-        io_uring_cqe* cqe = nullptr;
-        while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
-            void* data = io_uring_cqe_get_data(cqe);
-            const int res = cqe->res;
-            io_uring_cqe_seen(&ring_, cqe);
-            complete(data, res);
-        }
+        reap();
     }
     if (lost)
         return;  // the kernel may still use the ops' buffers: they are left, and so is the ring
@@ -333,6 +329,13 @@ void ring::on_completions(io_events) {
     // wakes the loop again. EAGAIN: nothing to drain; the ring says what is done.
     std::uint64_t count = 0;
     (void)!::read(efd_, &count, sizeof count);
+    reap();
+    fill();
+    schedule_submit();
+    watch();
+}
+
+void ring::reap() {
     io_uring_cqe* cqe = nullptr;
     while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
         void* data = io_uring_cqe_get_data(cqe);
@@ -340,9 +343,6 @@ void ring::on_completions(io_events) {
         io_uring_cqe_seen(&ring_, cqe);
         complete(data, res);
     }
-    fill();
-    schedule_submit();
-    watch();
 }
 
 void ring::complete(void* data, int res) {

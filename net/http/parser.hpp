@@ -80,7 +80,9 @@ inline constexpr auto tchar = make_tchar_table();
 
 constexpr bool is_tchar(char c) noexcept { return tchar[static_cast<unsigned char>(c)]; }
 
-// Empties a request, keeping the storage of its strings and header list.
+// Empties a request, keeping the storage of its strings and header list:
+// the server's request, once answered, is emptied so; the parser swaps its
+// members with it, so the next parse allocates nothing once they have grown.
 void clear_request(http_request& r) noexcept;
 
 // The value of the hex digit `c` (0-15), or -1 if it is not one: chunk sizes

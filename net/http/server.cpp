@@ -45,12 +45,6 @@ constexpr reactor::duration first_request_window = std::chrono::seconds(1);
 constexpr std::size_t recycled_read_max = 4096;
 constexpr std::size_t recycled_out_max = std::size_t{16} * 1024;
 
-// Empties a request for the next one on its connection, keeping the
-// storage of its strings and header list: the parser swaps its members
-// with these (parser.cpp's hand_over), so parsing the next request
-// allocates nothing once they have grown.
-void recycle(http_request& req) noexcept { detail::clear_request(req); }
-
 // The server's response buffer, borrowed (empty) for one pass of answering
 // and given back when the pass ends, unless a nested pass gave back a
 // larger one meanwhile or it grew too big to keep.
@@ -540,7 +534,7 @@ private:
             if (auto* resp = std::get_if<http_response>(&result)) {
                 end_body(*c);
                 finish_response(*c, *resp, out);
-                recycle(c->req);
+                detail::clear_request(c->req);
                 c->ph = phase::writing;
                 if (c->body) {
                     send_body(c, out);
@@ -588,7 +582,7 @@ private:
         }
         end_body(*c);
         finish_response(*c, resp, out);
-        recycle(c->req);
+        detail::clear_request(c->req);
         c->ph = phase::writing;
         if (c->body) {
             send_body(c, out);

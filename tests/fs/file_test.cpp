@@ -8,6 +8,7 @@
 #include <fs_engine.hpp>
 #include <nobody_pool.hpp>
 #include <open_fds.hpp>
+#include <pattern.hpp>
 #include <promise_fixture.hpp>
 #include <temp_dir.hpp>
 
@@ -34,6 +35,7 @@ using namespace std::chrono_literals;
 namespace fs = vow::fs;
 using vow::test::fds_on;
 using vow::test::message_of;
+using vow::test::pattern;
 
 namespace {
 
@@ -58,27 +60,7 @@ struct fixture : vow::test::promise_fixture {
         }
         return 0;
     }
-
-    // Runs the loop until pred() holds (or 10 s pass).
-    template <class P>
-    bool settle_until(P pred) {
-        for (int i = 0; i < 1000 && !pred(); ++i)
-            wait(vow::sleep(r, 10ms));
-        return pred();
-    }
 };
-
-std::string pattern(std::size_t n, unsigned seed) {
-    std::string s(n, '\0');
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& c : s) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        c = static_cast<char>(x);
-    }
-    return s;
-}
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <fnv1a.hpp>
 #include <fs_engine.hpp>
 #include <open_fds.hpp>
+#include <pattern.hpp>
 #include <promise_fixture.hpp>
 #include <temp_dir.hpp>
 
@@ -39,20 +40,9 @@ using namespace std::chrono_literals;
 namespace fs = vow::fs;
 using vow::test::fds_on;
 using vow::test::message_of;
+using vow::test::pattern;
 
 namespace {
-
-std::string pattern(std::size_t n, unsigned seed) {
-    std::string s(n, '\0');
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& c : s) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        c = static_cast<char>(x);
-    }
-    return s;
-}
 
 // A FIFO open for reading and writing (so its open does not wait for a
 // peer): a read of it waits in the kernel until something is written.
@@ -84,14 +74,6 @@ struct fixture : vow::test::promise_fixture {
         auto f = wait(fs::open(r, path, mode, {.engine = fs::engine::io_uring}));
         BOOST_REQUIRE((f.engine() == fs::engine::io_uring));
         return f;
-    }
-
-    // Runs the loop until pred() holds (or 10 s pass).
-    template <class P>
-    bool settle_until(P pred) {
-        for (int i = 0; i < 1000 && !pred(); ++i)
-            wait(vow::sleep(r, 10ms));
-        return pred();
     }
 };
 

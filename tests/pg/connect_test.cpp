@@ -8,11 +8,11 @@
 #include "pg_fixture.hpp"
 #include <boost/test/unit_test.hpp>
 #include <child_process.hpp>
+#include <open_fds.hpp>
 
 #include <arpa/inet.h>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <netinet/in.h>
 #include <stop_token>
 #include <sys/socket.h>
@@ -197,16 +197,8 @@ BOOST_FIXTURE_TEST_CASE(a_reactor_destroyed_mid_query_ends_its_connections, vow:
     // A dropped connection keeps itself while its query runs; if its reactor
     // is destroyed first, the reactor ends it: the socket is closed and
     // nothing leaks (LSan, in the sanitizer build, checks the memory).
-    auto open_fds = [] {
-        std::size_t n = 0;
-        std::error_code ec;
-        for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
-             !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
-            ++n;
-        return n;
-    };
     using namespace std::chrono_literals;
-    const std::size_t before = open_fds();
+    const std::size_t before = vow::test::open_fds();
     {
         vow::reactor own;
         auto c = vow::run_until_complete(own, vow::pg::connection::connect(own, dsn));
@@ -214,9 +206,9 @@ BOOST_FIXTURE_TEST_CASE(a_reactor_destroyed_mid_query_ends_its_connections, vow:
         c.query("SELECT pg_sleep(3)").discard();           // in flight, nobody waits for it
         vow::pg::connection::connect(own, dsn).discard();  // a connect in flight too
         vow::run_until_complete(own, vow::sleep(own, 50ms));
-        BOOST_TEST(open_fds() > before);
+        BOOST_TEST(vow::test::open_fds() > before);
     }
-    BOOST_TEST(open_fds() == before);
+    BOOST_TEST(vow::test::open_fds() == before);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -12,12 +12,12 @@
 // can run in parallel with each other and with anything else on the machine.
 #pragma once
 
-#include <promise_fixture.hpp>
-
 #include <vow/net/tcp.hpp>
 #include <vow/promise/sleep.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <pattern.hpp>
+#include <promise_fixture.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -25,31 +25,18 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <sys/socket.h>
 #include <system_error>
 #include <tuple>
 #include <typeinfo>
-#include <utility>
-
-#include <sys/socket.h>
 #include <unistd.h>
+#include <utility>
 
 // `BOOST_TEST(e.code() == std::errc::connection_reset)` prints the
 // error_code on failure; std::errc itself has no operator<<.
 BOOST_TEST_DONT_PRINT_LOG_VALUE(std::errc)
 
 namespace vow::test {
-
-// `n` bytes that differ with `seed` and with the position, so that a byte
-// lost, repeated or taken from another connection shows up as a mismatch.
-inline std::string pattern(std::size_t n, std::uint32_t seed) {
-    std::string s(n, '\0');
-    std::uint32_t x = seed * 2654435761u + 12345u;
-    for (std::size_t i = 0; i < n; ++i) {
-        x = x * 1664525u + 1013904223u;   // a small LCG: cheap, and the high bits vary
-        s[i] = static_cast<char>(x >> 24);
-    }
-    return s;
-}
 
 // True if this machine can listen on ::1 (IPv6 may be off in a container).
 inline bool ipv6_loopback_available() {

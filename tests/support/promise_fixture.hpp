@@ -14,16 +14,16 @@
 // failure too: the promise layer must never let one through.
 #pragma once
 
-#include <reactor_fixture.hpp>
-
 #include <vow/error.hpp>
 #include <vow/promise/future.hpp>
 #include <vow/promise/make_future.hpp>
 #include <vow/promise/promise.hpp>
 #include <vow/promise/run_until_complete.hpp>
+#include <vow/promise/sleep.hpp>
 #include <vow/promise/unhandled_rejection.hpp>
 
 #include <boost/test/unit_test.hpp>
+#include <reactor_fixture.hpp>
 
 #include <chrono>
 #include <condition_variable>
@@ -145,6 +145,14 @@ struct promise_fixture : reactor_fixture {
         }
         BOOST_FAIL("the future fulfilled; it should have failed");
         return nullptr;
+    }
+
+    // Runs the loop until pred() holds (or 10 s pass); whether it holds.
+    template <class P>
+    bool settle_until(P pred) {
+        for (int i = 0; i < 1000 && !pred(); ++i)
+            wait(vow::sleep(r, std::chrono::milliseconds(10)));
+        return pred();
     }
 
     // A future<T> that fulfils with T(args...) in mode `m`.

@@ -15,7 +15,7 @@ inline std::string pattern(std::size_t n, std::uint32_t seed) {
     std::string s(n, '\0');
     std::uint32_t x = seed * 2654435761u + 12345u;
     for (std::size_t i = 0; i < n; ++i) {
-        x = x * 1664525u + 1013904223u;   // a small LCG: cheap, and the high bits vary
+        x = x * 1664525u + 1013904223u;  // a small LCG: cheap, and the high bits vary
         s[i] = static_cast<char>(x >> 24);
     }
     return s;

@@ -42,6 +42,10 @@ namespace {
 // the completion queue never overflows; more calls wait in the ring's FIFO.
 constexpr unsigned ring_entries = 256;
 
+// How many hops of the ready queue an emptied ring waits for its next call
+// before its completion watcher stops (ring::watch says why it waits).
+constexpr int idle_hops = 8;
+
 class ring;
 struct op;
 
@@ -490,11 +494,16 @@ void ring::watch() {
     // Nothing in the ring, but the continuations just queued (and theirs)
     // usually start the next call: stopping the watcher now and starting it
     // again for that call would cost two epoll_ctl(2) per call. So it stops
-    // only if the ring is still idle after three hops of the ready queue
-    // (a value's then, the then after it, one more); a started watcher
-    // keeps run() running, so it must stop once the ring is really idle.
+    // only if the ring is still idle after idle_hops hops of the ready
+    // queue (each hop is one queued callback: a few nanoseconds). Three
+    // were too few for examples/copy_file, whose next write starts more
+    // continuations than that after the last one's completion (the write's
+    // then, the loop's next pass, the read's then): it paid DEL and ADD on
+    // every chunk. A started
+    // watcher keeps run() running, so it must stop once the ring is really
+    // idle.
     if (watcher_->active() && idle_checks_ == 0) {
-        idle_checks_ = 3;
+        idle_checks_ = idle_hops;
         r_.call_soon([this] { idle_check(); });
     }
 }

@@ -19,6 +19,8 @@
 /// ("Threading"). Where thread checks are on (the default without NDEBUG,
 /// and the `thread_checks` build option), a thread-bound function called on
 /// another thread aborts with a message naming the function and the rule.
+/// A reactor belongs to the process that made it: a child of `fork()` must
+/// not run, use or destroy one it inherited (design.md, "Threading").
 ///
 /// Ownership: every callable is moved (or copied, if passed as an lvalue) into
 /// the reactor. It is destroyed on the reactor's thread right after it runs

@@ -6,7 +6,6 @@
 #include <vow/reactor/stop_link.hpp>
 
 #include "timer_heap.hpp"
-
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <event2/thread.h>
@@ -14,14 +13,18 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <sys/timerfd.h>
+#include <unistd.h>
 #include <vector>
 
 namespace vow {
@@ -101,12 +104,19 @@ public:
     timer_heap_of<timer_node> heap;
     std::size_t stale = 0;         // entries whose node was disarmed
     std::uint64_t next_seq = 0;    // the next timer's seq
-    // Whether timer_ev_ is pending, and for which time: the earliest
-    // deadline, or a day from arming for one further away. A flag, not a
-    // sentinel time: a timer at time_point::max() is armed too, and keeps
-    // run() running.
+    // The timers' clock: a timerfd on CLOCK_MONOTONIC (steady_clock's),
+    // watched by timer_ev_ (reactor.cpp, "timers").
+    int fd = -1;
+    // Whether timer_ev_ is added (which is what keeps run() running while a
+    // timer is armed). A flag, not a sentinel time: a timer at
+    // time_point::max() is armed too.
     bool event_pending = false;
+    // Whether the timerfd is set, and for which time: a deadline no later
+    // than the earliest armed one (a cancelled timer's, until it passes), or
+    // a day from setting for one further away.
+    bool fd_armed = false;
     reactor::time_point armed_at{};
+    bool idle_check = false;       // the heap emptied: drain() decides whether to remove timer_ev_
     bool firing = false;           // inside run_due_timers()
 
     // Drops every entry whose timer was cancelled, or every entry.
@@ -186,10 +196,7 @@ void handle_node::disarm() noexcept {
         ++q.stale;
         if (q.stale == q.heap.size()) {
             q.drop_all();
-            if (q.event_pending) {
-                event_del(r->timer_ev_);  // no armed timer left: run() may return
-                q.event_pending = false;
-            }
+            r->timers_idle();  // no armed timer left: run() may return, unless one comes
         } else if (q.stale >= 1024 && q.stale * 2 > q.heap.size()) {
             q.drop_cancelled();
         }
@@ -287,15 +294,8 @@ event* new_internal_event(event_base* base, short what, event_callback_fn cb, vo
     return ev;
 }
 
-// Rounded up to the microsecond: a timer event must not fire early.
-timeval to_timeval_ceil(reactor::duration d) {
-    auto us = std::chrono::ceil<std::chrono::microseconds>(d).count();
-    return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
-}
-
-// The latest the timer event is armed for: a deadline further away wakes
-// the loop once a day to look again (libevent's timeval arithmetic is not
-// meant for time_point::max()).
+// The latest the timerfd is set for: a deadline further away wakes the loop
+// once a day to look again (a timespec cannot hold time_point::max()).
 constexpr reactor::duration max_timer_wait = std::chrono::hours(24);
 
 // `t + d`, or time_point::max() where that would overflow.
@@ -311,16 +311,13 @@ constexpr std::size_t drain_budget = 4096;
 reactor::reactor() {
     init_process_once();
     owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    // libevent's default clock, not EVENT_BASE_FLAG_PRECISE_TIMER: on epoll
-    // that flag puts a timerfd under every wait and sets it on every turn of
-    // the loop, one timerfd_settime(2) per turn whether or not any timer
-    // changed (a fifth of the system calls of a request/response loop). The
-    // default clock is CLOCK_MONOTONIC_COARSE, up to a tick behind
-    // steady_clock, so libevent may wake the loop for a timer up to a tick
-    // early; run_due_timers() checks every deadline against steady_clock and
-    // re-arms for the rest, so a timer still never runs before its time. It
-    // runs at most about a millisecond after it (epoll_wait(2) waits in
-    // milliseconds, rounded up), as asyncio's and Node.js's timers do.
+    // Not EVENT_BASE_FLAG_PRECISE_TIMER: on epoll that flag puts a timerfd
+    // under every wait and sets it on every turn of the loop, one
+    // timerfd_settime(2) per turn whether or not any timer changed (a
+    // fifth of the system calls of a request/response loop). The reactor's
+    // timers have a timerfd of their own instead, set only when the
+    // earliest deadline moves earlier or passes ("timers" below); libevent's
+    // own timeouts (the keepalive, evdns) live on its coarse clock.
     base_ = event_base_new();
     if (!base_)
         throw reactor_error("vow::reactor: event_base_new() failed");
@@ -329,12 +326,17 @@ reactor::reactor() {
         drain_ev_ = new_internal_event(base_, 0, &reactor::on_drain, this);
         remote_ev_ = new_internal_event(base_, 0, &reactor::on_remote, this);
         stop_ev_ = new_internal_event(base_, 0, &reactor::on_stop, this);
-        // Pending while any timer is armed, for the earliest deadline.
-        timer_ev_ = new_internal_event(base_, 0, &reactor::on_timers, this);
-        // The one add that can fail (libevent's timeout heap allocating its
-        // first slots), made here: arm_timer_event() cannot report failure.
-        const timeval day{86400, 0};
-        if (event_add(timer_ev_, &day) != 0)
+        timers_->fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (timers_->fd < 0)
+            throw reactor_error(
+                fmt::format("vow::reactor: timerfd_create() failed: {}", std::strerror(errno)));
+        // Added while any timer is armed; the timerfd says when.
+        timer_ev_ = event_new(base_, timers_->fd, EV_READ | EV_PERSIST, &reactor::on_timers, this);
+        if (!timer_ev_)
+            throw reactor_error("vow::reactor: event_new() failed (out of memory?)");
+        // The one add that can fail (epoll's first registration of the fd),
+        // made here: arm_timer_event() cannot report failure.
+        if (event_add(timer_ev_, nullptr) != 0)
             throw reactor_error("vow::reactor: event_add() failed for the timer event (out of memory?)");
         event_del(timer_ev_);
         // Armed only while a work_guard lives: a far-future timer is what
@@ -344,6 +346,8 @@ reactor::reactor() {
         for (event* ev : {drain_ev_, remote_ev_, stop_ev_, timer_ev_})
             if (ev)
                 event_free(ev);
+        if (timers_ && timers_->fd >= 0)
+            ::close(timers_->fd);
         event_base_free(base_);
         throw;
     }
@@ -394,6 +398,7 @@ reactor::~reactor() {
     }
     for (event* ev : {drain_ev_, remote_ev_, stop_ev_, timer_ev_, keepalive_ev_})
         event_free(ev);
+    ::close(timers_->fd);
     event_base_free(base_);
 }
 
@@ -522,6 +527,8 @@ void reactor::drain() {
         }
     }
     drain_scheduled_ = false;
+    if (timers_->idle_check)
+        finish_timers_idle();
 }
 
 template <class Task>
@@ -727,13 +734,18 @@ void reactor::schedule_timer(detail::timer_node* n, time_point deadline) {
     n->armed = true;
     n->in_heap = true;
     ++n->refs;
-    if (!q.firing && (!q.event_pending || deadline < q.armed_at))
+    if (!q.firing && (!q.event_pending || !q.fd_armed || deadline < q.armed_at))
         arm_timer_event();
 }
 
-// Makes timer_ev_ pending for the earliest armed deadline, or not pending if
-// no timer is armed (so that run() may return). Drops cancelled entries
-// that reached the top on the way.
+// Keeps timer_ev_ added while any timer is armed, and the timerfd set for a
+// deadline no later than the earliest armed one. The timerfd is set only
+// when that deadline moves earlier (or the timerfd has fired): a timer
+// cancelled at the top leaves it set for its old deadline, which then wakes
+// the loop once to find nothing due and set it again. That is what keeps
+// the common pattern of a timeout per read, re-armed further ahead every
+// time and cancelled when the data comes, free of system calls. Drops
+// cancelled entries that reached the top on the way.
 void reactor::arm_timer_event() noexcept {
     detail::timer_heap& q = *timers_;
     while (!q.heap.empty() && !q.heap.top().node->armed) {
@@ -744,45 +756,93 @@ void reactor::arm_timer_event() noexcept {
         n->release();
     }
     if (q.heap.empty()) {
-        if (q.event_pending) {
-            event_del(timer_ev_);
-            q.event_pending = false;
-        }
+        timers_idle();
         return;
     }
     const time_point deadline = q.heap.top().deadline;
-    if (q.event_pending && deadline == q.armed_at)
+    // Fails only if epoll cannot take the fd (out of kernel memory): the
+    // constructor added it once already. Then the timers wait for the next
+    // arming; say so rather than stall silently.
+    if (!q.event_pending) {
+        if (event_add(timer_ev_, nullptr) != 0) [[unlikely]] {
+            try {
+                report_exception(
+                    std::make_exception_ptr(reactor_error(
+                        "vow::reactor: event_add() failed for the timer event (out of memory?); "
+                        "timers are late until the next one is armed")),
+                    "reactor timers");
+            } catch (...) {
+                // No memory even for the report.
+            }
+            return;
+        }
+        q.event_pending = true;
+    }
+    if (q.fd_armed && q.armed_at <= deadline)
         return;
-    // libevent adds the timeout to its cached time of this turn, older than
-    // clock::now(): refresh it first, or the event would fire early.
-    event_base_update_cache_time(base_);
+    // Absolute CLOCK_MONOTONIC time, steady_clock's own. A day at most
+    // (time_point::max() has no timespec); zero would disarm the timerfd.
     const time_point now = clock::now();
-    const duration wait = deadline <= now ? duration::zero() : std::min(deadline - now, max_timer_wait);
-    const timeval tv = to_timeval_ceil(wait);
-    // Fails only if libevent's timeout heap must grow and cannot: the
-    // constructor reserved a slot (that heap never shrinks), so only timed
-    // events added to native_handle() directly can have taken it. Then the
-    // timers wait for the next arming; say so rather than stall silently.
-    if (event_add(timer_ev_, &tv) != 0) [[unlikely]] {
+    const time_point at = deadline - now > max_timer_wait ? now + max_timer_wait : deadline;
+    auto ns = std::max<std::int64_t>(at.time_since_epoch().count(), 1);
+    itimerspec spec{};
+    spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    if (::timerfd_settime(q.fd, TFD_TIMER_ABSTIME, &spec, nullptr) != 0) [[unlikely]] {
         try {
-            report_exception(std::make_exception_ptr(reactor_error(
-                                 "vow::reactor: event_add() failed for the timer event (out of memory?); "
-                                 "timers are late until the next one is armed")),
-                             "reactor timers");
+            report_exception(
+                std::make_exception_ptr(reactor_error(fmt::format(
+                    "vow::reactor: timerfd_settime() failed: {}; timers are late until the next "
+                    "one is armed",
+                    std::strerror(errno)))),
+                "reactor timers");
         } catch (...) {
-            // No memory even for the report.
         }
         return;
     }
-    q.event_pending = true;
-    q.armed_at = wait == max_timer_wait ? now + wait : deadline;
+    q.fd_armed = true;
+    q.armed_at = at;
+}
+
+// The heap emptied. Inside the loop, timer_ev_ stays added until the ready
+// queue has run dry (drain() then calls finish_timers_idle()): a read whose
+// timeout was just cancelled usually arms the next read's in a continuation
+// of the same turn, and removing and adding the timerfd's event in between
+// would cost two epoll_ctl(2) per read. Outside it, it goes at once, so that
+// run_once(false) finds nothing left to wait for.
+void reactor::timers_idle() noexcept {
+    detail::timer_heap& q = *timers_;
+    if (!q.event_pending || q.idle_check)
+        return;
+    if (!running_) {
+        finish_timers_idle();
+        return;
+    }
+    q.idle_check = true;
+    if (!drain_scheduled_)
+        schedule_drain();
+}
+
+void reactor::finish_timers_idle() noexcept {
+    detail::timer_heap& q = *timers_;
+    q.idle_check = false;
+    if (q.stale == q.heap.size())
+        q.drop_all();
+    if (q.heap.empty() && q.event_pending) {
+        event_del(timer_ev_);  // no armed timer left: run() may return
+        q.event_pending = false;
+    }
 }
 
 void reactor::on_timers(int, short, void* self) { static_cast<reactor*>(self)->run_due_timers(); }
 
 void reactor::run_due_timers() {
     detail::timer_heap& q = *timers_;
-    q.event_pending = false;  // the event fired
+    // The timerfd fired (or a stale expiry was still readable): drain its
+    // count, and set it again below for what is left.
+    std::uint64_t expirations = 0;
+    (void)!::read(q.fd, &expirations, sizeof expirations);
+    q.fd_armed = false;
     q.firing = true;
     refresh_time();
     const time_point now = now_;

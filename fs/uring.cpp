@@ -499,9 +499,8 @@ void ring::watch() {
     // were too few for examples/copy_file, whose next write starts more
     // continuations than that after the last one's completion (the write's
     // then, the loop's next pass, the read's then): it paid DEL and ADD on
-    // every chunk. A started
-    // watcher keeps run() running, so it must stop once the ring is really
-    // idle.
+    // every chunk. A started watcher keeps run() running, so it must stop
+    // once the ring is really idle.
     if (watcher_->active() && idle_checks_ == 0) {
         idle_checks_ = idle_hops;
         r_.call_soon([this] { idle_check(); });

@@ -738,6 +738,19 @@ void reactor::schedule_timer(detail::timer_node* n, time_point deadline) {
         arm_timer_event();
 }
 
+// Reports that the timers could not be armed (`why`), to the exception
+// handler; they wait for the next arming. Out of memory even for the report:
+// nothing more can be said.
+void reactor::report_timers_late(const char* why) noexcept {
+    try {
+        report_exception(
+            std::make_exception_ptr(reactor_error(
+                fmt::format("vow::reactor: {}; timers are late until the next one is armed", why))),
+            "reactor timers");
+    } catch (...) {
+    }
+}
+
 // Keeps timer_ev_ added while any timer is armed, and the timerfd set for a
 // deadline no later than the earliest armed one. The timerfd is set only
 // when that deadline moves earlier (or the timerfd has fired): a timer
@@ -765,15 +778,7 @@ void reactor::arm_timer_event() noexcept {
     // arming; say so rather than stall silently.
     if (!q.event_pending) {
         if (event_add(timer_ev_, nullptr) != 0) [[unlikely]] {
-            try {
-                report_exception(
-                    std::make_exception_ptr(reactor_error(
-                        "vow::reactor: event_add() failed for the timer event (out of memory?); "
-                        "timers are late until the next one is armed")),
-                    "reactor timers");
-            } catch (...) {
-                // No memory even for the report.
-            }
+            report_timers_late("event_add() failed for the timer event (out of memory?)");
             return;
         }
         q.event_pending = true;
@@ -789,15 +794,8 @@ void reactor::arm_timer_event() noexcept {
     spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
     spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
     if (::timerfd_settime(q.fd, TFD_TIMER_ABSTIME, &spec, nullptr) != 0) [[unlikely]] {
-        try {
-            report_exception(
-                std::make_exception_ptr(reactor_error(fmt::format(
-                    "vow::reactor: timerfd_settime() failed: {}; timers are late until the next "
-                    "one is armed",
-                    std::strerror(errno)))),
-                "reactor timers");
-        } catch (...) {
-        }
+        report_timers_late(
+            fmt::format("timerfd_settime() failed: {}", std::strerror(errno)).c_str());
         return;
     }
     q.fd_armed = true;

@@ -401,6 +401,7 @@ private:
     void drain();
     void schedule_timer(detail::timer_node* n, time_point deadline);
     void arm_timer_event() noexcept;
+    void report_timers_late(const char* why) noexcept;
     void timers_idle() noexcept;
     void finish_timers_idle() noexcept;
     void run_due_timers();
